@@ -1,0 +1,14 @@
+.PHONY: run test setup bench
+
+run:    ## set up, ingest corpus/, start API + UI
+	scripts/start.sh
+
+test:   ## set up (incl. test extras) and run ruff + the whole test suite
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+bench:  ## print the benchmark figures
+	.venv/bin/python benchmarks/ingest_throughput.py
+	.venv/bin/python benchmarks/ask_latency.py

@@ -1,0 +1,1 @@
+"""The assistant: hybrid retrieval over the ingested store and grounded, cited answers."""

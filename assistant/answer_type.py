@@ -1,0 +1,64 @@
+"""What kind of thing a question asks for, and whether a sentence contains one.
+
+"Hvem …?" wants a name, "Hvornår …?" a date, "Hvor mange …?" a number. A sentence that only
+repeats the question's words does not answer it; one that adds a name, date or number the
+question did not contain probably does. Used both to rank sentences and, for the check
+before answering, to require that the evidence holds what was asked for.
+
+Example:
+    >>> from assistant.answer_type import expected_type, provides
+    >>> expected_type("Hvornår udkommer pejlemærkerne?")
+    'date'
+    >>> provides("date", "De udkommer i 2021.", "Hvornår udkommer pejlemærkerne?")
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+AnswerType = Literal["person", "date", "number"]
+
+_PATTERNS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
+    ("number", re.compile(
+        r"\b(hvor mange|hvor meget|hvor stor(?:t|e)?|how many|how much|how large|what share|"
+        r"what proportion|number of|antal(?:let)?|andel(?:en)?)\b", re.I)),
+    ("date", re.compile(
+        r"\b(hvornår|when|what year|which year|hvilket år|hvilken dato|what date|on what date|"
+        r"how long|hvor længe|until when|indtil hvornår)\b", re.I)),
+    ("person", re.compile(r"\b(hvem|who|whom)\b", re.I)),
+)
+_MONTHS = (
+    r"januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december|"
+    r"january|february|march|may|june|july|october"
+)
+_DATE = re.compile(rf"\b(19|20)\d\d\b|\b\d{{1,2}}[-./]\d{{1,2}}[-./]\d{{2,4}}\b|\b({_MONTHS})\b", re.I)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|"
+    r"half|third|quarter|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|tyve|hundrede|"
+    r"halvdel|tredjedel|fjerdedel)\b",
+    re.I,
+)
+_NAME = re.compile(r"\b[A-ZÆØÅ][a-zæøåéü]+(?:\s+[A-ZÆØÅ][a-zæøåéü]+)+|\b[A-ZÆØÅ]{2,}\b")
+_WORDS = re.compile(r"\w+", re.UNICODE)
+
+
+def expected_type(question: str) -> AnswerType | None:
+    for kind, pattern in _PATTERNS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def provides(kind: AnswerType | None, text: str, question: str) -> bool:
+    """True when ``text`` holds a ``kind`` of answer that the question itself did not contain."""
+    if kind is None:
+        return False
+    asked = {w.lower() for w in _WORDS.findall(question)}
+    pattern = {"date": _DATE, "number": _NUMBER, "person": _NAME}[kind]
+    for match in pattern.finditer(text):
+        words = {w.lower() for w in _WORDS.findall(match.group(0))}
+        if not words <= asked:
+            return True
+    return False

@@ -1,0 +1,121 @@
+"""The FastAPI application factory.
+
+The Assistant (store + embedding model, a few seconds) loads in a background thread started by
+the lifespan, so ``/healthz`` answers at once and ``/readyz`` turns 200 when loading is done.
+Uvicorn can import the factory by name, which is what makes ``--workers`` possible.
+
+Example:
+    >>> from assistant.api.app import create_app
+    >>> from ingest.settings import Settings
+    >>> app = create_app(Settings(data_dir="/tmp/kva-doc"))
+    >>> app.title
+    'Kvalitetsassistenten'
+
+    uvicorn --factory assistant.api.app:create_app --port 8000
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from assistant.api import routes_ask, routes_documents, routes_misc, routes_openai
+from assistant.api.errors import install_error_handlers
+from assistant.api.feedback import FeedbackStore
+from assistant.api.jobs import IngestQueue, JobStore, Progress
+from assistant.api.limits import BodyLimitMiddleware
+from assistant.api.logging import ensure_logging
+from assistant.api.middleware import RequestContextMiddleware
+from ingest.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from assistant.pipeline import Assistant
+
+log = logging.getLogger("kva.api")
+
+JSON_BODY_LIMIT = 1024 * 1024  # JSON bodies; uploads get their own, larger cap per route
+
+
+def _load_assistant(app: FastAPI, settings: Settings) -> None:
+    try:
+        from assistant.pipeline import Assistant
+
+        app.state.assistant = Assistant(settings)
+        log.info("assistant loaded")
+    except Exception as exc:
+        app.state.load_error = f"{type(exc).__name__}: {exc}"
+        log.exception("assistant failed to load")
+
+
+def _ingest_runner(
+    app: FastAPI, settings: Settings
+) -> tuple[Callable[[list[Path], Progress], dict[str, Any]], Callable[[], None]]:
+    def run(paths: list[Path], progress: Progress) -> dict[str, Any]:
+        from ingest.pipeline import Indexer
+
+        report = Indexer(settings, progress=progress).run(paths)
+        return report.model_dump()
+
+    def refresh() -> None:
+        assistant = getattr(app.state, "assistant", None)
+        if assistant is not None:
+            assistant.refresh()
+
+    return run, refresh
+
+
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+    """Build the app. ``assistant`` is for tests and embedding; normally it loads itself."""
+    ensure_logging()
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jobs.start()
+        if app.state.assistant is None:
+            threading.Thread(
+                target=_load_assistant, args=(app, settings), name="kva-load", daemon=True
+            ).start()
+        yield
+        app.state.jobs.stop()
+
+    app = FastAPI(
+        title="Kvalitetsassistenten",
+        description="Questions and answers with citations over published material on quality "
+        "in Danish social psychiatry. OpenAI-compatible endpoints under /v1.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.assistant = assistant
+    app.state.load_error = None
+    app.state.feedback = FeedbackStore(settings.feedback_path)
+    run, refresh = _ingest_runner(app, settings)
+    app.state.jobs = IngestQueue(JobStore(settings.data_dir / "jobs.sqlite"), run, refresh)
+
+    install_error_handlers(app)
+    # Added first = runs inside the request-id middleware, so its 413s carry a request id.
+    upload_cap = routes_documents.upload_body_cap(settings)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=JSON_BODY_LIMIT,
+        overrides={("POST", "/api/documents"): upload_cap},
+    )
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(routes_misc.router)
+    app.include_router(routes_ask.router)
+    app.include_router(routes_documents.build_router())
+    app.include_router(routes_openai.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,147 @@
+"""Documents: list, read (metadata, text by section, chunks), upload (admin), delete (admin),
+and ingestion job status.
+
+Uploads are saved under ``settings.uploads_dir`` and ingested by the background queue; the
+response is 202 with a job id to poll at ``GET /api/jobs/{id}``.
+
+Example (against a running server)::
+
+    import httpx
+    httpx.post("http://127.0.0.1:8000/api/documents", files={"files": open("a.pdf", "rb")},
+               headers={"Authorization": "Bearer KEY"}).json()["job_id"]
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from assistant.api.auth import require_admin
+from assistant.api.deps import get_records, get_settings
+from assistant.api.errors import ApiError
+from assistant.api.uploads import check_suffix, safe_filename, save_stream
+from ingest.settings import Settings
+
+log = logging.getLogger("kva.api.documents")
+
+MAX_FILES_PER_UPLOAD = 20
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@contextmanager
+def _read_snapshot(records: Any) -> Iterator[None]:
+    """One read transaction, so metadata, text, sections and chunks come from the same commit
+    even while an ingestion commits: old state or new, never a mix of both."""
+    # Records keeps one connection per thread and its readers all use it, so a deferred BEGIN
+    # on that connection (WAL mode) pins a consistent snapshot for the reads that follow.
+    conn = records._connect()
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+def _missing(doc_id: str) -> ApiError:
+    return ApiError(404, "document_not_found", f"No document with id '{doc_id}'.")
+
+
+def upload_body_cap(settings: Settings) -> int:
+    """The whole multipart body may hold MAX_FILES_PER_UPLOAD files at the per-file limit."""
+    return int(settings.max_upload_mb * 1024 * 1024) * MAX_FILES_PER_UPLOAD + 1024 * 1024
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["documents"])
+
+    @router.get("/documents")
+    def list_documents(request: Request) -> dict[str, Any]:
+        """All ingested documents with their metadata."""
+        records = get_records(request)
+        docs = records.list_documents() if records else []
+        return {"documents": [d.model_dump() for d in docs], "count": len(docs)}
+
+    @router.get("/documents/{doc_id}")
+    def get_document(doc_id: str, request: Request) -> dict[str, Any]:
+        """Metadata, full text, sections (with their text) and chunk offsets of one document.
+
+        Offsets are character offsets into ``text``, the same as citations' ``start``/``end``.
+        """
+        records = get_records(request)
+        if records is None:
+            raise _missing(doc_id)
+        with _read_snapshot(records):
+            doc = records.get_document(doc_id)
+            if doc is None:
+                raise _missing(doc_id)
+            text = records.get_text(doc_id) or ""
+            found = records.get_sections(doc_id)
+            chunks = [c.model_dump() for c in records.get_chunks(doc_id)]
+        sections = [{**s.model_dump(), "text": text[s.start : s.end]} for s in found]
+        return {"document": doc.model_dump(), "text": text, "sections": sections, "chunks": chunks}
+
+    @router.post(
+        "/documents",
+        status_code=202,
+        dependencies=[Depends(require_admin)],
+    )
+    def upload_documents(
+        request: Request,
+        files: Annotated[list[UploadFile], File(description="One or more documents.")],
+        settings: SettingsDep,
+    ) -> JSONResponse:
+        """Admin: save the files and ingest them in the background (202 + job id)."""
+        from ingest.loaders import SUPPORTED_SUFFIXES
+
+        if not files:
+            raise ApiError(422, "no_files", "No files were uploaded.")
+        if len(files) > MAX_FILES_PER_UPLOAD:
+            raise ApiError(
+                422, "too_many_files", f"At most {MAX_FILES_PER_UPLOAD} files per upload."
+            )
+        names = [safe_filename(f.filename) for f in files]
+        for name in names:
+            check_suffix(name, SUPPORTED_SUFFIXES)
+        max_bytes = int(settings.max_upload_mb * 1024 * 1024)
+        saved: list[Path] = []
+        for upload, name in zip(files, names, strict=True):
+            target = settings.uploads_dir / name
+            save_stream(upload.file, target, max_bytes)
+            saved.append(target)
+        job_id = request.app.state.jobs.submit(saved)
+        log.info("upload queued", extra={"job_id": job_id, "files": names})
+        return JSONResponse(
+            {"job_id": job_id, "status": "queued", "files": names, "url": f"/api/jobs/{job_id}"},
+            status_code=202,
+            headers={"Location": f"/api/jobs/{job_id}"},
+        )
+
+    @router.delete("/documents/{doc_id}", dependencies=[Depends(require_admin)])
+    def delete_document(doc_id: str, settings: SettingsDep, request: Request) -> dict[str, Any]:
+        """Admin: remove a document from the store (and its file, if it was uploaded)."""
+        from ingest.pipeline import Indexer
+
+        # Waits for a running ingestion (the indexer's file lock); answering is unaffected.
+        if not Indexer(settings).remove(doc_id):
+            raise _missing(doc_id)
+        assistant = request.app.state.assistant
+        if assistant is not None:
+            assistant.refresh()
+        log.info("document deleted", extra={"doc_id": doc_id})
+        return {"deleted": doc_id}
+
+    @router.get("/jobs/{job_id}")
+    def get_job(job_id: str, request: Request) -> dict[str, Any]:
+        """Status (queued/running/done/failed), progress 0..1 and the ingestion report."""
+        job = request.app.state.jobs.store.get(job_id)
+        if job is None:
+            raise ApiError(404, "job_not_found", f"No ingestion job with id '{job_id}'.")
+        return job
+
+    return router

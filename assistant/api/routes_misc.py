@@ -1,0 +1,50 @@
+"""``GET /healthz`` (process up), ``GET /readyz`` (store opened, models loaded) and
+``POST /api/feedback`` (thumbs up/down stored in SQLite).
+
+Example (against a running server)::
+
+    import httpx
+    httpx.get("http://127.0.0.1:8000/readyz").json()["ready"]  # True once loaded
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from assistant.api.schemas import FeedbackRequest, FeedbackResponse
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"])
+def healthz() -> dict[str, str]:
+    """The process is up (says nothing about the models)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"])
+def readyz(request: Request) -> JSONResponse:
+    """200 once the store is open and the models are loaded, 503 before that."""
+    state = request.app.state
+    assistant: Any = getattr(state, "assistant", None)
+    ready = assistant is not None and bool(getattr(assistant, "ready", True))
+    body: dict[str, Any] = {"ready": ready, "ingest_queue": state.jobs.pending()}
+    if getattr(state, "load_error", None):
+        body["error"] = state.load_error
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.post("/api/feedback", tags=["feedback"], status_code=201, response_model=FeedbackResponse)
+def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
+    """Store a rating of an answer; evaluators turn these into test cases."""
+    feedback_id = request.app.state.feedback.add(
+        body.question,
+        body.answer,
+        body.rating,
+        body.comment,
+        request_id=getattr(request.state, "request_id", None),
+    )
+    return FeedbackResponse(id=feedback_id)

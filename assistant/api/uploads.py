@@ -1,0 +1,73 @@
+"""Saving uploaded files: safe names, supported types only, size checked while copying.
+
+Example:
+    >>> from assistant.api.uploads import safe_filename
+    >>> safe_filename("../../etc/Kvalitet rapport (2020).PDF")
+    'Kvalitet_rapport_2020.pdf'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import BinaryIO
+
+from assistant.api.errors import ApiError
+
+CHUNK = 1024 * 1024
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def safe_filename(name: str | None) -> str:
+    """Keep only the last path component, with word characters, dots and dashes."""
+    base = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._")[:120] or "upload"
+    suffix = _UNSAFE.sub("", suffix).lower()[:10]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def check_suffix(name: str, supported: set[str] | frozenset[str]) -> None:
+    suffix = Path(name).suffix.lower()
+    if suffix not in supported:
+        allowed = ", ".join(sorted(supported))
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"{name}: files of type '{suffix or '(none)'}' cannot be ingested; use {allowed}.",
+        )
+
+
+def save_stream(source: BinaryIO, target: Path, max_bytes: int) -> int:
+    """Copy ``source`` to ``target`` atomically, refusing (413) as soon as it passes max_bytes.
+
+    A temporary file in the same folder is renamed into place, so the indexer never reads a
+    half-written upload and a refused upload leaves nothing behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".upload-", suffix=".part")
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ApiError(
+                        413,
+                        "file_too_large",
+                        f"{target.name} is larger than the upload limit of "
+                        f"{max_bytes / CHUNK:.0f} MB.",
+                    )
+                out.write(chunk)
+        if size == 0:
+            raise ApiError(422, "empty_file", f"{target.name} is empty.")
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return size

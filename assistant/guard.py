@@ -1,0 +1,53 @@
+"""Checks on a question before it is answered: length, emptiness, language, personal data.
+
+Example:
+    >>> from assistant.guard import contains_cpr, mask_cpr
+    >>> contains_cpr("Borgeren har cpr 010190-1234")
+    True
+    >>> mask_cpr("cpr 0101901234")
+    'cpr ******-****'
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.language import detect_language
+
+
+class QuestionError(ValueError):
+    """A question that cannot be answered as asked. ``code``: ``empty`` or ``too_long``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# A Danish CPR number: ddmmyy-xxxx or ddmmyyxxxx with a plausible day and month.
+_CPR = re.compile(r"(?<!\d)(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])(\d{2})[- ]?(\d{4})(?!\d)")
+
+
+def contains_cpr(text: str) -> bool:
+    return bool(_CPR.search(text))
+
+
+def mask_cpr(text: str) -> str:
+    return _CPR.sub("******-****", text)
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("empty", "The question is empty. / Spørgsmålet er tomt.")
+    if len(question) > max_chars:
+        raise QuestionError(
+            "too_long",
+            f"The question is {len(question)} characters; the limit is {max_chars}. / "
+            f"Spørgsmålet er på {len(question)} tegn; grænsen er {max_chars}.",
+        )
+    return question.strip()
+
+
+def question_language(question: str, fallback: str | None = None) -> str:
+    """'da', 'en' or 'other'; a question too short to tell follows ``fallback`` (else Danish)."""
+    return detect_language(question, default=None) or fallback or "da"

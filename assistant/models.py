@@ -1,0 +1,72 @@
+"""Typed objects that cross module boundaries: questions in, answers and passages out.
+
+``Answer.model_dump()`` is exactly the JSON printed by ``python -m assistant ask --json`` and
+returned by ``POST /api/ask``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ingest.manifest import KINDS as MANIFEST_KINDS
+
+Language = Literal["da", "en"]
+Kind = Literal[
+    "news", "initiative", "benchmark", "catalogue", "literature-study", "guideline", "other"
+]
+KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+assert set(KINDS) == set(MANIFEST_KINDS), "assistant.models.Kind and ingest.manifest.KINDS differ"
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Filters(BaseModel):
+    language: Language | None = None
+    kind: list[Kind] | None = None
+    doc_ids: list[str] | None = None
+
+
+class Passage(BaseModel):
+    """A retrieved chunk with its provenance and score."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    language: str
+    kind: str
+    section: str | None = None
+    page: int | None = None
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class Citation(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    language: str
+    section: str | None = None
+    page: int | None = None
+    quote: str = Field(description="An exact span of the document text: text[start:end].")
+    start: int
+    end: int
+    score: float
+
+
+class Answer(BaseModel):
+    answer: str
+    language: Language
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    related: list[Passage] = Field(
+        default_factory=list, description="Closest passages, offered when abstaining."
+    )
+    warnings: list[str] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)

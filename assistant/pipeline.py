@@ -1,0 +1,150 @@
+"""The assistant: question -> checks -> hybrid retrieval -> composition -> verified answer.
+
+Example:
+    >>> import tempfile
+    >>> from ingest.pipeline import Indexer
+    >>> from ingest.settings import Settings
+    >>> from assistant.pipeline import Assistant
+    >>> settings = Settings(data_dir=tempfile.mkdtemp())
+    >>> _ = Indexer(settings).run([settings.corpus_dir])
+    >>> answer = Assistant(settings).ask("Hvilken paragraf i serviceloven gælder for bostøtte?")
+    >>> answer.abstained, "85" in answer.answer
+    (False, True)
+"""
+
+from __future__ import annotations
+
+import time
+
+from assistant.composer import Composer, CompositionRequest, ExtractiveComposer, framing
+from assistant.conversation import search_text
+from assistant.glossary import Glossary
+from assistant.guard import contains_cpr, question_language, validate_question
+from assistant.models import Answer, Citation, Filters, Language, Passage, Turn
+from assistant.retriever import HybridRetriever, query_terms
+from assistant.store_reader import StoreReader
+from ingest.embeddings import make_embeddings
+from ingest.settings import Settings, get_settings
+
+_UNSUPPORTED = (
+    "Only Danish and English are supported; please ask in one of them. / "
+    "Kun dansk og engelsk understøttes; stil venligst spørgsmålet på et af dem."
+)
+_PERSONAL_DATA = {
+    "da": "Spørgsmålet ser ud til at indeholde et CPR-nummer. Skriv ikke personoplysninger om "
+    "borgere i assistenten.",
+    "en": "The question seems to contain a CPR number. Do not enter personal data about "
+    "citizens into the assistant.",
+}
+
+
+class CitationError(AssertionError):
+    """A composer produced a quote that is not an exact span of its source: a bug."""
+
+
+class Assistant:
+    """Answers questions from the ingested store. Thread-safe; load once, ask many times."""
+
+    def __init__(
+        self, settings: Settings | None = None, composer: Composer | None = None, k: int = 8
+    ) -> None:
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        self.settings = settings or get_settings()
+        self.embeddings = make_embeddings(self.settings)
+        self.reader = StoreReader(self.settings)
+        self.glossary = Glossary.load()
+        self.retriever = HybridRetriever(
+            reader=self.reader, embeddings=self.embeddings, glossary=self.glossary, k=k
+        )
+        self.composer = composer or ExtractiveComposer()
+        self.k = k
+        self.reader.snapshot()
+        # Load the language models now rather than inside the first question's latency.
+        question_language("Hvad er kvalitet på botilbud?")
+
+    @property
+    def ready(self) -> bool:
+        return self.reader.snapshot().chunk_count > 0
+
+    def refresh(self) -> None:
+        self.reader.snapshot()
+
+    def search(self, query: str, *, k: int = 8, filters: Filters | None = None) -> list[Passage]:
+        query = validate_question(query, self.settings.max_question_chars)
+        language = question_language(query)
+        terms = query_terms(query, language, self.glossary)
+        return self.retriever.search(query, terms, k=k, filters=filters).passages
+
+    def ask(
+        self,
+        question: str,
+        *,
+        language: Language | None = None,
+        history: list[Turn] | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        question = validate_question(question, self.settings.max_question_chars)
+        history = history or []
+        earlier_lang = next(
+            (question_language(t.content) for t in reversed(history) if t.role == "user"), None
+        )
+        detected = question_language(question, fallback=earlier_lang)
+        warnings = []
+        if contains_cpr(question):
+            warnings.append(_PERSONAL_DATA[language or ("en" if detected == "en" else "da")])
+        if detected == "other" and language is None:
+            return Answer(answer=_UNSUPPORTED, language="en", abstained=True, warnings=warnings,
+                          timings_ms={"total": _ms(started)})
+        answer_language: Language = language or ("en" if detected == "en" else "da")
+        term_language = detected if detected in ("da", "en") else answer_language
+
+        text, earlier = search_text(question, history)
+        terms = query_terms(question, term_language, self.glossary)
+        if earlier:
+            terms = query_terms(earlier, question_language(earlier, term_language),
+                                self.glossary, weight=0.5, terms=terms)
+        t0 = time.perf_counter()
+        vector = self.embeddings.embed_query(text)
+        # Sentences are ranked against the question itself, not the follow-up's search text.
+        question_vector = vector if text == question else self.embeddings.embed_query(question)
+        t1 = time.perf_counter()
+        retrieval = self.retriever.search(text, terms, k=self.k, filters=filters, vector=vector)
+        t2 = time.perf_counter()
+        composition = self.composer.run(
+            CompositionRequest(question, answer_language, terms, retrieval, question_vector)
+        )
+        t3 = time.perf_counter()
+        _verify(composition.citations, retrieval.snapshot.texts)
+        answer = composition.answer
+        if composition.notes:
+            answer += "\n\n" + " ".join(composition.notes)
+        return Answer(
+            answer=answer,
+            language=answer_language,
+            abstained=composition.abstained,
+            citations=composition.citations,
+            related=composition.related,
+            warnings=warnings,
+            timings_ms={
+                "embed": round((t1 - t0) * 1000, 2),
+                "search": round((t2 - t1) * 1000, 2),
+                "compose": round((t3 - t2) * 1000, 2),
+                "total": _ms(started),
+            },
+        )
+
+    def abstention_text(self, language: Language) -> str:
+        return framing(language, "abstain")
+
+
+def _verify(citations: list[Citation], texts: dict[str, str]) -> None:
+    for c in citations:
+        source = texts.get(c.doc_id)
+        if source is None or source[c.start : c.end] != c.quote:
+            raise CitationError(f"citation [{c.n}] is not an exact span of {c.doc_id}")
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

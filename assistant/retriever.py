@@ -1,0 +1,214 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 per language, fused by reciprocal rank fusion.
+
+Cross-lingual: multilingual-e5 already places a Danish question near English passages; the
+keyword side gets there through the glossary, which carries the question's key terms into the
+other language before it searches that language's BM25 index. Numbers and names cross as-is.
+
+Example:
+    >>> from assistant.retriever import rrf
+    >>> rrf([["a", "b"], ["b", "c"]])[0]
+    ('b', 0.03252247488101534)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from assistant.glossary import Glossary
+from assistant.models import Filters, Passage
+from assistant.store_reader import Snapshot, StoreReader
+from ingest.lexical import is_stopword, tokenize
+
+_RRF_K = 60
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def rrf(rankings: list[list[str]], weights: list[float] | None = None) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion of id rankings, best first."""
+    scores: dict[str, float] = {}
+    for i, ranking in enumerate(rankings):
+        w = weights[i] if weights else 1.0
+        for rank, id_ in enumerate(ranking):
+            scores[id_] = scores.get(id_, 0.0) + w / (_RRF_K + rank + 1)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+@dataclass
+class Concept:
+    """One thing the question asks about, with the stemmed forms that express it per language.
+
+    A glossary term is one concept however many words it has ("faglige pejlemærker"), and it
+    carries the other language's forms; a name or number carries itself; any other word only
+    exists in the question's own language.
+    """
+
+    weight: float
+    source_language: str
+    forms: dict[str, list[tuple[str, ...]]]
+    entry: object | None = None  # the glossary entry, when the concept is a glossary term
+
+    def matched_by(self, tokens: set[str], language: str, entries: set[int]) -> bool:
+        """``entries``: ids of glossary entries found in the text (longest match wins, so
+        "housing support" is bostøtte and not also botilbud's "housing")."""
+        if self.entry is not None:
+            return id(self.entry) in entries
+        return any(all(s in tokens for s in alt) for alt in self.forms.get(language, ()))
+
+
+@dataclass
+class QueryTerms:
+    concepts: list[Concept] = field(default_factory=list)
+
+    def tokens(self, language: str) -> list[str]:
+        """All stems that express the question in ``language``, for the BM25 index."""
+        return list(
+            dict.fromkeys(s for c in self.concepts for alt in c.forms.get(language, ()) for s in alt)
+        )
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted({lang for c in self.concepts for lang, f in c.forms.items() if f})
+
+
+def query_terms(text: str, language: str, glossary: Glossary, weight: float = 1.0,
+                terms: QueryTerms | None = None) -> QueryTerms:
+    """Concepts of ``text`` (in ``language``), bridged to the other language where possible."""
+    terms = terms or QueryTerms()
+    source = language if language in ("da", "en") else "en"
+    target = "en" if source == "da" else "da"
+    words = [w for w in _WORD.findall(text) if not is_stopword(w, source)]
+    stems = [tokenize(w, source)[:1] or [w.lower()] for w in words]
+    flat = [s[0] for s in stems]
+    covered: set[int] = set()
+    for i, n, entry in glossary.spans(flat, source):
+        covered.update(range(i, i + n))
+        terms.concepts.append(
+            Concept(
+                weight, source,
+                {source: list(entry.stems[source]), target: list(entry.stems[target])}, entry,
+            )
+        )
+    for i, (word, stem) in enumerate(zip(words, flat, strict=True)):
+        if i in covered:
+            continue
+        forms = {source: [(stem,)]}
+        if _carries_over(word, first=text.lstrip().startswith(word)):
+            carried = tokenize(word, target) or [word.lower()]
+            forms[target] = [tuple(carried)]
+        terms.concepts.append(Concept(weight, source, forms))
+    return terms
+
+
+def _carries_over(word: str, first: bool) -> bool:
+    """Numbers and names are the same in both languages."""
+    if word.isdigit() or (word.isupper() and len(word) > 1):
+        return True
+    return word[:1].isupper() and not first
+
+
+@dataclass
+class Retrieval:
+    passages: list[Passage]
+    dense: dict[str, float]
+    snapshot: Snapshot
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain retriever over the store; ``search`` returns typed passages.
+
+    Example::
+
+        retriever = HybridRetriever(reader=StoreReader(settings), embeddings=emb)
+        docs = retriever.invoke("Hvilken paragraf gælder for bostøtte?")
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    reader: StoreReader
+    embeddings: Embeddings
+    glossary: Glossary
+    k: int = 8
+    language: str = "da"
+    filters: Filters | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        terms = query_terms(query, self.language, self.glossary)
+        result = self.search(query, terms, k=self.k, filters=self.filters)
+        return [
+            Document(page_content=p.text, metadata=p.model_dump(exclude={"text"}))
+            for p in result.passages
+        ]
+
+    def search(
+        self,
+        query: str,
+        terms: QueryTerms,
+        *,
+        k: int = 8,
+        filters: Filters | None = None,
+        vector: list[float] | None = None,
+    ) -> Retrieval:
+        snap = self.reader.snapshot()
+        if snap.vectors is None or not snap.chunks:
+            return Retrieval([], {}, snap)
+        allowed = _allowed(snap, filters)
+        vector = vector if vector is not None else self.embeddings.embed_query(query)
+        dense_hits = snap.vectors.query(vector, k=max(3 * k, 20), where=_where(filters))
+        dense = {cid: s for cid, s in dense_hits if cid in snap.chunks and cid in allowed}
+        rankings = [sorted(dense, key=lambda c: -dense[c])]
+        for lang in terms.languages:
+            hits = snap.lexical.search(terms.tokens(lang), lang, k=max(2 * k, 10), allowed=allowed)
+            rankings.append([h.chunk_id for h in hits if h.chunk_id in snap.chunks])
+        fused = rrf(rankings)[: max(k, 1)]
+        passages = [_passage(snap, cid, score) for cid, score in fused]
+        return Retrieval(passages, dense, snap)
+
+
+def _allowed(snap: Snapshot, filters: Filters | None) -> set[str]:
+    ids = set(snap.chunks)
+    if filters is None:
+        return ids
+    docs = snap.documents
+    return {
+        cid
+        for cid in ids
+        if (c := snap.chunks[cid])
+        and (not filters.language or docs[c.doc_id].language == filters.language)
+        and (not filters.kind or docs[c.doc_id].kind in filters.kind)
+        and (not filters.doc_ids or c.doc_id in filters.doc_ids)
+    }
+
+
+def _where(filters: Filters | None) -> dict[str, Any] | None:
+    if filters is None:
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.language:
+        clauses.append({"doc_language": filters.language})
+    if filters.kind:
+        clauses.append({"kind": {"$in": list(filters.kind)}})
+    if filters.doc_ids:
+        clauses.append({"doc_id": {"$in": list(filters.doc_ids)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _passage(snap: Snapshot, chunk_id: str, score: float) -> Passage:
+    chunk = snap.chunks[chunk_id]
+    doc = snap.documents[chunk.doc_id]
+    return Passage(
+        chunk_id=chunk_id, doc_id=chunk.doc_id, title=doc.title, language=chunk.language,
+        kind=doc.kind, section=chunk.section, page=chunk.page, start=chunk.start,
+        end=chunk.end, text=snap.chunk_text(chunk), score=round(score, 6),
+    )

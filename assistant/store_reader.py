@@ -1,0 +1,125 @@
+"""A read-only snapshot of the committed store, swapped whole when ingestion commits.
+
+Readers trust only chunk ids listed in the record database at the snapshot's generation, so a
+query never sees half of an ingestion run: vectors of an uncommitted run are skipped.
+
+Example:
+    >>> import tempfile
+    >>> from ingest.settings import Settings
+    >>> from assistant.store_reader import StoreReader
+    >>> StoreReader(Settings(data_dir=tempfile.mkdtemp())).snapshot().chunk_count
+    0
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.embeddings import make_embeddings
+from ingest.lexical import LexicalIndex, tokenize
+from ingest.records import ChunkRecord, DocumentRecord, Records
+from ingest.settings import Settings
+from ingest.vector_store import StoreModelMismatch, VectorStore
+
+
+@dataclass
+class Snapshot:
+    generation: int
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    chunks: dict[str, ChunkRecord] = field(default_factory=dict)
+    lexical: LexicalIndex = field(default_factory=lambda: LexicalIndex({}))
+    vectors: VectorStore | None = None
+    idf: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    records: Records | None = None
+
+    def unit_vectors(self, chunk_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
+        """chunk id -> [(start, end, vector)] of its answer units."""
+        out: dict[str, list[tuple[int, int, np.ndarray]]] = {}
+        if self.records is None:
+            return out
+        for u in self.records.get_units(chunk_ids):
+            out.setdefault(u.chunk_id, []).append(
+                (u.start, u.end, np.frombuffer(u.vector, dtype=np.float32))
+            )
+        return out
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self.chunks)
+
+    def chunk_text(self, chunk: ChunkRecord) -> str:
+        return self.texts[chunk.doc_id][chunk.start : chunk.end]
+
+    def term_weight(self, stem: str, language: str) -> float:
+        """Inverse document frequency of a stemmed term among the chunks of ``language``."""
+        table = self.idf.get(language)
+        if not table:
+            return 1.0
+        return table.get(stem, table.get("\0max", 1.0))
+
+
+class StoreReader:
+    """Opens the store for reading and keeps a current snapshot (cheap to check, thread-safe)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.records = Records(settings.records_path)
+        self._lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+
+    def snapshot(self) -> Snapshot:
+        generation = self.records.generation()
+        current = self._snapshot
+        if current is not None and current.generation == generation:
+            return current
+        with self._lock:
+            if self._snapshot is None or self._snapshot.generation != generation:
+                self._snapshot = self._load(generation)
+            return self._snapshot
+
+    def _load(self, generation: int) -> Snapshot:
+        records = self.records
+        snap = Snapshot(generation=generation, records=records)
+        if generation == 0:
+            return snap
+        model_id = make_embeddings(self.settings).model_id
+        stored = records.get_meta("embedding_model")
+        if stored != model_id:
+            raise StoreModelMismatch(
+                f"the store was built with embedding model {stored!r}, but the settings ask for "
+                f"{model_id!r}; query with the same model or re-ingest with --rebuild"
+            )
+        snap.documents = {d.doc_id: d for d in records.list_documents()}
+        snap.texts = {doc_id: records.get_text(doc_id) or "" for doc_id in snap.documents}
+        snap.chunks = {c.chunk_id: c for c in records.get_chunks()}
+        folder = records.get_meta("bm25_dir")
+        if folder:
+            snap.lexical = LexicalIndex.load(self.settings.bm25_dir / folder)
+        snap.vectors = VectorStore(
+            self.settings, model_id, records.get_meta("collection"), create=False
+        )
+        snap.idf = _idf(snap)
+        return snap
+
+
+def _idf(snap: Snapshot) -> dict[str, dict[str, float]]:
+    counts: dict[str, Counter[str]] = {}
+    totals: Counter[str] = Counter()
+    for chunk in snap.chunks.values():
+        lang = chunk.language if chunk.language in ("da", "en") else "en"
+        counts.setdefault(lang, Counter()).update(set(tokenize(snap.chunk_text(chunk), lang)))
+        totals[lang] += 1
+    tables = {}
+    for lang, counter in counts.items():
+        n = totals[lang]
+        table = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in counter.items()}
+        table["\0max"] = math.log(1 + (n + 0.5) / 0.5)
+        tables[lang] = table
+    return tables

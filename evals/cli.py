@@ -1,0 +1,196 @@
+"""``python -m evals`` — validate, run, compare, from-feedback.
+
+Exit codes: 0 fine; 1 a gate failed (or, with --fail-on-regression, a case regressed);
+2 a usage problem: bad suite, unknown metric, missing run.
+
+Example:
+    >>> main(["validate", "evals/suites"])  # doctest: +ELLIPSIS
+    evals/suites/core.yaml: 'core', ... cases...
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evals.gates import Gate, GateError, check_gates, parse_gate
+from evals.suite import SuiteError, load_suites
+
+DEFAULT_SUITES = Path(__file__).resolve().parent / "suites"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="check suite files and print what they contain")
+    v.add_argument("suites", nargs="*", help="suite files or folders (default: evals/suites)")
+
+    r = sub.add_parser("run", help="run suites against the assistant and write reports")
+    r.add_argument("suites", nargs="*", help="suite files or folders (default: evals/suites)")
+    r.add_argument("--api", metavar="URL", help="evaluate a running API instead of in-process")
+    r.add_argument("--out", metavar="DIR", help="output folder (default: artifacts/evals/TIME)")
+    r.add_argument("--tag", action="append", default=[], help="only cases with this tag")
+    r.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
+                   help="exit 1 if the metric is below VALUE (METRIC@tag:T or @lang:L scopes)")
+    r.add_argument("--fail-over", action="append", default=[], metavar="METRIC=VALUE",
+                   help="exit 1 if the metric is above VALUE (for latency_p95_ms etc.)")
+    r.add_argument("--data-dir", help="in-process: use this data folder (KVA_DATA_DIR)")
+    r.add_argument("--ingest", action="store_true",
+                   help="in-process: ingest the corpus folder before running")
+    r.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+    c = sub.add_parser("compare", help="compare two runs case by case")
+    c.add_argument("run_a", help="earlier run: folder or results.json")
+    c.add_argument("run_b", help="later run: folder or results.json")
+    c.add_argument("--out", metavar="DIR", help="where compare.md/.json go (default: RUN_B)")
+    c.add_argument("--fail-on-regression", action="store_true",
+                   help="exit 1 when any case regressed")
+
+    f = sub.add_parser("from-feedback", help="draft cases from thumbs-down feedback")
+    f.add_argument("--db", help="feedback SQLite file (default: settings.feedback_path)")
+    f.add_argument("--out", metavar="FILE", help="write the draft YAML here (default: stdout)")
+    return p
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    suites = load_suites(args.suites or [DEFAULT_SUITES])
+    for suite in suites:
+        tags = Counter(t for c in suite.cases for t in c.tags)
+        langs = Counter(c.language or "any" for c in suite.cases)
+        print(f"{suite.path}: {suite.name!r}, {len(suite.cases)} cases; "
+              f"languages {dict(langs)}; abstain {sum(c.must_abstain for c in suite.cases)}; "
+              f"follow-ups {sum(bool(c.history) for c in suite.cases)}")
+        print("  tags: " + ", ".join(f"{t} {n}" for t, n in tags.most_common()))
+        # Legal (drafts look like this) but worth a reminder: such a case can hardly fail.
+        loose = [c.id for c in suite.cases
+                 if not (c.expected_facts or c.expected_sources or c.must_abstain)]
+        if loose:
+            print(f"  note: {len(loose)} case(s) expect no facts, sources or abstention: "
+                  + ", ".join(loose[:10]) + (" ..." if len(loose) > 10 else ""))
+    return 0
+
+
+def _backend(args: argparse.Namespace) -> Any:
+    if args.api:
+        from evals.backends import HttpBackend
+
+        return HttpBackend(args.api)
+    from ingest.settings import Settings, get_settings
+
+    settings = Settings(data_dir=args.data_dir) if args.data_dir else get_settings()
+    if args.ingest:
+        from ingest.pipeline import Indexer
+
+        report = Indexer(settings).run([settings.corpus_dir])
+        print(f"ingested {settings.corpus_dir}: {report.model_dump_json()[:300]}", file=sys.stderr)
+    from evals.backends import InProcessBackend
+
+    return InProcessBackend(settings)
+
+
+def _print_summary(results: dict[str, Any]) -> None:
+    o = results["summary"]["overall"]
+
+    def f(key: str) -> str:
+        v = o.get(key)
+        return "–" if v is None else (f"{v:.0f}" if key.endswith("_ms") else f"{v:.3f}")
+
+    print(f"{o['n_passed']}/{o['n_cases']} passed ({o['n_errors']} errors) · "
+          f"fact_recall {f('fact_recall')} · source_hit_rate {f('source_hit_rate')} · "
+          f"citation_validity {f('citation_validity')} · abstention_accuracy "
+          f"{f('abstention_accuracy')} (P {f('abstention_precision')} / R "
+          f"{f('abstention_recall')}) · language_match {f('language_match')} · "
+          f"latency p50/p95 {f('latency_p50_ms')}/{f('latency_p95_ms')} ms")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from evals.runner import run_suites, write_results
+
+    # Gates are parsed before the run so a typo costs seconds, not a whole evaluation.
+    gates: list[Gate] = [parse_gate(s, "under") for s in args.fail_under]
+    gates += [parse_gate(s, "over") for s in args.fail_over]
+    suites = load_suites(args.suites or [DEFAULT_SUITES])
+    if args.api and (args.ingest or args.data_dir):
+        _err("error: --ingest and --data-dir apply to in-process runs, not to --api")
+        return 2
+    backend = _backend(args)
+    if not backend.describe().get("documents"):
+        _err("warning: the assistant's store lists no documents; every case may abstain "
+             "(in-process: add --ingest)")
+    results = run_suites(suites, backend, tags=args.tag or None,
+                         progress=False if args.no_progress else None)
+    out = Path(args.out or Path("artifacts/evals") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
+    paths = write_results(results, out)
+    _print_summary(results)
+    print(f"wrote {paths['json']}, {paths['csv']}, {paths['html']}")
+    failed = check_gates(results["summary"], gates)
+    if failed:
+        _err("FAILED gates:\n" + "\n".join(f"  - {line}" for line in failed))
+        return 1
+    if gates:
+        print(f"all {len(gates)} gate(s) passed")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from evals.compare import compare_runs, format_comparison, write_comparison
+    from evals.runner import load_results
+
+    try:
+        run_a, run_b = load_results(args.run_a), load_results(args.run_b)
+    except (FileNotFoundError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    diff = compare_runs(run_a, run_b)
+    print(format_comparison(diff), end="")
+    b_path = Path(args.run_b)
+    out = Path(args.out) if args.out else (b_path if b_path.is_dir() else b_path.parent)
+    paths = write_comparison(diff, out)
+    print(f"wrote {paths['md']} and {paths['json']}")
+    return 1 if args.fail_on_regression and diff["regressed"] else 0
+
+
+def cmd_from_feedback(args: argparse.Namespace) -> int:
+    from evals.feedback import draft_suite, dump_yaml, read_thumbs_down
+
+    if args.db:
+        db = Path(args.db)
+    else:
+        from ingest.settings import get_settings
+
+        db = get_settings().feedback_path
+    rows = read_thumbs_down(db)
+    draft = draft_suite(rows)
+    if not draft["cases"]:
+        _err(f"no thumbs-down feedback in {db}; nothing to draft")
+        return 0
+    text = dump_yaml(draft)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {len(draft['cases'])} draft case(s) to {args.out}; review before use")
+    else:
+        print(text, end="")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {
+        "validate": cmd_validate, "run": cmd_run, "compare": cmd_compare,
+        "from-feedback": cmd_from_feedback,
+    }[args.command]
+    try:
+        return handler(args)
+    except (SuiteError, GateError) as exc:
+        _err(f"error: {exc}")
+        return 2

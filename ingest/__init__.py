@@ -1,0 +1,1 @@
+"""Ingestion: files -> structured text -> chunks -> embeddings -> Chroma + BM25 store."""

@@ -1,0 +1,103 @@
+"""Command line: ``python -m ingest [PATH ...] [--rebuild] [--data-dir DIR]`` and
+``python -m ingest stats [--json]``.
+
+Exit codes: 0 all files ingested, 1 some files failed (the rest is committed), 2 the run
+could not start (bad settings, model mismatch), 130 interrupted (nothing committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ingest.settings import Settings
+
+
+def _settings(data_dir: str | None) -> Settings:
+    return Settings(data_dir=Path(data_dir)) if data_dir else Settings()
+
+
+def _progress_bar():  # noqa: ANN202 - returns a Progress callable
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+    labels = {"load": "reading", "embed": "embedding"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="item")
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from ingest.embeddings import EmbeddingModelError
+    from ingest.pipeline import Indexer
+
+    settings = _settings(args.data_dir)
+    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    try:
+        report = Indexer(settings, progress=_progress_bar()).run(paths, rebuild=args.rebuild)
+    except EmbeddingModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was committed; the previous state is intact", file=sys.stderr)
+        return 130
+    for path, why in report.failed:
+        print(f"failed: {path}: {why}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.model_dump(), ensure_ascii=False))
+    else:
+        print(
+            f"added {len(report.added)}, updated {len(report.updated)}, "
+            f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
+            f"failed {len(report.failed)}; {report.chunks} chunks "
+            f"({report.embedded} embedded) in {report.seconds:.1f} s -> {settings.store_dir}"
+        )
+    return 0 if report.ok else 1
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from ingest.stats import store_stats
+
+    stats = store_stats(_settings(args.data_dir))
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False))
+    else:
+        for key, value in stats.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["stats"]:
+        parser = argparse.ArgumentParser(prog="python -m ingest stats")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
+        return _stats(parser.parse_args(argv[1:]))
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest",
+        description="Ingest files into the store (default: the corpus folder). "
+        "Use 'python -m ingest stats' to see what the store holds.",
+    )
+    parser.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
+    parser.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    parser.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    return _ingest(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

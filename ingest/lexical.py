@@ -1,0 +1,148 @@
+"""BM25 keyword index (bm25s) with per-language stemming (PyStemmer) and stopwords.
+
+There is one index per chunk language: Danish chunks are stemmed with the Danish Snowball
+stemmer and Danish stopwords, English chunks with the English ones, so "bostøtten" meets
+"bostøtte" and "benchmarks" meets "benchmark". Chunks in a third language go to the English
+index. The index is written whole into a fresh folder per store generation; the record
+database names the folder that belongs to the committed state.
+
+Example:
+    >>> from ingest.lexical import tokenize
+    >>> tokenize("Bostøtten efter serviceloven § 85", "da")
+    ['bostøt', 'servicelov', '85']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_DANISH, STOPWORDS_EN_PLUS
+
+LANGUAGES = ("da", "en")
+# Bump when tokenisation changes: the next ingestion run then rebuilds the BM25 indexes.
+LEXICAL_VERSION = "2"
+_STEMMERS = {"da": "danish", "en": "english"}
+# Question words and verbs of asking carry no topic; leaving them in makes every question
+# look half-unanswered to the composer's coverage measure.
+_EXTRA_STOPWORDS = {
+    "da": """hos mange meget findes gælder står siger sige fortæl fortælle handler hvilken hvilket
+    hvilke hvornår hvordan hvorfor hvem hvad hvor kan kunne skal vil må får gør bliver blevet
+    noget nogen nogle andre anden andet ift iflg mht vedr""",
+    "en": """say says said tell many much does do did get gets can could would should will shall
+    may might must also there here please""",
+}
+_STOPWORDS = {
+    "da": frozenset(STOPWORDS_DANISH) | frozenset(_EXTRA_STOPWORDS["da"].split()),
+    "en": frozenset(STOPWORDS_EN_PLUS) | frozenset(_EXTRA_STOPWORDS["en"].split()),
+}
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@lru_cache(maxsize=4)
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(_STEMMERS[language])
+
+
+def index_language(language: str) -> str:
+    return language if language in LANGUAGES else "en"
+
+
+def is_stopword(word: str, language: str) -> bool:
+    return word.lower() in _STOPWORDS[index_language(language)]
+
+
+def tokenize(text: str, language: str) -> list[str]:
+    """Lower-cased, stopword-free, stemmed tokens; numbers are kept (section numbers matter)."""
+    lang = index_language(language)
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS[lang]]
+    return _stemmer(lang).stemWords(words)
+
+
+@dataclass
+class LexicalHit:
+    chunk_id: str
+    score: float
+
+
+class LexicalIndex:
+    """Per-language BM25 indexes over chunk texts, persisted in one folder."""
+
+    def __init__(self, indexes: dict[str, tuple[bm25s.BM25, list[str]]]) -> None:
+        self._indexes = indexes
+
+    @classmethod
+    def build(cls, chunks: list[tuple[str, str, str]]) -> LexicalIndex:
+        """``chunks``: (chunk id, text, language) triples."""
+        by_lang: dict[str, tuple[list[list[str]], list[str]]] = {}
+        for chunk_id, text, language in chunks:
+            tokens, ids = by_lang.setdefault(index_language(language), ([], []))
+            # bm25s cannot index an empty token list; a lone placeholder keeps ids aligned.
+            tokens.append(tokenize(text, language) or ["\u2205"])
+            ids.append(chunk_id)
+        indexes = {}
+        for lang, (tokens, ids) in by_lang.items():
+            retriever = bm25s.BM25()
+            retriever.index(tokens, show_progress=False)
+            indexes[lang] = (retriever, ids)
+        return cls(indexes)
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for lang, (retriever, ids) in self._indexes.items():
+            retriever.save(str(tmp / lang))
+            (tmp / lang / "chunk_ids.json").write_text(json.dumps(ids))
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        indexes = {}
+        if folder.is_dir():
+            for sub in sorted(folder.iterdir()):
+                ids_file = sub / "chunk_ids.json"
+                if ids_file.is_file():
+                    indexes[sub.name] = (
+                        bm25s.BM25.load(str(sub)),
+                        json.loads(ids_file.read_text()),
+                    )
+        return cls(indexes)
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self._indexes)
+
+    def size(self) -> int:
+        return sum(len(ids) for _, ids in self._indexes.values())
+
+    def search(
+        self, tokens: list[str], language: str, k: int, allowed: set[str] | None = None
+    ) -> list[LexicalHit]:
+        """Search the index of ``language`` with already tokenized query terms."""
+        entry = self._indexes.get(language)
+        if entry is None or not tokens:
+            return []
+        retriever, ids = entry
+        mask = None
+        if allowed is not None:
+            mask = np.fromiter((i in allowed for i in ids), dtype=np.float32, count=len(ids))
+            if not mask.any():
+                return []
+        k = min(k, len(ids))
+        docs, scores = retriever.retrieve(
+            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [
+            LexicalHit(ids[int(d)], float(s))
+            for d, s in zip(docs[0], scores[0], strict=True)
+            if s > 0
+        ]

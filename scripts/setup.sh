@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up (or refresh) the virtual environment from the lock files. Idempotent and quick when
+# nothing changed. `scripts/setup.sh --test` adds what the test suite needs: the
+# sentence-transformers backend (CPU torch) and Debian's chromium for the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+UV=".venv/bin/uv"
+"$UV" pip install --quiet --python .venv/bin/python -r requirements.lock
+"$UV" pip install --quiet --python .venv/bin/python --no-deps -e .
+
+if [ "${1:-}" = "--test" ]; then
+  # pip, not uv: pip finds the local CPU build of torch; uv would download a CUDA one.
+  if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+  fi
+  "$UV" pip install --quiet --python .venv/bin/python -r requirements-st.txt
+  if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = "0" ]; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+        >/dev/null || echo "warning: could not install chromium; browser tests will be skipped" >&2
+    else
+      echo "warning: chromium missing and not root; browser tests will be skipped" >&2
+    fi
+  fi
+fi

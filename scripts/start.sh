@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Start the product on the embedded defaults: set up, bring the store in step with corpus/,
+# then run the API and the UI together until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+API_HOST=${API_HOST:-127.0.0.1}
+API_PORT=${API_PORT:-8000}
+UI_PORT=${UI_PORT:-8501}
+export API_URL=${API_URL:-http://$API_HOST:$API_PORT}
+
+echo "== ingesting corpus/ (incremental: unchanged files are skipped)"
+status=0
+.venv/bin/python -m ingest || status=$?
+if [ "$status" -ge 2 ]; then
+  exit "$status"
+fi
+.venv/bin/python -m ingest stats
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+.venv/bin/python -m assistant serve --host "$API_HOST" --port "$API_PORT" &
+pids+=($!)
+for _ in $(seq 1 180); do
+  if curl -fsS "$API_URL/readyz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then echo "the API failed to start" >&2; exit 1; fi
+  sleep 1
+done
+.venv/bin/streamlit run ui/app.py --server.headless true --server.port "$UI_PORT" \
+  --server.address "$API_HOST" --browser.gatherUsageStats false --client.toolbarMode viewer &
+pids+=($!)
+sleep 2
+echo
+echo "  API: $API_URL   (OpenAPI docs: $API_URL/docs)"
+echo "  UI:  http://$API_HOST:$UI_PORT"
+echo "  Ctrl-C stops both."
+wait -n "${pids[@]}"

@@ -1,0 +1,208 @@
+"""AppTest checks of the Streamlit pages' logic against an in-process fake API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import ui_fixtures as F
+from streamlit.testing.v1 import AppTest
+
+from ui import api_client
+
+
+@pytest.fixture
+def fake() -> Iterator[F.FakeApi]:
+    api = F.FakeApi()
+    api_client.set_transport(api.transport())
+    yield api
+    api_client.set_transport(None)
+
+
+@pytest.fixture
+def app(fake: F.FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    bank = tmp_path / "suites"
+    bank.mkdir()
+    (bank / "core.yaml").write_text(
+        "name: core\ncases:\n"
+        "  - {id: q1, question: 'Hvad er recovery?', language: da, tags: [recovery],"
+        " must_abstain: false}\n"
+        "  - {id: q2, question: 'Best pizza in Aarhus?', language: en, tags: [off-topic],"
+        " must_abstain: true}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KVA_QUESTION_BANK_DIR", str(bank))
+    at = AppTest.from_file(F.APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.error] + [i.value for i in at.info]
+    return "\n".join(str(p) for p in parts)
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception
+    return at
+
+
+def test_danish_by_default_with_privacy_notice_and_starters(app: AppTest) -> None:
+    assert app.title[0].value == "Kvalitetsassistenten"
+    assert "personoplysninger" in app.info[0].value
+    labels = [b.label for b in app.button]
+    assert "Hvad er kvalitet på botilbud og i bostøtte?" in labels
+
+
+def test_english_switch_changes_all_visible_text(app: AppTest) -> None:
+    app.radio(key="_lang_widget").set_value("en").run()
+    assert "personal data" in app.info[0].value
+    assert "What is quality in housing and housing support?" in [b.label for b in app.button]
+    assert app.toggle(key="_present_widget").label == "Presentation mode"
+
+
+def test_streamed_answer_shows_markers_and_source_buttons(app: AppTest, fake: F.FakeApi) -> None:
+    ask(app, "Hvad er kvalitet?")
+    assert 'class="kva-marker">[1]' in texts(app)
+    cite = app.button(key="cite-1-1")
+    assert cite.label.startswith("[1] Hvad er kvalitet")
+    assert fake.asked[0]["question"] == "Hvad er kvalitet?"
+    assert fake.asked[0]["history"] == []
+
+
+def test_citation_opens_highlighted_passage_and_document_link(app: AppTest) -> None:
+    ask(app, "Hvad er kvalitet?")
+    app.button(key="cite-1-1").click().run()
+    assert f"<mark>{F.DA_QUOTE}</mark>" in texts(app)
+    assert "Udgivet: 2020-09-03" in texts(app)
+    app.button(key="open-doc").click().run()
+    assert not app.exception
+    assert app.title[0].value == "Materialet"
+    recovery = next(e for e in app.expander if e.label == "Recovery")
+    assert f"<mark>{F.DA_QUOTE}</mark>" in "".join(m.value for m in recovery.markdown)
+
+
+def test_follow_up_sends_history_and_new_conversation_clears(app: AppTest, fake: F.FakeApi) -> None:
+    ask(app, "Hvad er kvalitet?")
+    ask(app, "Og hvad med recovery?")
+    history = fake.asked[1]["history"]
+    assert [turn["role"] for turn in history] == ["user", "assistant"]
+    assert history[0]["content"] == "Hvad er kvalitet?"
+    app.button(key="new-conversation").click().run()
+    assert len(app.chat_message) == 0
+    assert "Hvad er kvalitet på botilbud og i bostøtte?" in [b.label for b in app.button]
+
+
+def test_abstention_is_marked_and_offers_closest_passages(app: AppTest) -> None:
+    ask(app, "Hvad er den bedste pizza?")
+    assert "Materialet dækker ikke dette" in texts(app)
+    assert "kva-abstain" in texts(app)
+    related = app.button(key="rel-1-0")
+    related.click().run()
+    assert "<mark>" in texts(app)
+
+
+def test_filters_are_sent_only_when_set(app: AppTest, fake: F.FakeApi) -> None:
+    app.selectbox(key="filter_language_da").set_value("en").run()
+    app.multiselect(key="filter_kind_da").set_value(["news"]).run()
+    app.multiselect(key="filter_docs").set_value(["news-en"]).run()
+    ask(app, "What is quality?")
+    assert fake.asked[0]["filters"] == {"language": "en", "kind": ["news"], "doc_ids": ["news-en"]}
+    # Switching the UI language keeps the filters (and shows them translated).
+    app.radio(key="_lang_widget").set_value("en").run()
+    assert app.selectbox(key="filter_language_en").value == "en"
+    assert app.multiselect(key="filter_kind_en").value == ["news"]
+
+
+def test_feedback_with_comment_is_posted(app: AppTest, fake: F.FakeApi) -> None:
+    ask(app, "Hvad er kvalitet?")
+    app.button(key="down-1").click().run()
+    app.text_input(key="comment-1").set_value("Mangler kilde")
+    app.button(key="send-1").click().run()
+    assert fake.feedback == [
+        {
+            "question": "Hvad er kvalitet?",
+            "answer": F.ANSWER["answer"],
+            "rating": "down",
+            "comment": "Mangler kilde",
+        }
+    ]
+    assert "Tak for din feedback" in texts(app)
+
+
+def test_api_down_is_explained_kindly(app: AppTest, fake: F.FakeApi) -> None:
+    fake.mode = "down"
+    app.session_state["_docs"] = None  # force a refetch
+    app.run()
+    assert "kan ikke nås" in texts(app)
+    ask(app, "Hvad er kvalitet?")
+    assert any("kan ikke nås" in e.value for e in app.error)
+
+
+def test_slow_answer_shows_timeout_message(app: AppTest, fake: F.FakeApi) -> None:
+    fake.mode = "timeout"
+    ask(app, "Hvad er kvalitet?")
+    assert any("tog for lang tid" in e.value for e in app.error)
+
+
+def test_presentation_mode_adds_high_contrast_css(app: AppTest) -> None:
+    app.toggle(key="_present_widget").set_value(True).run()
+    assert "background:#000" in texts(app)
+    app.toggle(key="_present_widget").set_value(False).run()
+    assert "background:#000" not in texts(app)
+
+
+def test_question_bank_groups_by_tag_and_asks(app: AppTest, fake: F.FakeApi) -> None:
+    assert [tab.label for tab in app.tabs] == ["off-topic", "recovery"]
+    assert app.expander[0].label == "Spørgsmålsbank"
+    button = app.button(key="bank-recovery-core-q1")
+    assert "Hvad er recovery?" in button.label
+    button.click().run()
+    assert fake.asked[-1]["question"] == "Hvad er recovery?"
+
+
+def test_export_buttons_appear_after_an_answer(app: AppTest) -> None:
+    assert "Stil et spørgsmål først" in texts(app)
+    ask(app, "Hvad er kvalitet?")
+    keys = {b.key for b in app.get("download_button")}
+    assert {"dl-md", "dl-docx", "dl-pdf"} <= keys
+
+
+def test_documents_page_overview_and_sections(app: AppTest) -> None:
+    app.switch_page("pages/documents.py").run()
+    assert not app.exception
+    frame = app.dataframe[0].value
+    assert list(frame["Titel"]) == [d["title"] for d in F.DOCS]
+    assert list(frame["Oversættelse"]) == [F.DOCS[1]["title"], F.DOCS[0]["title"]]
+    assert [e.label for e in app.expander][:2] == ["Indledning", "Recovery"]
+
+
+def test_admin_needs_key_and_explains_refusal(app: AppTest, fake: F.FakeApi) -> None:
+    app.switch_page("pages/documents.py").run()
+    app.button(key="upload").click().run()
+    assert any("API-nøglen" in w.value for w in app.warning)
+    app.text_input(key="admin_key").set_value("wrong").run()
+    app.checkbox(key="delete_confirm").check().run()
+    app.button(key="delete").click().run()
+    assert any("nøglen er forkert" in e.value for e in app.error)
+
+
+def test_api_client_maps_upload_rejection(fake: F.FakeApi) -> None:
+    fake.mode = "reject"
+    client = api_client.ApiClient()
+    with pytest.raises(api_client.ApiError) as caught:
+        client.upload([("x.exe", b"MZ", "application/octet-stream")], "secret")
+    assert caught.value.kind == "rejected"
+    assert caught.value.message == "file type not allowed"
+
+
+def test_api_client_parses_sse(fake: F.FakeApi) -> None:
+    events = list(api_client.ApiClient().ask_stream({"question": "Hvad er kvalitet?"}))
+    assert events[0].event == "citations"
+    assert events[-1].event == "done"
+    assert json.dumps(events[-1].data) == json.dumps(F.ANSWER)

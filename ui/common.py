@@ -1,0 +1,107 @@
+"""Session helpers shared by the pages: current language, API client, error wording, CSS."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from ui.api_client import ApiClient, ApiError
+from ui.i18n import DEFAULT_LANG, t
+from ui.render import BASE_CSS, PRESENTATION_CSS
+
+DOCS_TTL_S = 60.0
+
+
+def lang() -> str:
+    return st.session_state.get("lang", DEFAULT_LANG)
+
+
+def client() -> ApiClient:
+    # Built per run: cheap, and it picks up API_URL / test transports without a restart.
+    return ApiClient()
+
+
+def error_text(err: ApiError, language: str) -> str:
+    if err.kind == "down":
+        return t("err_down", language)
+    if err.kind == "timeout":
+        return t("err_timeout", language)
+    if err.kind == "auth":
+        return t("err_auth", language)
+    if err.kind == "not_found":
+        return t("err_not_found", language)
+    if err.kind == "rejected":
+        return t("err_rejected", language, message=err.message)
+    return t("err_server", language, message=err.message)
+
+
+def documents(
+    api: ApiClient, refresh: bool = False
+) -> tuple[list[dict[str, Any]], ApiError | None]:
+    """The corpus overview, cached briefly per session so every rerun does not refetch it."""
+    cached = st.session_state.get("_docs")
+    if cached and not refresh and time.monotonic() - cached[0] < DOCS_TTL_S:
+        return cached[1], None
+    try:
+        docs = api.documents()
+    except ApiError as err:
+        return [], err
+    st.session_state["_docs"] = (time.monotonic(), docs)
+    return docs, None
+
+
+def forget_documents() -> None:
+    st.session_state.pop("_docs", None)
+    st.session_state.pop("_doc_cache", None)
+
+
+def document(api: ApiClient, doc_id: str) -> dict[str, Any]:
+    """One document with full text; cached per session because the source panel re-renders often."""
+    cache: dict[str, dict[str, Any]] = st.session_state.setdefault("_doc_cache", {})
+    if doc_id not in cache:
+        cache[doc_id] = api.document(doc_id)
+    return cache[doc_id]
+
+
+def _remember(widget_key: str, state_key: str) -> None:
+    st.session_state[state_key] = st.session_state[widget_key]
+
+
+def sidebar_settings() -> str:
+    """Language switch and presentation toggle, shown on every page; returns the UI language.
+
+    The widgets write to plain session keys through callbacks because Streamlit forgets
+    widget-owned state when a page that does not render the widget runs.
+    """
+    st.session_state.setdefault("lang", DEFAULT_LANG)
+    st.session_state.setdefault("present", False)
+    with st.sidebar:
+        st.radio(
+            t("language_label", st.session_state["lang"]),
+            options=["da", "en"],
+            index=["da", "en"].index(st.session_state["lang"]),
+            format_func=lambda code: {"da": "Dansk", "en": "English"}[code],
+            key="_lang_widget",
+            horizontal=True,
+            on_change=_remember,
+            args=("_lang_widget", "lang"),
+        )
+        language = st.session_state["lang"]
+        st.toggle(
+            t("presentation_mode", language),
+            value=st.session_state["present"],
+            key="_present_widget",
+            help=t("presentation_help", language),
+            on_change=_remember,
+            args=("_present_widget", "present"),
+        )
+    inject_css()
+    return language
+
+
+def inject_css() -> None:
+    st.markdown(BASE_CSS, unsafe_allow_html=True)
+    if st.session_state.get("present"):
+        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)

@@ -1,0 +1,231 @@
+"""Every string the UI shows, in Danish and English.
+
+Keeping them in one table means a missing translation is a test failure, not a surprise in front
+of a room of trainees.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+UiLang = Literal["da", "en"]
+DEFAULT_LANG: UiLang = "da"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "app_title": {"da": "Kvalitetsassistenten", "en": "Kvalitetsassistenten"},
+    "tagline": {
+        "da": "Spørg om kvalitet i socialpsykiatrien – svar med kilder fra det udgivne materiale.",
+        "en": "Ask about quality in social psychiatry – answers with sources from the "
+        "published material.",
+    },
+    "nav_chat": {"da": "Spørg", "en": "Ask"},
+    "nav_documents": {"da": "Dokumenter", "en": "Documents"},
+    "language_label": {"da": "Sprog / Language", "en": "Sprog / Language"},
+    "presentation_mode": {"da": "Præsentationstilstand", "en": "Presentation mode"},
+    "presentation_help": {
+        "da": "Stor skrift og høj kontrast, så svaret kan læses fra bagerste række.",
+        "en": "Large type and high contrast, readable from the back of the room.",
+    },
+    "privacy_notice": {
+        "da": "Assistenten svarer kun ud fra det udgivne materiale. Skriv ikke "
+        "personoplysninger om borgere (navne, CPR-numre, helbredsoplysninger).",
+        "en": "The assistant answers from the published material only. Do not type "
+        "personal data about citizens (names, CPR numbers, health details).",
+    },
+    "chat_placeholder": {"da": "Skriv dit spørgsmål …", "en": "Type your question …"},
+    "starter_heading": {"da": "Prøv fx at spørge:", "en": "For example, ask:"},
+    "new_conversation": {"da": "Ny samtale", "en": "New conversation"},
+    "thinking": {"da": "Finder svar i materialet …", "en": "Searching the material …"},
+    "sources": {"da": "Kilder", "en": "Sources"},
+    "open_citation": {"da": "Vis kilde", "en": "Show source"},
+    "abstained_title": {
+        "da": "Materialet dækker ikke dette",
+        "en": "The material does not cover this",
+    },
+    "closest_passages": {
+        "da": "Nærmeste passager i materialet",
+        "en": "Closest passages in the material",
+    },
+    "no_related": {"da": "Ingen relaterede passager fundet.", "en": "No related passages found."},
+    "warnings": {"da": "Bemærk", "en": "Note"},
+    "filters": {"da": "Afgræns søgningen", "en": "Narrow the search"},
+    "filter_language": {"da": "Dokumentsprog", "en": "Document language"},
+    "filter_language_all": {"da": "Alle sprog", "en": "All languages"},
+    "choose": {"da": "Vælg …", "en": "Choose …"},
+    "filter_kind": {"da": "Dokumenttype", "en": "Kind of document"},
+    "filter_docs": {"da": "Bestemte dokumenter", "en": "Specific documents"},
+    "lang_da": {"da": "Dansk", "en": "Danish"},
+    "lang_en": {"da": "Engelsk", "en": "English"},
+    "kind_news": {"da": "Nyhed", "en": "News"},
+    "kind_initiative": {"da": "Initiativ", "en": "Initiative"},
+    "kind_benchmark": {"da": "Benchmark", "en": "Benchmark"},
+    "kind_catalogue": {"da": "Katalog", "en": "Catalogue"},
+    "kind_literature-study": {"da": "Litteraturstudie", "en": "Literature study"},
+    "kind_guideline": {"da": "Vejledning", "en": "Guideline"},
+    "kind_other": {"da": "Andet", "en": "Other"},
+    "source_panel": {"da": "Kilde", "en": "Source"},
+    "source_panel_empty": {
+        "da": "Klik på en kilde [n] under svaret for at se den citerede passage her.",
+        "en": "Click a source [n] below the answer to see the cited passage here.",
+    },
+    "published": {"da": "Udgivet", "en": "Published"},
+    "kind": {"da": "Type", "en": "Kind"},
+    "publisher": {"da": "Udgiver", "en": "Publisher"},
+    "section": {"da": "Afsnit", "en": "Section"},
+    "page": {"da": "Side", "en": "Page"},
+    "language": {"da": "Sprog", "en": "Language"},
+    "read_whole_document": {
+        "da": "Læs hele dokumentet her",
+        "en": "Read the whole document here",
+    },
+    "open_in_documents": {
+        "da": "Åbn på dokumentsiden ved dette sted",
+        "en": "Open on the documents page at this place",
+    },
+    "feedback_prompt": {"da": "Var svaret nyttigt?", "en": "Was this answer useful?"},
+    "feedback_up": {"da": "Nyttigt", "en": "Useful"},
+    "feedback_down": {"da": "Ikke nyttigt", "en": "Not useful"},
+    "feedback_comment": {"da": "Kommentar (valgfri)", "en": "Comment (optional)"},
+    "feedback_send": {"da": "Send feedback", "en": "Send feedback"},
+    "feedback_thanks": {"da": "Tak for din feedback!", "en": "Thank you for your feedback!"},
+    "feedback_failed": {
+        "da": "Feedback kunne ikke sendes lige nu.",
+        "en": "Feedback could not be sent right now.",
+    },
+    "err_down": {
+        "da": "Assistenten kan ikke nås lige nu. Prøv igen om lidt – eller kontakt den, "
+        "der driver løsningen.",
+        "en": "The assistant cannot be reached right now. Try again shortly – or contact "
+        "whoever runs the service.",
+    },
+    "err_timeout": {
+        "da": "Svaret tog for lang tid, så vi stoppede ventetiden. Prøv igen, eventuelt med "
+        "et kortere spørgsmål.",
+        "en": "The answer took too long, so we stopped waiting. Try again, perhaps with a "
+        "shorter question.",
+    },
+    "err_rejected": {
+        "da": "Forespørgslen blev afvist: {message}",
+        "en": "The request was rejected: {message}",
+    },
+    "err_server": {
+        "da": "Der skete en fejl hos assistenten. Prøv igen om lidt. ({message})",
+        "en": "Something went wrong in the assistant. Please try again shortly. ({message})",
+    },
+    "err_auth": {
+        "da": "Administration er slået fra, eller nøglen er forkert.",
+        "en": "Administration is switched off, or the key is wrong.",
+    },
+    "err_not_found": {"da": "Ikke fundet.", "en": "Not found."},
+    "export_heading": {"da": "Eksportér samtalen", "en": "Export the conversation"},
+    "export_md": {"da": "Markdown", "en": "Markdown"},
+    "export_docx": {"da": "Word (DOCX)", "en": "Word (DOCX)"},
+    "export_pdf": {"da": "PDF", "en": "PDF"},
+    "export_empty": {
+        "da": "Stil et spørgsmål først – så kan samtalen eksporteres.",
+        "en": "Ask a question first – then the conversation can be exported.",
+    },
+    "handout_title": {
+        "da": "Kvalitetsassistenten – samtale med kilder",
+        "en": "Kvalitetsassistenten – conversation with sources",
+    },
+    "handout_date": {"da": "Dato", "en": "Date"},
+    "handout_question": {"da": "Spørgsmål", "en": "Question"},
+    "handout_answer": {"da": "Svar", "en": "Answer"},
+    "handout_sources": {"da": "Kildeliste", "en": "List of sources"},
+    "handout_quotes": {"da": "Citater", "en": "Quotes"},
+    "handout_footer": {
+        "da": "Svarene bygger kun på det udgivne materiale, der er citeret ovenfor.",
+        "en": "The answers are based only on the published material cited above.",
+    },
+    "question_bank": {"da": "Spørgsmålsbank", "en": "Question bank"},
+    "question_bank_help": {
+        "da": "Evalueringssættets spørgsmål, grupperet efter emne. Klik for at stille det.",
+        "en": "The evaluation suite's questions, grouped by tag. Click one to ask it.",
+    },
+    "question_bank_empty": {
+        "da": "Ingen spørgsmål fundet i evals/suites.",
+        "en": "No questions found in evals/suites.",
+    },
+    "must_abstain_badge": {"da": "(uden for materialet)", "en": "(outside the material)"},
+    "docs_title": {"da": "Materialet", "en": "The material"},
+    "docs_intro": {
+        "da": "Alle dokumenter, assistenten svarer ud fra.",
+        "en": "All documents the assistant answers from.",
+    },
+    "docs_count": {"da": "{n} dokumenter", "en": "{n} documents"},
+    "docs_empty": {"da": "Der er ingen dokumenter endnu.", "en": "There are no documents yet."},
+    "col_title": {"da": "Titel", "en": "Title"},
+    "col_language": {"da": "Sprog", "en": "Language"},
+    "col_kind": {"da": "Type", "en": "Kind"},
+    "col_published": {"da": "Udgivet", "en": "Published"},
+    "col_chunks": {"da": "Passager", "en": "Chunks"},
+    "col_translation": {"da": "Oversættelse", "en": "Translation"},
+    "read_document": {"da": "Læs et dokument", "en": "Read a document"},
+    "choose_document": {"da": "Vælg dokument", "en": "Choose document"},
+    "choose_section": {"da": "Afsnit", "en": "Section"},
+    "whole_text": {"da": "(hele teksten)", "en": "(whole text)"},
+    "untitled_section": {"da": "(uden overskrift)", "en": "(untitled)"},
+    "translation_of": {"da": "Oversættelse af", "en": "Translation of"},
+    "translated_as": {"da": "Oversat som", "en": "Translated as"},
+    "admin": {"da": "Administration", "en": "Administration"},
+    "admin_key": {"da": "API-nøgle", "en": "API key"},
+    "admin_key_help": {
+        "da": "Kun for administratorer. Nøglen gemmes ikke.",
+        "en": "Admins only. The key is not stored.",
+    },
+    "upload_files": {"da": "Upload dokumenter", "en": "Upload documents"},
+    "upload_button": {"da": "Upload og indlæs", "en": "Upload and ingest"},
+    "upload_started": {
+        "da": "Indlæsning startet (job {job_id}).",
+        "en": "Ingestion started (job {job_id}).",
+    },
+    "job_status": {"da": "Indlæsning: {status}", "en": "Ingestion: {status}"},
+    "job_done": {"da": "Indlæsning færdig.", "en": "Ingestion finished."},
+    "job_failed": {"da": "Indlæsningen mislykkedes.", "en": "Ingestion failed."},
+    "job_still_running": {
+        "da": "Indlæsningen kører stadig – opdatér siden senere.",
+        "en": "Ingestion is still running – refresh the page later.",
+    },
+    "job_report": {"da": "Rapport", "en": "Report"},
+    "delete_document": {"da": "Slet dokument", "en": "Delete document"},
+    "delete_confirm": {
+        "da": "Ja, slet det valgte dokument",
+        "en": "Yes, delete the selected document",
+    },
+    "delete_button": {"da": "Slet", "en": "Delete"},
+    "deleted": {"da": "Dokumentet er slettet.", "en": "The document has been deleted."},
+    "need_key": {"da": "Indtast API-nøglen først.", "en": "Enter the API key first."},
+    "need_files": {"da": "Vælg mindst én fil.", "en": "Choose at least one file."},
+}
+
+STARTER_QUESTIONS: dict[str, list[str]] = {
+    "da": [
+        "Hvad er kvalitet på botilbud og i bostøtte?",
+        "Hvilke delinitiativer er der for øget kvalitet i socialpsykiatrien?",
+        "Hvad betyder recovery for indsatsen?",
+    ],
+    "en": [
+        "What is quality in housing and housing support?",
+        "What are the sub-initiatives on enhanced quality in social psychiatry?",
+        "What does recovery mean for the support?",
+    ],
+}
+
+
+def t(key: str, lang: str, **kwargs: object) -> str:
+    """The string for ``key`` in ``lang``, formatted with ``kwargs``; unknown lang falls back."""
+    entry = STRINGS[key]
+    text = entry.get(lang) or entry[DEFAULT_LANG]
+    return text.format(**kwargs) if kwargs else text
+
+
+def kind_label(kind: str, lang: str) -> str:
+    """A readable name for a document kind; kinds added later show as-is rather than crash."""
+    key = f"kind_{kind}"
+    return t(key, lang) if key in STRINGS else kind
+
+
+def language_label(code: str, lang: str) -> str:
+    key = f"lang_{code}"
+    return t(key, lang) if key in STRINGS else code

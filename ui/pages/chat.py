@@ -1,0 +1,369 @@
+"""The chat page: ask, read the streamed answer, open its sources, give feedback, export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import streamlit as st
+
+from ui import common
+from ui.api_client import ApiClient, ApiError
+from ui.export import build_handout, to_docx, to_markdown, to_pdf
+from ui.i18n import STARTER_QUESTIONS, kind_label, language_label, t
+from ui.question_bank import load_bank
+from ui.render import (
+    abstain_html,
+    answer_markup,
+    find_quote,
+    meta_line,
+    passage_html,
+    plain_passage_html,
+    section_label,
+)
+
+HISTORY_TURNS = 8
+
+lang = common.sidebar_settings()
+api = common.client()
+st.session_state.setdefault("messages", [])
+messages: list[dict[str, Any]] = st.session_state["messages"]
+
+
+def build_filters(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sidebar filters; only the ones the user set are sent, so the API default stays 'all'."""
+    st.subheader(t("filters", lang))
+    # The browser keeps a keyed widget's formatted labels, so widgets whose labels are translated
+    # get one key per UI language; the choice itself lives in a plain session key.
+    languages = ["", "da", "en"]
+    doc_lang = st.selectbox(
+        t("filter_language", lang),
+        options=languages,
+        index=languages.index(st.session_state.get("_filter_language", "")),
+        format_func=lambda c: language_label(c, lang) if c else t("filter_language_all", lang),
+        key=f"filter_language_{lang}",
+    )
+    st.session_state["_filter_language"] = doc_lang
+    kinds = sorted({d.get("kind") for d in docs if d.get("kind")})
+    chosen_kinds = st.multiselect(
+        t("filter_kind", lang),
+        kinds,
+        default=[k for k in st.session_state.get("_filter_kind", []) if k in kinds],
+        format_func=lambda k: kind_label(k, lang),
+        key=f"filter_kind_{lang}",
+        placeholder=t("choose", lang),
+    )
+    st.session_state["_filter_kind"] = chosen_kinds
+    titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in docs}
+    chosen_docs = st.multiselect(
+        t("filter_docs", lang),
+        list(titles),
+        format_func=lambda d: titles.get(d, d),
+        key="filter_docs",
+        placeholder=t("choose", lang),
+    )
+    filters: dict[str, Any] = {}
+    if doc_lang:
+        filters["language"] = doc_lang
+    if chosen_kinds:
+        filters["kind"] = chosen_kinds
+    if chosen_docs:
+        filters["doc_ids"] = chosen_docs
+    return filters
+
+
+def history_payload() -> list[dict[str, str]]:
+    turns: list[dict[str, str]] = []
+    for msg in messages:
+        if msg.get("error"):
+            continue
+        turns.append({"role": msg["role"], "content": msg["content"]})
+    return turns[-HISTORY_TURNS:]
+
+
+def answer_stream(client: ApiClient, payload: dict[str, Any], out: dict[str, Any]) -> Iterator[str]:
+    """Yield text pieces for st.write_stream and keep the final Answer JSON in ``out``."""
+    streamed = False
+    for event in client.ask_stream(payload):
+        if event.event == "delta":
+            piece = event.data.get("text", "") if isinstance(event.data, dict) else str(event.data)
+            streamed = True
+            yield piece
+        elif event.event == "citations":
+            out["citations"] = event.data
+        elif event.event == "done":
+            out["answer"] = event.data
+    if not streamed and "answer" in out:
+        yield out["answer"].get("answer", "")
+
+
+def ask(question: str, filters: dict[str, Any]) -> None:
+    payload: dict[str, Any] = {"question": question, "history": history_payload()}
+    if filters:
+        payload["filters"] = filters
+    messages.append({"role": "user", "content": question})
+    with st.chat_message("user"):
+        st.markdown(question)
+    with st.chat_message("assistant"):
+        out: dict[str, Any] = {}
+        live = st.empty()
+        try:
+            with live.container(), st.spinner(t("thinking", lang)):
+                st.write_stream(answer_stream(api, payload, out))
+            if "answer" not in out:
+                raise ApiError("server", "no answer in stream")
+        except ApiError as err:
+            msg = {
+                "role": "assistant",
+                "content": "",
+                "error": err.kind,
+                "error_text": common.error_text(err, lang),
+                "question": question,
+            }
+        else:
+            answer = out["answer"]
+            msg = {
+                "role": "assistant",
+                "content": answer.get("answer", ""),
+                "answer": answer,
+                "question": question,
+            }
+        messages.append(msg)
+        # Swap the raw stream for the finished answer (markers, sources, feedback) in place,
+        # instead of st.rerun(), so the page does not flash and keeps its sidebar state.
+        live.empty()
+        with live.container():
+            render_assistant(len(messages) - 1, msg)
+    st.session_state.pop("selected", None)
+
+
+def new_conversation() -> None:
+    messages.clear()
+    st.session_state.pop("selected", None)
+
+
+def select_source(source: dict[str, Any]) -> None:
+    st.session_state["selected"] = source
+
+
+def send_feedback(i: int, msg: dict[str, Any]) -> None:
+    comment = st.session_state.get(f"comment-{i}") or None
+    payload = {
+        "question": msg.get("question", ""),
+        "answer": msg["content"],
+        "rating": msg["rating"],
+        "comment": comment,
+    }
+    try:
+        api.feedback(payload)
+    except ApiError:
+        msg["feedback_failed"] = True
+    else:
+        msg.update(feedback_sent=True, feedback_failed=False)
+
+
+def render_feedback(i: int, msg: dict[str, Any]) -> None:
+    if msg.get("feedback_sent"):
+        st.caption(":material/check: " + t("feedback_thanks", lang))
+        return
+    row = st.container(horizontal=True, vertical_alignment="center")
+    for rating, icon in (("up", "thumb_up"), ("down", "thumb_down")):
+        row.button(
+            t(f"feedback_{rating}", lang),
+            key=f"{rating}-{i}",
+            icon=f":material/{icon}:",
+            type="primary" if msg.get("rating") == rating else "secondary",
+            on_click=msg.update,
+            kwargs={"rating": rating},
+        )
+    if not msg.get("rating"):
+        row.caption(t("feedback_prompt", lang))
+        return
+    st.text_input(t("feedback_comment", lang), key=f"comment-{i}")
+    st.button(t("feedback_send", lang), key=f"send-{i}", on_click=send_feedback, args=(i, msg))
+    if msg.get("feedback_failed"):
+        st.warning(t("feedback_failed", lang))
+
+
+def render_assistant(i: int, msg: dict[str, Any]) -> None:
+    if msg.get("error"):
+        st.error(msg.get("error_text") or t("err_server", lang, message=msg["error"]))
+        return
+    answer = msg["answer"]
+    if answer.get("abstained"):
+        st.markdown(
+            # Headed in the answer's language, so it reads as one message with the text below.
+            abstain_html(
+                t("abstained_title", answer.get("language") or lang), answer.get("answer", "")
+            ),
+            unsafe_allow_html=True,
+        )
+        related = answer.get("related") or []
+        st.markdown(f"**{t('closest_passages', lang)}**")
+        if not related:
+            st.caption(t("no_related", lang))
+        for j, passage in enumerate(related):
+            label = passage.get("title", "")
+            if sub := section_label(label, passage.get("section")):
+                label += f" – {sub}"
+            st.button(
+                label,
+                key=f"rel-{i}-{j}",
+                icon=":material/search:",
+                on_click=select_source,
+                args=({**passage, "quote": passage.get("text", "")},),
+            )
+    else:
+        st.markdown(answer_markup(answer.get("answer", "")), unsafe_allow_html=True)
+        citations = answer.get("citations") or []
+        if citations:
+            st.caption(t("sources", lang))
+            for cite in citations:
+                label = f"[{cite.get('n')}] {cite.get('title', '')}"
+                if sub := section_label(cite.get("title", ""), cite.get("section")):
+                    label += f" – {sub}"
+                st.button(
+                    label, key=f"cite-{i}-{cite.get('n')}", on_click=select_source, args=(cite,)
+                )
+    for warning in answer.get("warnings") or []:
+        st.caption(f"{t('warnings', lang)}: {warning}")
+    render_feedback(i, msg)
+
+
+def render_source_panel(docs: list[dict[str, Any]]) -> None:
+    st.subheader(t("source_panel", lang))
+    source = st.session_state.get("selected")
+    if not source:
+        st.caption(t("source_panel_empty", lang))
+        return
+    doc_id = source["doc_id"]
+    meta = next((d for d in docs if d.get("doc_id") == doc_id), {})
+    st.markdown(f"#### {source.get('title') or meta.get('title') or doc_id}")
+    st.markdown(
+        '<div class="kva-meta">'
+        + meta_line(
+            [
+                (t("published", lang), meta.get("published")),
+                (t("kind", lang), kind_label(meta["kind"], lang) if meta.get("kind") else None),
+                (t("language", lang), language_label(source.get("language", ""), lang)),
+                (t("section", lang), source.get("section")),
+                (t("page", lang), source.get("page")),
+            ]
+        )
+        + "</div>",
+        unsafe_allow_html=True,
+    )
+    try:
+        doc = common.document(api, doc_id)
+    except ApiError as err:
+        st.warning(common.error_text(err, lang))
+        st.markdown(plain_passage_html(source.get("quote", "")), unsafe_allow_html=True)
+        return
+    text = doc.get("text", "")
+    start, end = find_quote(text, source.get("quote", ""), source["start"], source["end"])
+    st.markdown(passage_html(text, start, end), unsafe_allow_html=True)
+    with st.expander(t("read_whole_document", lang)):
+        st.markdown(passage_html(text, start, end, window=None), unsafe_allow_html=True)
+    if st.button(t("open_in_documents", lang), key="open-doc"):
+        st.session_state["doc_view"] = {"doc_id": doc_id, "start": start, "end": end}
+        st.switch_page("pages/documents.py")
+
+
+def render_question_bank() -> str | None:
+    bank = load_bank()
+    with st.expander(t("question_bank", lang), expanded=False, icon=":material/school:"):
+        st.caption(t("question_bank_help", lang))
+        if not bank:
+            st.caption(t("question_bank_empty", lang))
+            return None
+        tabs = st.tabs(list(bank))
+        for tab, (tag, questions) in zip(tabs, bank.items(), strict=True):
+            with tab:
+                for q in questions:
+                    label = f"{q.language.upper()} · {q.question}"
+                    if q.must_abstain:
+                        label += f" {t('must_abstain_badge', lang)}"
+                    if st.button(label, key=f"bank-{tag}-{q.suite}-{q.id}"):
+                        return q.question
+    return None
+
+
+def render_export(docs: list[dict[str, Any]]) -> None:
+    st.subheader(t("export_heading", lang))
+    if not any(m.get("answer") for m in messages):
+        st.caption(t("export_empty", lang))
+        return
+    handout = build_handout(messages, lang, {d["doc_id"]: d for d in docs}, date.today())
+    stem = f"kvalitetsassistenten-{handout.day.isoformat()}"
+    st.download_button(
+        t("export_md", lang),
+        to_markdown(handout).encode("utf-8"),
+        file_name=f"{stem}.md",
+        mime="text/markdown",
+        key="dl-md",
+        icon=":material/download:",
+    )
+    st.download_button(
+        t("export_docx", lang),
+        to_docx(handout),
+        file_name=f"{stem}.docx",
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        key="dl-docx",
+        icon=":material/download:",
+    )
+    st.download_button(
+        t("export_pdf", lang),
+        to_pdf(handout),
+        file_name=f"{stem}.pdf",
+        mime="application/pdf",
+        key="dl-pdf",
+        icon=":material/download:",
+    )
+
+
+docs, docs_error = common.documents(api)
+
+with st.sidebar:
+    st.button(
+        t("new_conversation", lang),
+        key="new-conversation",
+        icon=":material/restart_alt:",
+        on_click=new_conversation,
+    )
+    filters = build_filters(docs)
+    # Filled last, so an answer given in this very run is already in the handout.
+    export_box = st.container()
+
+st.title(t("app_title", lang))
+st.caption(t("tagline", lang))
+st.info(t("privacy_notice", lang), icon=":material/lock:")
+if docs_error is not None:
+    st.error(common.error_text(docs_error, lang))
+
+question = st.chat_input(t("chat_placeholder", lang), key="chat-input")
+# Presentation mode gives the sources as much room as the answer: both are read from afar.
+left, right = st.columns([1, 1] if st.session_state.get("present") else [3, 2], gap="large")
+with left:
+    bank_question = render_question_bank()
+    question = question or bank_question
+    starters = st.empty()
+    if not messages:
+        with starters.container():
+            st.markdown(f"**{t('starter_heading', lang)}**")
+            for k, starter in enumerate(STARTER_QUESTIONS[lang]):
+                if st.button(starter, key=f"starter-{k}"):
+                    question = starter
+    for i, msg in enumerate(messages):
+        with st.chat_message(msg["role"]):
+            if msg["role"] == "user":
+                st.markdown(msg["content"])
+            else:
+                render_assistant(i, msg)
+    if question:
+        starters.empty()
+        ask(question, filters)
+with right:
+    render_source_panel(docs)
+with export_box:
+    render_export(docs)

@@ -1,0 +1,207 @@
+"""Documents page: the corpus at a glance, reading section by section, admin upload/delete."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from ui import common
+from ui.api_client import ApiError
+from ui.i18n import kind_label, language_label, t
+from ui.render import meta_line, passage_html, plain_passage_html, section_at, section_label
+
+JOB_POLL_S = 1.0
+JOB_WAIT_S = 180.0
+
+lang = common.sidebar_settings()
+api = common.client()
+
+
+def translation_titles(docs: list[dict[str, Any]]) -> dict[str, str]:
+    """doc_id -> titles of its counterparts in the other language, whichever side names the link."""
+    titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in docs}
+    links: dict[str, list[str]] = {}
+
+    def link(a: str, b: str) -> None:
+        if b not in links.setdefault(a, []):
+            links[a].append(b)
+
+    for d in docs:
+        others = list(d.get("translations") or [])
+        if d.get("translation_of"):
+            others.append(d["translation_of"])
+        for other in others:
+            link(d["doc_id"], other)
+            link(other, d["doc_id"])
+    return {doc_id: "; ".join(titles.get(o, o) for o in others) for doc_id, others in links.items()}
+
+
+def render_overview(docs: list[dict[str, Any]]) -> None:
+    st.caption(t("docs_count", lang, n=len(docs)))
+    translations = translation_titles(docs)
+    rows = [
+        {
+            t("col_title", lang): d.get("title"),
+            t("col_language", lang): language_label(d.get("language", ""), lang),
+            t("col_kind", lang): kind_label(d.get("kind", ""), lang),
+            t("col_published", lang): d.get("published"),
+            t("col_chunks", lang): d.get("chunk_count"),
+            t("col_translation", lang): translations.get(d["doc_id"], ""),
+        }
+        for d in docs
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def render_reader(docs: list[dict[str, Any]]) -> None:
+    st.subheader(t("read_document", lang))
+    ids = [d["doc_id"] for d in docs]
+    titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in docs}
+    arriving = st.session_state.pop("doc_view", None)
+    if arriving and arriving.get("doc_id") in ids:
+        # Coming from a citation: preselect that document once, then let the user move on.
+        st.session_state["reader_doc"] = arriving["doc_id"]
+        st.session_state["doc_focus"] = arriving
+    target = st.session_state.get("doc_focus") or {}
+    doc_id = st.selectbox(
+        t("choose_document", lang), ids, format_func=lambda d: titles.get(d, d), key="reader_doc"
+    )
+    if not doc_id:
+        return
+    try:
+        doc = common.document(api, doc_id)
+    except ApiError as err:
+        st.error(common.error_text(err, lang))
+        return
+    translations = translation_titles(docs)
+    st.markdown(
+        '<div class="kva-meta">'
+        + meta_line(
+            [
+                (t("published", lang), doc.get("published")),
+                (t("kind", lang), kind_label(doc.get("kind", ""), lang)),
+                (t("language", lang), language_label(doc.get("language", ""), lang)),
+                (t("publisher", lang), doc.get("publisher")),
+                (t("col_translation", lang), translations.get(doc_id)),
+            ]
+        )
+        + "</div>",
+        unsafe_allow_html=True,
+    )
+    text: str = doc.get("text", "")
+    sections: list[dict[str, Any]] = doc.get("sections") or []
+    if not sections:
+        sections = [{"heading": None, "start": 0, "end": len(text), "page": None}]
+    focus = target.get("start") if target.get("doc_id") == doc_id else None
+    open_at = section_at(sections, focus) if focus is not None else 0
+    for i, section in enumerate(sections):
+        raw = section.get("heading") or ""
+        heading = section_label(doc.get("title", ""), raw) or raw or t("untitled_section", lang)
+        if section.get("page") is not None:
+            heading += f" ({t('page', lang)} {section['page']})"
+        with st.expander(heading, expanded=i == open_at):
+            s, e = section.get("start", 0), section.get("end", len(text))
+            body = text[s:e]
+            if focus is not None and i == open_at:
+                end = min(target.get("end", focus), e)
+                st.markdown(
+                    passage_html(body, focus - s, end - s, window=None), unsafe_allow_html=True
+                )
+            else:
+                st.markdown(plain_passage_html(body), unsafe_allow_html=True)
+
+
+def wait_for_job(job_id: str, key: str) -> None:
+    """Poll the job until it ends, showing progress; give up politely after JOB_WAIT_S."""
+    with st.status(t("job_status", lang, status="queued"), expanded=True) as status:
+        bar = st.progress(0.0)
+        deadline = time.monotonic() + JOB_WAIT_S
+        job: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                job = api.job(job_id, key)
+            except ApiError as err:
+                status.update(label=common.error_text(err, lang), state="error")
+                return
+            state = job.get("status", "")
+            status.update(label=t("job_status", lang, status=state))
+            if isinstance(job.get("progress"), int | float):
+                bar.progress(min(1.0, max(0.0, float(job["progress"]))))
+            if state in ("done", "failed"):
+                break
+            time.sleep(JOB_POLL_S)
+        else:
+            status.update(label=t("job_still_running", lang), state="running")
+            return
+        if job.get("report"):
+            st.json(job["report"], expanded=False)
+        if job.get("status") == "done":
+            bar.progress(1.0)
+            status.update(label=t("job_done", lang), state="complete")
+        else:
+            status.update(label=t("job_failed", lang), state="error")
+    common.forget_documents()
+
+
+def render_admin(docs: list[dict[str, Any]]) -> None:
+    with st.expander(t("admin", lang), icon=":material/key:"):
+        key = st.text_input(
+            t("admin_key", lang), type="password", help=t("admin_key_help", lang), key="admin_key"
+        )
+        files = st.file_uploader(
+            t("upload_files", lang),
+            accept_multiple_files=True,
+            type=["txt", "md", "pdf", "docx", "html", "htm"],
+            key="uploads",
+        )
+        if st.button(t("upload_button", lang), key="upload"):
+            if not key:
+                st.warning(t("need_key", lang))
+            elif not files:
+                st.warning(t("need_files", lang))
+            else:
+                payload = [
+                    (f.name, f.getvalue(), f.type or "application/octet-stream") for f in files
+                ]
+                try:
+                    job_id = api.upload(payload, key)
+                except ApiError as err:
+                    st.error(common.error_text(err, lang))
+                else:
+                    st.success(t("upload_started", lang, job_id=job_id))
+                    wait_for_job(job_id, key)
+        st.divider()
+        titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in docs}
+        victim = st.selectbox(
+            t("delete_document", lang),
+            list(titles),
+            format_func=lambda d: titles.get(d, d),
+            key="delete_doc",
+        )
+        confirmed = st.checkbox(t("delete_confirm", lang), key="delete_confirm")
+        if st.button(t("delete_button", lang), key="delete", disabled=not confirmed):
+            if not key:
+                st.warning(t("need_key", lang))
+            elif victim:
+                try:
+                    api.delete_document(victim, key)
+                except ApiError as err:
+                    st.error(common.error_text(err, lang))
+                else:
+                    common.forget_documents()
+                    st.success(t("deleted", lang))
+
+
+st.title(t("docs_title", lang))
+st.caption(t("docs_intro", lang))
+docs, error = common.documents(api)
+if error is not None:
+    st.error(common.error_text(error, lang))
+elif not docs:
+    st.info(t("docs_empty", lang))
+else:
+    render_overview(docs)
+    render_reader(docs)
+render_admin(docs)
