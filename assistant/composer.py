@@ -97,18 +97,27 @@ W_COVERAGE, W_DENSE, W_FUSED, W_TYPE = 0.3, 0.5, 0.05, 0.15
 
 @dataclass(frozen=True)
 class AbstainPolicy:
-    """When the evidence is too weak to answer. Calibrated on the bundled evaluation suite
-    (``benchmarks/calibrate_abstention.py``)."""
+    """When the evidence is too weak to answer. Confidence = the best sentence's similarity to
+    the question + ``evidence_weight`` × the share of the question's concepts found in the top
+    passages. Calibrated on the bundled evaluation suite by
+    ``benchmarks/calibrate_abstention.py``, which prints the precision/recall behind these."""
 
-    min_dense: float = 0.80
-    min_coverage: float = 0.34
-    min_support: float = 0.50
+    evidence_weight: float = 0.3
+    min_confidence: float = 0.9
+    min_support: float = 0.5
+
+    def abstains(self, signals: dict[str, float]) -> bool:
+        confidence = signals["similarity"] + self.evidence_weight * signals["evidence"]
+        return confidence < self.min_confidence or signals["support"] < self.min_support
 
 
 _QUESTION_NUMBERS = re.compile(r"(?<![\w.])\d+(?![\w.])")
 _LINK_ONLY = re.compile(r"^\s*(\[[^\]]*\]\([^)]*\)\s*)+$")
 _SENTENCE_END = re.compile(r"[.!?:…)\]]\s*$|\n")
-_LIST_ITEM = re.compile(r"^\s*(?:>\s*)?(?:[-*•]|\d+[.)])\s")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•>]|\d+[.)])\s")
+# A sentence opening with one of these leans on the sentence before it ("This puts pressure
+# on …"); quoting it alone would hide what "this" is.
+_ANAPHOR = re.compile(r"^(this|that|these|those|it|they|such|det|dette|disse|denne|her)\b", re.I)
 
 
 class ExtractiveComposer:
@@ -145,14 +154,10 @@ class ExtractiveComposer:
             "dense": max(request.retrieval.dense.values(), default=0.0),
             "similarity": best.similarity,
             "coverage": best.coverage,
+            "evidence": self._evidence(request),
             "support": _answer_type_support(request.question, chosen),
         }
-        policy = self.policy
-        if (
-            signals["dense"] < policy.min_dense
-            or signals["coverage"] < policy.min_coverage
-            or signals["support"] < policy.min_support
-        ):
+        if self.policy.abstains(signals):
             return self._abstain(request, signals)
         return self._compose(request, chosen, lang, signals)
 
@@ -178,29 +183,20 @@ class ExtractiveComposer:
             # earlier question it follows up on (lower weight) only refine.
             groups = sorted({c.weight for c in concepts}, reverse=True)
             shares = [0.8, 0.2] if len(groups) > 1 else [1.0]
-            totals = {g: sum(w for c, w in zip(concepts, weights, strict=True) if c.weight == g)
-                      for g in groups}
             preferred_penalty = _translation_penalty(snap, passage.doc_id, request.language)
             spans = [(s, e) for s, e, _ in unit_vectors.get(passage.chunk_id, [])]
-            for start, end in spans:
+            for i, (start, end) in enumerate(spans):
                 sim = similarity[(passage.chunk_id, start)]
                 end = _extend_list(text, start, end)
+                if i > 0 and _ANAPHOR.match(text[start:end]):
+                    start = spans[i - 1][0]
                 unit_text = text[start:end]
                 typed = provides(kind, unit_text, request.question)
                 if _is_heading_only(unit_text, passage) or (
                     len(unit_text.split()) < 4 and not typed
                 ):
                     continue
-                token_list = tokenize(unit_text, lang)
-                tokens = set(token_list)
-                entries = {id(e) for _, _, e in self.glossary.spans(token_list, lang)}
-                coverage = 0.0
-                for share, group in zip(shares, groups, strict=False):
-                    matched = sum(
-                        w for c, w in zip(concepts, weights, strict=True)
-                        if c.weight == group and c.matched_by(tokens, lang, entries)
-                    )
-                    coverage += share * matched / (totals[group] or 1.0)
+                coverage = self._coverage(unit_text, lang, concepts, weights, groups, shares)
                 # A sentence that holds what was asked for (a name for "who", a year for
                 # "when") beats one that merely repeats the question's words.
                 type_bonus = (1.0 if typed else 0.0) if kind else 0.5
@@ -209,8 +205,48 @@ class ExtractiveComposer:
                     W_COVERAGE * coverage + W_DENSE * closeness + W_FUSED * passage.score / top
                     + W_TYPE * type_bonus
                 ) * preferred_penalty
+                if unit_text.rstrip().endswith("?"):
+                    # Texts ask rhetorical questions before answering them; a question is
+                    # never the answer.
+                    score *= 0.7
                 units.append(_Unit(passage, rank, start, end, unit_text, coverage, score, sim))
         return units
+
+    def _coverage(
+        self,
+        text: str,
+        lang: str,
+        concepts: list,
+        weights: list[float],
+        groups: list[float],
+        shares: list[float],
+    ) -> float:
+        """Weighted share of the question's concepts that ``text`` expresses."""
+        token_list = tokenize(text, lang)
+        tokens = set(token_list)
+        entries = {id(e) for _, _, e in self.glossary.spans(token_list, lang)}
+        coverage = 0.0
+        for share, group in zip(shares, groups, strict=False):
+            pairs = [(c, w) for c, w in zip(concepts, weights, strict=True) if c.weight == group]
+            total = sum(w for _, w in pairs) or 1.0
+            matched = sum(w for c, w in pairs if c.matched_by(tokens, lang, entries))
+            coverage += share * matched / total
+        return coverage
+
+    def _evidence(self, request: CompositionRequest) -> float:
+        """How much of the question (its own concepts, not an earlier turn's) the best of the
+        top passages expresses anywhere: a question about something absent scores low."""
+        snap = request.retrieval.snapshot
+        concepts = request.terms.concepts
+        own = max((c.weight for c in concepts), default=1.0)
+        mine = [c for c in concepts if c.weight == own]
+        weights = [_concept_idf(snap, c) for c in mine]
+        best = 0.0
+        for passage in request.retrieval.passages[:3]:
+            lang = index_language(passage.language)
+            context = f"{passage.section or ''}\n{passage.text}"
+            best = max(best, self._coverage(context, lang, mine, weights, [own], [1.0]))
+        return best
 
     def _select(self, request: CompositionRequest, units: list[_Unit], best: _Unit) -> list[_Unit]:
         snap = request.retrieval.snapshot

@@ -153,18 +153,19 @@ class Chunker:
         return groups
 
     def _merge_small(self, text: str, chunks: list[Chunk]) -> list[Chunk]:
-        """Fold chunks under ``min_tokens`` into a neighbour when the result stays in bounds."""
+        """Fold chunks under ``min_tokens`` into their neighbour in the same section when the
+        result stays in bounds; a chunk never spans two sections, so its section path is true."""
         merged: list[Chunk] = []
         for chunk in chunks:
             prev = merged[-1] if merged else None
-            if prev and (prev.tokens < self.min_tokens or chunk.tokens < self.min_tokens):
+            if (
+                prev
+                and prev.section == chunk.section
+                and (prev.tokens < self.min_tokens or chunk.tokens < self.min_tokens)
+            ):
                 combined = self.count_tokens(text[prev.start : chunk.end])
                 if combined <= self.max_tokens:
-                    # A heading-only chunk takes the section of what it introduces.
-                    section = chunk.section if prev.tokens < self.min_tokens else prev.section
-                    merged[-1] = Chunk(
-                        prev.seq, prev.start, chunk.end, section, prev.page, combined
-                    )
+                    merged[-1] = Chunk(prev.seq, prev.start, chunk.end, prev.section, prev.page, combined)
                     continue
             merged.append(chunk)
         return [

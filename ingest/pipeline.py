@@ -181,12 +181,14 @@ class Indexer:
             if src not in seen_sources and (rebuild or _under(src, found.roots))
         }
         # A renamed file arrives as new content identical to a vanished file: keep its id.
+        renamed: set[str] = set()
         for item in prepared:
             if item.source not in existing and item.content_hash in by_hash:
                 old_src, old_id = by_hash[item.content_hash]
                 # Equal hashes mean equal manifest entries too, so only inferred ids move.
                 if old_src in gone:
-                    item.meta = item.meta.model_copy(update={"id": old_id})
+                    _rename(item, old_id)
+                    renamed.add(old_id)
         self._check_ids(prepared, existing, gone, report)
 
         replaced_ids = {existing[p.source][0] for p in prepared if p.source in existing}
@@ -225,7 +227,8 @@ class Indexer:
             self._drop_other_collections(store)
 
         for item in prepared:
-            (report.updated if item.source in existing else report.added).append(item.meta.id)
+            moved = item.source in existing or item.meta.id in renamed
+            (report.updated if moved else report.added).append(item.meta.id)
         report.removed = sorted(removed_ids)
         report.chunks = sum(len(p.chunks) for p in prepared)
         return report
@@ -285,7 +288,7 @@ class Indexer:
             text_hash = _hash(self._model_id(), UNITS_VERSION, text)
             records.append(
                 ChunkRecord(
-                    chunk_id=_hash(meta.id, str(c.start), str(c.end), text_hash)[:32],
+                    chunk_id=_chunk_id(meta.id, c.start, c.end, text_hash),
                     doc_id=meta.id, seq=c.seq, start=c.start, end=c.end, section=c.section,
                     page=c.page, language=language, tokens=c.tokens, text_hash=text_hash,
                 )
@@ -466,6 +469,20 @@ class Indexer:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _chunk_id(doc_id: str, start: int, end: int, text_hash: str) -> str:
+    return _hash(doc_id, str(start), str(end), text_hash)[:32]
+
+
+def _rename(item: _Prepared, doc_id: str) -> None:
+    item.meta = item.meta.model_copy(update={"id": doc_id})
+    item.chunks = [
+        c.model_copy(
+            update={"doc_id": doc_id, "chunk_id": _chunk_id(doc_id, c.start, c.end, c.text_hash)}
+        )
+        for c in item.chunks
+    ]
 
 
 def records_chunk_start(units: list[UnitRecord]) -> int:
