@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -47,9 +48,13 @@ def _ask(args: argparse.Namespace) -> int:
         print("error: the store is empty; run `python -m ingest` first", file=sys.stderr)
         return 2
     if args.questions:
-        source = sys.stdin if args.questions == "-" else open(args.questions, encoding="utf-8")
         failures = 0
-        with source:
+        with contextlib.ExitStack() as stack:
+            source = (
+                sys.stdin
+                if args.questions == "-"
+                else stack.enter_context(open(args.questions, encoding="utf-8"))
+            )
             for line in source:
                 question = line.rstrip("\n")
                 if not question.strip():
@@ -58,7 +63,10 @@ def _ask(args: argparse.Namespace) -> int:
                     out = assistant.ask(question).model_dump()
                 except QuestionError as exc:
                     failures += 1
-                    out = {"question": question, "error": {"code": exc.code, "message": exc.message}}
+                    out = {
+                        "question": question,
+                        "error": {"code": exc.code, "message": exc.message},
+                    }
                 print(json.dumps(out, ensure_ascii=False), flush=True)
         return 1 if failures else 0
     if args.question is None:

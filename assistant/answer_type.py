@@ -21,19 +21,31 @@ from typing import Literal
 AnswerType = Literal["person", "date", "number"]
 
 _PATTERNS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
-    ("number", re.compile(
-        r"\b(hvor mange|hvor meget|hvor stor(?:t|e)?|how many|how much|how large|what share|"
-        r"what proportion|number of|antal(?:let)?|andel(?:en)?)\b", re.I)),
-    ("date", re.compile(
-        r"\b(hvornår|when|what year|which year|hvilket år|hvilken dato|what date|on what date|"
-        r"how long|hvor længe|until when|indtil hvornår)\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\b(hvor mange|hvor meget|hvor stor(?:t|e)?|how many|how much|how large|what share|"
+            r"what proportion|number of|antal(?:let)?|andel(?:en)?)\b",
+            re.I,
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"\b(hvornår|when|what year|which year|hvilket år|hvilken dato|what date|on what date|"
+            r"how long|hvor længe|until when|indtil hvornår)\b",
+            re.I,
+        ),
+    ),
     ("person", re.compile(r"\b(hvem|who|whom)\b", re.I)),
 )
 _MONTHS = (
     r"januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december|"
     r"january|february|march|may|june|july|october"
 )
-_DATE = re.compile(rf"\b(19|20)\d\d\b|\b\d{{1,2}}[-./]\d{{1,2}}[-./]\d{{2,4}}\b|\b({_MONTHS})\b", re.I)
+_DATE = re.compile(
+    rf"\b(19|20)\d\d\b|\b\d{{1,2}}[-./]\d{{1,2}}[-./]\d{{2,4}}\b|\b({_MONTHS})\b", re.I
+)
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|"
     r"half|third|quarter|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|tyve|hundrede|"

@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from assistant.answer_type import expected_type, provides
 from assistant.glossary import Glossary
 from assistant.models import Citation, Passage
 from assistant.retriever import QueryTerms, Retrieval
-import numpy as np
-
 from ingest.lexical import index_language, tokenize
 from ingest.sentences import sentence_spans
 
@@ -202,7 +202,9 @@ class ExtractiveComposer:
                 type_bonus = (1.0 if typed else 0.0) if kind else 0.5
                 closeness = sim
                 score = (
-                    W_COVERAGE * coverage + W_DENSE * closeness + W_FUSED * passage.score / top
+                    W_COVERAGE * coverage
+                    + W_DENSE * closeness
+                    + W_FUSED * passage.score / top
                     + W_TYPE * type_bonus
                 ) * preferred_penalty
                 if unit_text.rstrip().endswith("?"):
@@ -235,14 +237,14 @@ class ExtractiveComposer:
 
     def _evidence(self, request: CompositionRequest) -> float:
         """How much of the question (its own concepts, not an earlier turn's) the best of the
-        top passages expresses anywhere: a question about something absent scores low."""
+        retrieved passages expresses anywhere: a question about something absent scores low."""
         snap = request.retrieval.snapshot
         concepts = request.terms.concepts
         own = max((c.weight for c in concepts), default=1.0)
         mine = [c for c in concepts if c.weight == own]
         weights = [_concept_idf(snap, c) for c in mine]
         best = 0.0
-        for passage in request.retrieval.passages[:3]:
+        for passage in request.retrieval.passages:
             lang = index_language(passage.language)
             context = f"{passage.section or ''}\n{passage.text}"
             best = max(best, self._coverage(context, lang, mine, weights, [own], [1.0]))
@@ -255,12 +257,18 @@ class ExtractiveComposer:
         for unit in sorted(units, key=lambda u: -u.score):
             if len(chosen) >= self.max_sentences:
                 break
-            if unit is best or unit.score < 0.8 * best.score or unit.coverage < 0.75 * best.coverage:
+            if (
+                unit is best
+                or unit.score < 0.8 * best.score
+                or unit.coverage < 0.75 * best.coverage
+            ):
                 continue
             if _LINK_ONLY.match(unit.text) or not _SENTENCE_END.search(unit.text):
                 # Link lines and labels may answer alone, but never pad an answer.
                 continue
-            if any(u.passage.doc_id == unit.passage.doc_id and u.start == unit.start for u in chosen):
+            if any(
+                u.passage.doc_id == unit.passage.doc_id and u.start == unit.start for u in chosen
+            ):
                 continue
             # One version of a translated text is enough: the other would repeat it.
             if any(_are_translations(snap, u.passage.doc_id, unit.passage.doc_id) for u in chosen):
@@ -284,8 +292,15 @@ class ExtractiveComposer:
             p = unit.passage
             citations.append(
                 Citation(
-                    n=n, doc_id=p.doc_id, title=p.title, language=p.language, section=p.section,
-                    page=p.page, quote=unit.text, start=unit.start, end=unit.end,
+                    n=n,
+                    doc_id=p.doc_id,
+                    title=p.title,
+                    language=p.language,
+                    section=p.section,
+                    page=p.page,
+                    quote=unit.text,
+                    start=unit.start,
+                    end=unit.end,
                     score=round(unit.score, 4),
                 )
             )

@@ -6,8 +6,10 @@ user question; its own words weigh more than the earlier ones.
 
 Example:
     >>> from assistant.conversation import is_follow_up
-    >>> is_follow_up("og hvad med botilbud?"), is_follow_up("Hvem har skrevet litteraturstudierne om kvalitet?")
-    (True, False)
+    >>> is_follow_up("og hvad med botilbud?")
+    True
+    >>> is_follow_up("Hvem har skrevet litteraturstudierne om kvalitet?")
+    False
 """
 
 from __future__ import annotations

@@ -43,7 +43,9 @@ class Glossary:
         for entry in self._entries:
             for lang, forms in entry.stems.items():
                 for stem in forms:
-                    self._by_first.setdefault(lang, {}).setdefault(stem[0], []).append((stem, entry))
+                    self._by_first.setdefault(lang, {}).setdefault(stem[0], []).append(
+                        (stem, entry)
+                    )
 
     @classmethod
     @lru_cache(maxsize=1)

@@ -95,16 +95,26 @@ class Assistant:
         if contains_cpr(question):
             warnings.append(_PERSONAL_DATA[language or ("en" if detected == "en" else "da")])
         if detected == "other" and language is None:
-            return Answer(answer=_UNSUPPORTED, language="en", abstained=True, warnings=warnings,
-                          timings_ms={"total": _ms(started)})
+            return Answer(
+                answer=_UNSUPPORTED,
+                language="en",
+                abstained=True,
+                warnings=warnings,
+                timings_ms={"total": _ms(started)},
+            )
         answer_language: Language = language or ("en" if detected == "en" else "da")
         term_language = detected if detected in ("da", "en") else answer_language
 
         text, earlier = search_text(question, history)
         terms = query_terms(question, term_language, self.glossary)
         if earlier:
-            terms = query_terms(earlier, question_language(earlier, term_language),
-                                self.glossary, weight=0.5, terms=terms)
+            terms = query_terms(
+                earlier,
+                question_language(earlier, term_language),
+                self.glossary,
+                weight=0.5,
+                terms=terms,
+            )
         t0 = time.perf_counter()
         vector = self.embeddings.embed_query(text)
         # Sentences are ranked against the question itself, not the follow-up's search text.

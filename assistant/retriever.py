@@ -70,7 +70,9 @@ class QueryTerms:
     def tokens(self, language: str) -> list[str]:
         """All stems that express the question in ``language``, for the BM25 index."""
         return list(
-            dict.fromkeys(s for c in self.concepts for alt in c.forms.get(language, ()) for s in alt)
+            dict.fromkeys(
+                s for c in self.concepts for alt in c.forms.get(language, ()) for s in alt
+            )
         )
 
     @property
@@ -78,8 +80,13 @@ class QueryTerms:
         return sorted({lang for c in self.concepts for lang, f in c.forms.items() if f})
 
 
-def query_terms(text: str, language: str, glossary: Glossary, weight: float = 1.0,
-                terms: QueryTerms | None = None) -> QueryTerms:
+def query_terms(
+    text: str,
+    language: str,
+    glossary: Glossary,
+    weight: float = 1.0,
+    terms: QueryTerms | None = None,
+) -> QueryTerms:
     """Concepts of ``text`` (in ``language``), bridged to the other language where possible."""
     terms = terms or QueryTerms()
     source = language if language in ("da", "en") else "en"
@@ -92,8 +99,10 @@ def query_terms(text: str, language: str, glossary: Glossary, weight: float = 1.
         covered.update(range(i, i + n))
         terms.concepts.append(
             Concept(
-                weight, source,
-                {source: list(entry.stems[source]), target: list(entry.stems[target])}, entry,
+                weight,
+                source,
+                {source: list(entry.stems[source]), target: list(entry.stems[target])},
+                entry,
             )
         )
     for i, (word, stem) in enumerate(zip(words, flat, strict=True)):
@@ -208,7 +217,15 @@ def _passage(snap: Snapshot, chunk_id: str, score: float) -> Passage:
     chunk = snap.chunks[chunk_id]
     doc = snap.documents[chunk.doc_id]
     return Passage(
-        chunk_id=chunk_id, doc_id=chunk.doc_id, title=doc.title, language=chunk.language,
-        kind=doc.kind, section=chunk.section, page=chunk.page, start=chunk.start,
-        end=chunk.end, text=snap.chunk_text(chunk), score=round(score, 6),
+        chunk_id=chunk_id,
+        doc_id=chunk.doc_id,
+        title=doc.title,
+        language=chunk.language,
+        kind=doc.kind,
+        section=chunk.section,
+        page=chunk.page,
+        start=chunk.start,
+        end=chunk.end,
+        text=snap.chunk_text(chunk),
+        score=round(score, 6),
     )

@@ -40,6 +40,13 @@ def _facts_hit(answer: str, groups: list[list[str]]) -> bool:
     return all(any(re.sub(r"\s+", " ", str(a)).lower() in text for a in g) for g in groups)
 
 
+def _signals(r: dict) -> str:
+    return (
+        f"sim={r['similarity']:.3f} ev={r['evidence']:.2f} "
+        f"cov={r['coverage']:.2f} sup={r['support']:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("suites", nargs="*", type=Path)
@@ -57,12 +64,18 @@ def main() -> None:
             history = [Turn(**t) for t in case.get("history") or []]
             answer = assistant.ask(case["question"], history=history)
             signals = composer.last.signals if composer.last else {}
-            rows.append({
-                "id": case["id"], "abstain": bool(case.get("must_abstain")),
-                "hit": _facts_hit(answer.answer, case.get("expected_facts") or []),
-                "unsupported": answer.abstained and not signals,
-                **{k: signals.get(k, 0.0) for k in ("similarity", "evidence", "coverage", "support")},
-            })
+            rows.append(
+                {
+                    "id": case["id"],
+                    "abstain": bool(case.get("must_abstain")),
+                    "hit": _facts_hit(answer.answer, case.get("expected_facts") or []),
+                    "unsupported": answer.abstained and not signals,
+                    **{
+                        k: signals.get(k, 0.0)
+                        for k in ("similarity", "evidence", "coverage", "support")
+                    },
+                }
+            )
     rows.sort(key=lambda r: r["id"])
     calib, held_out = rows[0::2], rows[1::2]
 
@@ -82,7 +95,8 @@ def main() -> None:
         recall = tp / (tp + fn) if tp + fn else 1.0
         return {
             "fact_recall": hits / answerable if answerable else 0.0,
-            "abstain_precision": precision, "abstain_recall": recall,
+            "abstain_precision": precision,
+            "abstain_recall": recall,
             "abstain_accuracy": (tp + tn) / len(part) if part else 0.0,
             "answer_rate": tn / (tn + fp) if tn + fp else 1.0,
         }
@@ -96,9 +110,9 @@ def main() -> None:
         (AbstainPolicy(*g) for g in grid),
         # Fact recall plus balanced abstention accuracy: the abstain cases are few, and a plain
         # accuracy would reward never abstaining.
-        key=lambda p: (
-            lambda m: m["fact_recall"] + (m["abstain_recall"] + m["answer_rate"]) / 2
-        )(evaluate(p, calib)),
+        key=lambda p: (lambda m: m["fact_recall"] + (m["abstain_recall"] + m["answer_rate"]) / 2)(
+            evaluate(p, calib)
+        ),
     )
     print(f"cases: {len(rows)} (calibration {len(calib)}, held out {len(held_out)})")
     never = AbstainPolicy(min_confidence=-1, min_support=-1)
@@ -112,7 +126,9 @@ def main() -> None:
         print(f"  {name:12s}", {k: round(v, 3) for k, v in evaluate(current, part).items()})
     if "--signals" in __import__("sys").argv:
         for r in rows:
-            print(f"  {r['id']:40s} abstain={r['abstain']!s:5} hit={r['hit']!s:5} sim={r['similarity']:.3f} ev={r['evidence']:.2f} cov={r['coverage']:.2f} sup={r['support']:.2f}")
+            print(
+                f"  {r['id']:40s} abstain={r['abstain']!s:5} hit={r['hit']!s:5} {_signals(r)}"
+            )
     print("\nmisses under the current default:")
     for r in rows:
         m = evaluate(current, [r])
@@ -120,8 +136,10 @@ def main() -> None:
             not r["abstain"] and m["fact_recall"] < 1
         )
         if wrong:
-            print(f"  {r['id']:40s} abstain={r['abstain']} hit={r['hit']} "
-                  f"sim={r['similarity']:.3f} ev={r['evidence']:.2f} cov={r['coverage']:.2f} sup={r['support']:.2f}")
+            print(
+                f"  {r['id']:40s} abstain={r['abstain']} hit={r['hit']} "
+                f"{_signals(r)}"
+            )
 
 
 if __name__ == "__main__":

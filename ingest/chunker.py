@@ -12,7 +12,8 @@ Example:
     >>> from ingest.chunker import Chunker
     >>> from ingest.loaders.base import Block, LoadedDocument
     >>> text = "Intro\\n\\nFirst paragraph. Second sentence."
-    >>> doc = LoadedDocument(Path("x.txt"), text, [Block(0, 5, "heading", 1), Block(7, 42, "paragraph")])
+    >>> blocks = [Block(0, 5, "heading", 1), Block(7, 42, "paragraph")]
+    >>> doc = LoadedDocument(Path("x.txt"), text, blocks)
     >>> [(c.section, text[c.start:c.end]) for c in Chunker(min_tokens=1, max_tokens=50).run(doc)]
     [('Intro', 'Intro\\n\\nFirst paragraph. Second sentence.')]
 """
@@ -133,7 +134,11 @@ class Chunker:
             n = self.count_tokens(text[piece_start:word_end])
             if n > self.max_tokens and i > 0:
                 prev_end = start + words[i - 1].end()
-                pieces.append(_Piece(piece_start, prev_end, page, self.count_tokens(text[piece_start:prev_end])))
+                pieces.append(
+                    _Piece(
+                        piece_start, prev_end, page, self.count_tokens(text[piece_start:prev_end])
+                    )
+                )
                 piece_start = start + word.start()
         pieces.append(_Piece(piece_start, end, page, self.count_tokens(text[piece_start:end])))
         return pieces
@@ -165,12 +170,12 @@ class Chunker:
             ):
                 combined = self.count_tokens(text[prev.start : chunk.end])
                 if combined <= self.max_tokens:
-                    merged[-1] = Chunk(prev.seq, prev.start, chunk.end, prev.section, prev.page, combined)
+                    merged[-1] = Chunk(
+                        prev.seq, prev.start, chunk.end, prev.section, prev.page, combined
+                    )
                     continue
             merged.append(chunk)
-        return [
-            Chunk(i, c.start, c.end, c.section, c.page, c.tokens) for i, c in enumerate(merged)
-        ]
+        return [Chunk(i, c.start, c.end, c.section, c.page, c.tokens) for i, c in enumerate(merged)]
 
 
 def _clean_heading(text: str) -> str:

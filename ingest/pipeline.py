@@ -47,12 +47,12 @@ from ingest.loaders import LoadError, load_file
 from ingest.loaders.base import LoadedDocument
 from ingest.manifest import DocumentMeta, ManifestError, infer_meta, load_manifest
 from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord, dumps
-from ingest.units import answer_units, pooled
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
+from ingest.units import answer_units, pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore
 
 # Part of each chunk's text hash: bump when unit segmentation changes, so vectors are redone.
-UNITS_VERSION = "units-v1"
+UNITS_VERSION = "units-v2"
 
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total); stages: 'load', 'embed'."""
@@ -195,9 +195,11 @@ class Indexer:
         new_ids = {p.meta.id for p in prepared}
         removed_ids = {doc_id for doc_id in gone.values() if doc_id not in new_ids}
         if rebuild:
-            removed_ids |= {doc_id for doc_id, _ in existing.values()} - new_ids - {
-                existing[s][0] for s in failed_sources if s in existing
-            }
+            removed_ids |= (
+                {doc_id for doc_id, _ in existing.values()}
+                - new_ids
+                - {existing[s][0] for s in failed_sources if s in existing}
+            )
         lexical_current = records.get_meta("lexical_version") == LEXICAL_VERSION
         if not prepared and not removed_ids and not rebuild and lexical_current:
             self._sweep_orphans(records, store)
@@ -258,7 +260,9 @@ class Indexer:
             raise LoadError(path, "file disappeared while reading") from exc
         if size > max_bytes:
             raise LoadError(
-                path, f"file is {size / 1024 / 1024:.0f} MB, over the {self.settings.max_file_mb:g} MB limit"
+                path,
+                f"file is {size / 1024 / 1024:.0f} MB, "
+                f"over the {self.settings.max_file_mb:g} MB limit",
             )
         try:
             raw = path.read_bytes()
@@ -289,11 +293,20 @@ class Indexer:
             records.append(
                 ChunkRecord(
                     chunk_id=_chunk_id(meta.id, c.start, c.end, text_hash),
-                    doc_id=meta.id, seq=c.seq, start=c.start, end=c.end, section=c.section,
-                    page=c.page, language=language, tokens=c.tokens, text_hash=text_hash,
+                    doc_id=meta.id,
+                    seq=c.seq,
+                    start=c.start,
+                    end=c.end,
+                    section=c.section,
+                    page=c.page,
+                    language=language,
+                    tokens=c.tokens,
+                    text_hash=text_hash,
                 )
             )
-        return _Prepared(path, source, content_hash, meta, loaded, records, _sections(loaded, chunks))
+        return _Prepared(
+            path, source, content_hash, meta, loaded, records, _sections(loaded, chunks)
+        )
 
     def _check_ids(
         self,
@@ -332,13 +345,20 @@ class Indexer:
             if old:
                 shift = chunk.start - records_chunk_start(old)
                 item.units.extend(
-                    UnitRecord(chunk_id=chunk.chunk_id, seq=u.seq, start=u.start + shift,
-                               end=u.end + shift, vector=u.vector)
+                    UnitRecord(
+                        chunk_id=chunk.chunk_id,
+                        seq=u.seq,
+                        start=u.start + shift,
+                        end=u.end + shift,
+                        vector=u.vector,
+                    )
                     for u in old
                 )
             else:
                 text = item.loaded.text
-                todo.extend((item, chunk, s, e) for s, e in answer_units(text, chunk.start, chunk.end))
+                todo.extend(
+                    (item, chunk, s, e) for s, e in answer_units(text, chunk.start, chunk.end)
+                )
         embeddings = make_embeddings(self.settings)
         batch = 32
         seqs: dict[str, int] = {}
@@ -346,12 +366,19 @@ class Indexer:
             self.progress("embed", i, len(todo))
             part = todo[i : i + batch]
             texts = [item.loaded.text[s:e] for item, _, s, e in part]
-            for (item, chunk, s, e), vec in zip(part, embeddings.embed_documents(texts), strict=True):
+            for (item, chunk, s, e), vec in zip(
+                part, embeddings.embed_documents(texts), strict=True
+            ):
                 seq = seqs.get(chunk.chunk_id, 0)
                 seqs[chunk.chunk_id] = seq + 1
                 item.units.append(
-                    UnitRecord(chunk_id=chunk.chunk_id, seq=seq, start=s, end=e,
-                               vector=np.asarray(vec, dtype=np.float32).tobytes())
+                    UnitRecord(
+                        chunk_id=chunk.chunk_id,
+                        seq=seq,
+                        start=s,
+                        end=e,
+                        vector=np.asarray(vec, dtype=np.float32).tobytes(),
+                    )
                 )
         self.progress("embed", len(todo), len(todo))
         by_chunk: dict[str, list[UnitRecord]] = {}
@@ -368,8 +395,13 @@ class Indexer:
                 for c, _ in chunks
             ],
             [
-                {"doc_id": c.doc_id, "language": c.language, "doc_language": p.meta.language,
-                 "kind": p.meta.kind, "seq": c.seq}
+                {
+                    "doc_id": c.doc_id,
+                    "language": c.language,
+                    "doc_language": p.meta.language,
+                    "kind": p.meta.kind,
+                    "seq": c.seq,
+                }
                 for c, p in chunks
             ],
         )
@@ -416,7 +448,9 @@ class Indexer:
                 continue
             if chunk.doc_id not in texts:
                 texts[chunk.doc_id] = records.get_text(chunk.doc_id) or ""
-            triples.append((chunk.chunk_id, texts[chunk.doc_id][chunk.start : chunk.end], chunk.language))
+            triples.append(
+                (chunk.chunk_id, texts[chunk.doc_id][chunk.start : chunk.end], chunk.language)
+            )
         for item in prepared:
             triples.extend(
                 (c.chunk_id, item.loaded.text[c.start : c.end], c.language) for c in item.chunks
@@ -451,11 +485,18 @@ class Indexer:
     def _doc_row(item: _Prepared, now: str) -> dict[str, object]:
         meta = item.meta
         return {
-            "doc_id": meta.id, "source_path": item.source, "content_hash": item.content_hash,
-            "title": meta.title, "language": meta.language, "kind": meta.kind,
-            "published": meta.published, "publisher": meta.publisher,
-            "translation_of": meta.translation_of, "page_count": item.loaded.page_count,
-            "text": item.loaded.text, "ingested_at": now,
+            "doc_id": meta.id,
+            "source_path": item.source,
+            "content_hash": item.content_hash,
+            "title": meta.title,
+            "language": meta.language,
+            "kind": meta.kind,
+            "published": meta.published,
+            "publisher": meta.publisher,
+            "translation_of": meta.translation_of,
+            "page_count": item.loaded.page_count,
+            "text": item.loaded.text,
+            "ingested_at": now,
         }
 
     @contextlib.contextmanager
@@ -504,8 +545,13 @@ def _sections(loaded: LoadedDocument, chunks: list) -> list[SectionRecord]:  # n
             sections[-1] = last.model_copy(update={"end": chunk.end})
         else:
             sections.append(
-                SectionRecord(seq=len(sections), heading=heading, start=chunk.start,
-                              end=chunk.end, page=chunk.page)
+                SectionRecord(
+                    seq=len(sections),
+                    heading=heading,
+                    start=chunk.start,
+                    end=chunk.end,
+                    page=chunk.page,
+                )
             )
     return sections
 

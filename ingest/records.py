@@ -176,11 +176,15 @@ class Records:
 
     # --- reading --------------------------------------------------------------------------
     def list_documents(self) -> list[DocumentRecord]:
-        rows = self._connect().execute(
-            f"SELECT {_DOC_COLUMNS}, length(text) AS char_count, "
-            "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunk_count "
-            "FROM documents d ORDER BY title"
-        ).fetchall()
+        rows = (
+            self._connect()
+            .execute(
+                f"SELECT {_DOC_COLUMNS}, length(text) AS char_count, "
+                "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunk_count "
+                "FROM documents d ORDER BY title"
+            )
+            .fetchall()
+        )
         docs = [DocumentRecord(**dict(row)) for row in rows]
         ids = {d.doc_id for d in docs}
         for doc in docs:
@@ -193,16 +197,22 @@ class Records:
         return next((d for d in self.list_documents() if d.doc_id == doc_id), None)
 
     def get_text(self, doc_id: str) -> str | None:
-        row = self._connect().execute(
-            "SELECT text FROM documents WHERE doc_id=?", (doc_id,)
-        ).fetchone()
+        row = (
+            self._connect()
+            .execute("SELECT text FROM documents WHERE doc_id=?", (doc_id,))
+            .fetchone()
+        )
         return row["text"] if row else None
 
     def get_sections(self, doc_id: str) -> list[SectionRecord]:
-        rows = self._connect().execute(
-            'SELECT seq, heading, start, "end", page FROM sections WHERE doc_id=? ORDER BY seq',
-            (doc_id,),
-        ).fetchall()
+        rows = (
+            self._connect()
+            .execute(
+                'SELECT seq, heading, start, "end", page FROM sections WHERE doc_id=? ORDER BY seq',
+                (doc_id,),
+            )
+            .fetchall()
+        )
         return [SectionRecord(**dict(r)) for r in rows]
 
     def get_chunks(self, doc_id: str | None = None) -> list[ChunkRecord]:
@@ -244,9 +254,11 @@ class Records:
 
     def source_index(self) -> dict[str, tuple[str, str]]:
         """source path -> (doc_id, content_hash)."""
-        rows = self._connect().execute(
-            "SELECT source_path, doc_id, content_hash FROM documents"
-        ).fetchall()
+        rows = (
+            self._connect()
+            .execute("SELECT source_path, doc_id, content_hash FROM documents")
+            .fetchall()
+        )
         return {r["source_path"]: (r["doc_id"], r["content_hash"]) for r in rows}
 
     # --- writing (inside ``transaction()``) -------------------------------------------------
@@ -262,8 +274,10 @@ class Records:
         chunks: list[ChunkRecord],
         units: list[UnitRecord],
     ) -> None:
-        conn.execute("DELETE FROM documents WHERE doc_id=? OR source_path=?",
-                     (doc["doc_id"], doc["source_path"]))
+        conn.execute(
+            "DELETE FROM documents WHERE doc_id=? OR source_path=?",
+            (doc["doc_id"], doc["source_path"]),
+        )
         columns = list(doc)
         conn.execute(
             f"INSERT INTO documents({', '.join(columns)}) VALUES({', '.join('?' * len(columns))})",
@@ -277,8 +291,18 @@ class Records:
             'INSERT INTO chunks(chunk_id, doc_id, seq, start, "end", section, page, language, '
             "tokens, text_hash) VALUES(?,?,?,?,?,?,?,?,?,?)",
             [
-                (c.chunk_id, c.doc_id, c.seq, c.start, c.end, c.section, c.page, c.language,
-                 c.tokens, c.text_hash)
+                (
+                    c.chunk_id,
+                    c.doc_id,
+                    c.seq,
+                    c.start,
+                    c.end,
+                    c.section,
+                    c.page,
+                    c.language,
+                    c.tokens,
+                    c.text_hash,
+                )
                 for c in chunks
             ],
         )

