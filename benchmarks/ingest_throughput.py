@@ -110,8 +110,11 @@ def run(min_chunks: int, chunk_sample: int, seed: int) -> dict[str, Any]:
         expected = build_corpus(corpus, min_chunks, indexer._chunker(), seed=seed)
         files = sorted(corpus.iterdir())
         corpus_bytes = sum(f.stat().st_size for f in files)
-        print(f"corpus: {len(files)} files, {corpus_bytes / 1e6:.2f} MB, chunker predicts "
-              f"{expected} chunks; running the pipeline ...", flush=True)
+        print(
+            f"corpus: {len(files)} files, {corpus_bytes / 1e6:.2f} MB, chunker predicts "
+            f"{expected} chunks; running the pipeline ...",
+            flush=True,
+        )
 
         rss_before = RssSampler._rss()
         sampler = RssSampler()
@@ -135,10 +138,16 @@ def run(min_chunks: int, chunk_sample: int, seed: int) -> dict[str, Any]:
         ]
         chunk_texts = [texts[c.doc_id][c.start : c.end] for c in chunks]
         if len(unit_texts) != report.embedded:
-            print(f"WARNING: reconstructed {len(unit_texts)} units, pipeline embedded "
-                  f"{report.embedded}", flush=True)
-        print(f"pipeline done in {pipeline_s:.1f} s; embedding the {len(unit_texts)} answer "
-              "units again ...", flush=True)
+            print(
+                f"WARNING: reconstructed {len(unit_texts)} units, pipeline embedded "
+                f"{report.embedded}",
+                flush=True,
+            )
+        print(
+            f"pipeline done in {pipeline_s:.1f} s; embedding the {len(unit_texts)} answer "
+            "units again ...",
+            flush=True,
+        )
         units_s = _embed_timed(unit_texts, settings)
 
         if chunk_sample and chunk_sample < len(chunk_texts):
@@ -199,30 +208,50 @@ def print_table(r: dict[str, Any]) -> None:
     extrapolated = (
         f" (measured on {r['whole_chunks_embedded']} evenly spaced chunks in "
         f"{r['whole_chunks_measured_s']} s, scaled to {r['chunks']})"
-        if r["whole_chunks_extrapolated"] else ""
+        if r["whole_chunks_extrapolated"]
+        else ""
     )
     rows = [
         ("corpus", f"{r['files']} synthetic da/en Markdown files, {r['corpus_mb']} MB"),
-        ("chunks / answer units", f"{r['chunks']} / {r['units_embedded']} "
-         f"(mean chunk {r['chunk_tokens_mean']} tokens, mean unit {r['unit_chars_mean']} chars)"),
+        (
+            "chunks / answer units",
+            f"{r['chunks']} / {r['units_embedded']} "
+            f"(mean chunk {r['chunk_tokens_mean']} tokens, mean unit {r['unit_chars_mean']} chars)",
+        ),
         ("pipeline wall time", f"{r['pipeline_s']} s  ->  {r['pipeline_chunks_per_s']} chunks/s"),
-        ("pure embedding, same units", f"{r['units_embedding_s']} s  ->  {r['units_per_s']} units/s"
-         f" ({round(r['chunks'] / r['units_embedding_s'], 2)} chunks/s)"),
+        (
+            "pure embedding, same units",
+            f"{r['units_embedding_s']} s  ->  {r['units_per_s']} units/s"
+            f" ({round(r['chunks'] / r['units_embedding_s'], 2)} chunks/s)",
+        ),
         ("pipeline overhead", f"{r['overhead_pct']} %  = (pipeline - embedding) / embedding"),
         ("  of which load + chunk", f"{r['load_and_chunk_s']} s (re-timed separately)"),
-        ("  of which lingua detection", f"{r['language_detection_s']} s (detect_language on "
-         "each chunk > 40 chars, re-timed separately)"),
+        (
+            "  of which lingua detection",
+            f"{r['language_detection_s']} s (detect_language on "
+            "each chunk > 40 chars, re-timed separately)",
+        ),
         ("  rest (writes, lexical, ...)", f"{r['rest_s']} s (pipeline - all of the above)"),
-        ("embedding whole chunks", f"{r['whole_chunks_embedding_s']} s  ->  "
-         f"{r['whole_chunks_per_s']} chunks/s{extrapolated}"),
-        ("peak RSS during pipeline", f"{r['rss_peak_pipeline_mb']} MB (before: "
-         f"{r['rss_before_pipeline_mb']} MB; /proc/self/statm sampled every 20 ms)"),
-        ("ru_maxrss (whole process)", f"{r['maxrss_process_mb']} MB (includes model and "
-         "the re-embedding runs)"),
+        (
+            "embedding whole chunks",
+            f"{r['whole_chunks_embedding_s']} s  ->  "
+            f"{r['whole_chunks_per_s']} chunks/s{extrapolated}",
+        ),
+        (
+            "peak RSS during pipeline",
+            f"{r['rss_peak_pipeline_mb']} MB (before: "
+            f"{r['rss_before_pipeline_mb']} MB; /proc/self/statm sampled every 20 ms)",
+        ),
+        (
+            "ru_maxrss (whole process)",
+            f"{r['maxrss_process_mb']} MB (includes model and the re-embedding runs)",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
-    print(f"\nIngest throughput - {r['model']} on {r['machine']}; model load "
-          f"{r['model_load_s']} s (not counted).")
+    print(
+        f"\nIngest throughput - {r['model']} on {r['machine']}; model load "
+        f"{r['model_load_s']} s (not counted)."
+    )
     print("Figures are from one run on shared, busy CPUs: noisy, read them as +-15 %.\n")
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
@@ -230,10 +259,18 @@ def print_table(r: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chunks", type=int, default=500,
-                        help="minimum chunks to ingest (2000 takes ~25 min on 2 shared cores)")
-    parser.add_argument("--chunk-sample", type=int, default=500,
-                        help="whole chunks to embed for the chunk-level figure (0 = all)")
+    parser.add_argument(
+        "--chunks",
+        type=int,
+        default=500,
+        help="minimum chunks to ingest (2000 takes ~25 min on 2 shared cores)",
+    )
+    parser.add_argument(
+        "--chunk-sample",
+        type=int,
+        default=500,
+        help="whole chunks to embed for the chunk-level figure (0 = all)",
+    )
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()

@@ -36,21 +36,33 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--api", metavar="URL", help="evaluate a running API instead of in-process")
     r.add_argument("--out", metavar="DIR", help="output folder (default: artifacts/evals/TIME)")
     r.add_argument("--tag", action="append", default=[], help="only cases with this tag")
-    r.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
-                   help="exit 1 if the metric is below VALUE (METRIC@tag:T or @lang:L scopes)")
-    r.add_argument("--fail-over", action="append", default=[], metavar="METRIC=VALUE",
-                   help="exit 1 if the metric is above VALUE (for latency_p95_ms etc.)")
+    r.add_argument(
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 if the metric is below VALUE (METRIC@tag:T or @lang:L scopes)",
+    )
+    r.add_argument(
+        "--fail-over",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 1 if the metric is above VALUE (for latency_p95_ms etc.)",
+    )
     r.add_argument("--data-dir", help="in-process: use this data folder (KVA_DATA_DIR)")
-    r.add_argument("--ingest", action="store_true",
-                   help="in-process: ingest the corpus folder before running")
+    r.add_argument(
+        "--ingest", action="store_true", help="in-process: ingest the corpus folder before running"
+    )
     r.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
     c = sub.add_parser("compare", help="compare two runs case by case")
     c.add_argument("run_a", help="earlier run: folder or results.json")
     c.add_argument("run_b", help="later run: folder or results.json")
     c.add_argument("--out", metavar="DIR", help="where compare.md/.json go (default: RUN_B)")
-    c.add_argument("--fail-on-regression", action="store_true",
-                   help="exit 1 when any case regressed")
+    c.add_argument(
+        "--fail-on-regression", action="store_true", help="exit 1 when any case regressed"
+    )
 
     f = sub.add_parser("from-feedback", help="draft cases from thumbs-down feedback")
     f.add_argument("--db", help="feedback SQLite file (default: settings.feedback_path)")
@@ -67,16 +79,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for suite in suites:
         tags = Counter(t for c in suite.cases for t in c.tags)
         langs = Counter(c.language or "any" for c in suite.cases)
-        print(f"{suite.path}: {suite.name!r}, {len(suite.cases)} cases; "
-              f"languages {dict(langs)}; abstain {sum(c.must_abstain for c in suite.cases)}; "
-              f"follow-ups {sum(bool(c.history) for c in suite.cases)}")
+        print(
+            f"{suite.path}: {suite.name!r}, {len(suite.cases)} cases; "
+            f"languages {dict(langs)}; abstain {sum(c.must_abstain for c in suite.cases)}; "
+            f"follow-ups {sum(bool(c.history) for c in suite.cases)}"
+        )
         print("  tags: " + ", ".join(f"{t} {n}" for t, n in tags.most_common()))
         # Legal (drafts look like this) but worth a reminder: such a case can hardly fail.
-        loose = [c.id for c in suite.cases
-                 if not (c.expected_facts or c.expected_sources or c.must_abstain)]
+        loose = [
+            c.id
+            for c in suite.cases
+            if not (c.expected_facts or c.expected_sources or c.must_abstain)
+        ]
         if loose:
-            print(f"  note: {len(loose)} case(s) expect no facts, sources or abstention: "
-                  + ", ".join(loose[:10]) + (" ..." if len(loose) > 10 else ""))
+            print(
+                f"  note: {len(loose)} case(s) expect no facts, sources or abstention: "
+                + ", ".join(loose[:10])
+                + (" ..." if len(loose) > 10 else "")
+            )
     return 0
 
 
@@ -105,12 +125,14 @@ def _print_summary(results: dict[str, Any]) -> None:
         v = o.get(key)
         return "–" if v is None else (f"{v:.0f}" if key.endswith("_ms") else f"{v:.3f}")
 
-    print(f"{o['n_passed']}/{o['n_cases']} passed ({o['n_errors']} errors) · "
-          f"fact_recall {f('fact_recall')} · source_hit_rate {f('source_hit_rate')} · "
-          f"citation_validity {f('citation_validity')} · abstention_accuracy "
-          f"{f('abstention_accuracy')} (P {f('abstention_precision')} / R "
-          f"{f('abstention_recall')}) · language_match {f('language_match')} · "
-          f"latency p50/p95 {f('latency_p50_ms')}/{f('latency_p95_ms')} ms")
+    print(
+        f"{o['n_passed']}/{o['n_cases']} passed ({o['n_errors']} errors) · "
+        f"fact_recall {f('fact_recall')} · source_hit_rate {f('source_hit_rate')} · "
+        f"citation_validity {f('citation_validity')} · abstention_accuracy "
+        f"{f('abstention_accuracy')} (P {f('abstention_precision')} / R "
+        f"{f('abstention_recall')}) · language_match {f('language_match')} · "
+        f"latency p50/p95 {f('latency_p50_ms')}/{f('latency_p95_ms')} ms"
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -125,10 +147,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     backend = _backend(args)
     if not backend.describe().get("documents"):
-        _err("warning: the assistant's store lists no documents; every case may abstain "
-             "(in-process: add --ingest)")
-    results = run_suites(suites, backend, tags=args.tag or None,
-                         progress=False if args.no_progress else None)
+        _err(
+            "warning: the assistant's store lists no documents; every case may abstain "
+            "(in-process: add --ingest)"
+        )
+    results = run_suites(
+        suites, backend, tags=args.tag or None, progress=False if args.no_progress else None
+    )
     out = Path(args.out or Path("artifacts/evals") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
     paths = write_results(results, out)
     _print_summary(results)
@@ -186,7 +211,9 @@ def cmd_from_feedback(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
-        "validate": cmd_validate, "run": cmd_run, "compare": cmd_compare,
+        "validate": cmd_validate,
+        "run": cmd_run,
+        "compare": cmd_compare,
         "from-feedback": cmd_from_feedback,
     }[args.command]
     try:

@@ -31,7 +31,7 @@ def _delta(a: float | None, b: float | None) -> float | None:
 
 
 def _case_change(a: dict[str, Any], b: dict[str, Any]) -> str | None:
-    """"improved", "regressed" or None for one matched case."""
+    """ "improved", "regressed" or None for one matched case."""
     sa, sb = a["score"], b["score"]
     if sa["passed"] != sb["passed"]:
         return "improved" if sb["passed"] else "regressed"
@@ -52,7 +52,9 @@ def compare_runs(run_a: dict[str, Any], run_b: dict[str, Any]) -> dict[str, Any]
         if change is None:
             continue
         entry = {
-            "suite": key[0], "id": key[1], "question": b["question"],
+            "suite": key[0],
+            "id": key[1],
+            "question": b["question"],
             "passed": [a["score"]["passed"], b["score"]["passed"]],
             "fact_recall": [a["score"].get("fact_recall"), b["score"].get("fact_recall")],
             "failures_b": b["score"]["failures"],
@@ -61,8 +63,12 @@ def compare_runs(run_a: dict[str, Any], run_b: dict[str, Any]) -> dict[str, Any]
 
     def metric_deltas(sa: dict[str, Any], sb: dict[str, Any]) -> dict[str, Any]:
         return {
-            m: {"a": sa.get(m), "b": sb.get(m), "delta": _delta(sa.get(m), sb.get(m)),
-                "higher_is_better": METRICS[m]}
+            m: {
+                "a": sa.get(m),
+                "b": sb.get(m),
+                "delta": _delta(sa.get(m), sb.get(m)),
+                "higher_is_better": METRICS[m],
+            }
             for m in METRICS
         }
 
@@ -89,8 +95,10 @@ def compare_runs(run_a: dict[str, Any], run_b: dict[str, Any]) -> dict[str, Any]
         "overall": metric_deltas(sum_a["overall"], sum_b["overall"]),
         "by_tag": {
             t: {
-                m: _delta(sum_a.get("by_tag", {}).get(t, {}).get(m),
-                          sum_b.get("by_tag", {}).get(t, {}).get(m))
+                m: _delta(
+                    sum_a.get("by_tag", {}).get(t, {}).get(m),
+                    sum_b.get("by_tag", {}).get(t, {}).get(m),
+                )
                 for m in ("pass_rate", "fact_recall")
             }
             for t in tags
@@ -137,8 +145,11 @@ def format_comparison(diff: dict[str, Any]) -> str:
             )
             lines += [f"    - {f}" for f in c["failures_b"]] if title == "Regressed" else []
     if diff["only_in_a"] or diff["only_in_b"]:
-        lines += ["", f"Only in A: {', '.join(diff['only_in_a']) or '–'}",
-                  f"Only in B: {', '.join(diff['only_in_b']) or '–'}"]
+        lines += [
+            "",
+            f"Only in A: {', '.join(diff['only_in_a']) or '–'}",
+            f"Only in B: {', '.join(diff['only_in_b']) or '–'}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -101,8 +101,13 @@ def check_citation(citation: Any, document_text: Callable[[str], str | None]) ->
     elif not citation.quote.strip():
         problem = "empty quote"
     return CitationCheck(
-        n=citation.n, doc_id=citation.doc_id, quote=citation.quote, start=citation.start,
-        end=citation.end, valid=problem is None, problem=problem,
+        n=citation.n,
+        doc_id=citation.doc_id,
+        quote=citation.quote,
+        start=citation.start,
+        end=citation.end,
+        valid=problem is None,
+        problem=problem,
     )
 
 

@@ -85,8 +85,10 @@ def _histogram(latencies: list[float], bins: int = 12) -> str:
             f"{count}</title></rect>"
         )
         if count:
-            parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - h - 3:.1f}" '
-                         f'text-anchor="middle">{count}</text>')
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{height - h - 3:.1f}" '
+                f'text-anchor="middle">{count}</text>'
+            )
     parts += [
         f'<line x1="{pad}" y1="{height}" x2="{width}" y2="{height}" stroke="#999"/>',
         f'<text x="{pad}" y="{height + 16}">{lo:.0f} ms</text>',
@@ -109,8 +111,16 @@ def _metric_table(summary: dict[str, Any]) -> str:
 
 
 def _tag_table(summary: dict[str, Any]) -> str:
-    cols = ("n_cases", "pass_rate", "fact_recall", "source_hit_rate", "citation_validity",
-            "abstention_accuracy", "language_match", "latency_p50_ms")
+    cols = (
+        "n_cases",
+        "pass_rate",
+        "fact_recall",
+        "source_hit_rate",
+        "citation_validity",
+        "abstention_accuracy",
+        "language_match",
+        "latency_p50_ms",
+    )
     head = "".join(f"<th>{c}</th>" for c in cols)
     rows = [
         f"<tr><th>{escape(tag)}</th>"
@@ -136,16 +146,22 @@ def _failing_case(row: dict[str, Any]) -> str:
     facts = "".join(
         f'<li class="{"ok" if hit else "bad"}">{"✓" if hit else "✗"} '
         f"{escape(' | '.join(group))}</li>"
-        for group, hit in zip(row["expected_facts"], score["facts_hit"] or
-                              [False] * len(row["expected_facts"]), strict=False)
+        for group, hit in zip(
+            row["expected_facts"],
+            score["facts_hit"] or [False] * len(row["expected_facts"]),
+            strict=False,
+        )
     )
     checks = {c["n"]: c for c in score.get("citation_checks", [])}
     cites = "".join(
         f"<li>[{c['n']}] <b>{escape(c['doc_id'])}</b>"
         f"{' · ' + escape(c['section']) if c.get('section') else ''} "
         f"<span class=muted>{c['start']}–{c['end']}</span> "
-        + ("" if checks.get(c["n"], {}).get("valid", True)
-           else f"<span class=bad>invalid: {escape(checks[c['n']]['problem'] or '')}</span>")
+        + (
+            ""
+            if checks.get(c["n"], {}).get("valid", True)
+            else f"<span class=bad>invalid: {escape(checks[c['n']]['problem'] or '')}</span>"
+        )
         + f"<div class=quote>“{escape(c['quote'])}”</div></li>"
         for c in answer.get("citations", [])
     )
@@ -161,10 +177,16 @@ def _failing_case(row: dict[str, Any]) -> str:
         f"{escape(row['question'])}</p>"
         f"<ul class=bad>{''.join(f'<li>{escape(f)}</li>' for f in score['failures'])}</ul>"
         + (f"<p>Expected facts:</p><ul>{facts}</ul>" if facts else "")
-        + (f"<p>Expected sources: {escape(', '.join(row['expected_sources']))}</p>"
-           if row["expected_sources"] else "")
-        + (f"<p>must_abstain: true · abstained: {answer.get('abstained')}</p>"
-           if row["must_abstain"] else "")
+        + (
+            f"<p>Expected sources: {escape(', '.join(row['expected_sources']))}</p>"
+            if row["expected_sources"]
+            else ""
+        )
+        + (
+            f"<p>must_abstain: true · abstained: {answer.get('abstained')}</p>"
+            if row["must_abstain"]
+            else ""
+        )
         + f"<p>Answer ({escape(str(answer.get('language', '?')))}, "
         f"{_fmt(score.get('latency_ms'), '_ms')} ms):</p>"
         f"<div class=answer>{escape(answer.get('answer', '(no answer)'))}</div>"
@@ -181,12 +203,16 @@ def render_report(results: dict[str, Any]) -> str:
     tag_rows = [(t, a.get("pass_rate"), a["n_cases"]) for t, a in summary["by_tag"].items()]
     recall_rows = [
         (t, a.get("fact_recall"), a["n_cases"])
-        for t, a in summary["by_tag"].items() if a.get("fact_recall") is not None
+        for t, a in summary["by_tag"].items()
+        if a.get("fact_recall") is not None
     ]
     lang_rows = [(k, a.get("pass_rate"), a["n_cases"]) for k, a in summary["by_language"].items()]
     failing = [r for r in results["cases"] if not r["score"]["passed"]]
-    latencies = [r["score"]["latency_ms"] for r in results["cases"]
-                 if r["score"].get("latency_ms") is not None]
+    latencies = [
+        r["score"]["latency_ms"]
+        for r in results["cases"]
+        if r["score"].get("latency_ms") is not None
+    ]
     suites = ", ".join(s["name"] for s in results.get("suites", []))
     settings = "".join(
         f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"

@@ -30,9 +30,26 @@ from evals.suite import Case, Suite
 
 SCHEMA_VERSION = 1
 CSV_FIELDS = (
-    "suite", "id", "language", "tags", "must_abstain", "passed", "fact_recall", "source_hit",
-    "citations_total", "citations_valid", "abstained", "abstention_correct", "language_match",
-    "answer_language", "answer_chars", "latency_ms", "error", "failures", "question", "answer",
+    "suite",
+    "id",
+    "language",
+    "tags",
+    "must_abstain",
+    "passed",
+    "fact_recall",
+    "source_hit",
+    "citations_total",
+    "citations_valid",
+    "abstained",
+    "abstention_correct",
+    "language_match",
+    "answer_language",
+    "answer_chars",
+    "latency_ms",
+    "error",
+    "failures",
+    "question",
+    "answer",
     "cited_docs",
 )
 
@@ -53,8 +70,9 @@ def run_case(
     try:
         # Inside the try: a filter the assistant rejects (an unknown kind) fails this case only.
         filters = Filters.model_validate(case.filters.model_dump()) if case.filters else None
-        answer = backend.ask(case.question, language=case.language, history=history,
-                             filters=filters)
+        answer = backend.ask(
+            case.question, language=case.language, history=history, filters=filters
+        )
     except Exception as exc:  # noqa: BLE001 - one broken case must not end the run
         latency = (clock() - started) * 1000
         return None, score_error(f"{type(exc).__name__}: {exc}", latency)
@@ -95,8 +113,12 @@ def run_suites(
         "schema_version": SCHEMA_VERSION,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "suites": [
-            {"name": s.name, "path": s.path, "description": s.description,
-             "n_cases": len(select_cases(s, tags))}
+            {
+                "name": s.name,
+                "path": s.path,
+                "description": s.description,
+                "n_cases": len(select_cases(s, tags)),
+            }
             for s in suites
         ],
         "tags_selected": tags or [],
@@ -117,8 +139,11 @@ def environment() -> dict[str, Any]:
 
     try:
         proc = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-            timeout=5, cwd=Path(__file__).resolve().parent,
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
         )
         revision = proc.stdout.strip() or None if proc.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
@@ -140,7 +165,8 @@ def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
         "citations_total": score["citations_total"],
         "citations_valid": score["citations_valid"],
         "abstained": "" if score["abstained"] is None else score["abstained"],
-        "abstention_correct": "" if score["abstention_correct"] is None
+        "abstention_correct": ""
+        if score["abstention_correct"] is None
         else score["abstention_correct"],
         "language_match": "" if score["language_match"] is None else score["language_match"],
         "answer_language": answer.get("language", ""),

@@ -28,8 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 SUITE_SUFFIXES = (".yaml", ".yml", ".csv")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 CSV_COLUMNS = (
-    "id", "question", "language", "expected_facts", "expected_sources", "must_abstain",
-    "history", "tags", "filters", "notes",
+    "id",
+    "question",
+    "language",
+    "expected_facts",
+    "expected_sources",
+    "must_abstain",
+    "history",
+    "tags",
+    "filters",
+    "notes",
 )
 
 
@@ -91,8 +99,11 @@ class Case(BaseModel):
 
         if isinstance(value, list):
             return [
-                [scalar(item)] if isinstance(item, str | int | float) and not isinstance(item, bool)
-                else [scalar(x) for x in item] if isinstance(item, list) else item
+                [scalar(item)]
+                if isinstance(item, str | int | float) and not isinstance(item, bool)
+                else [scalar(x) for x in item]
+                if isinstance(item, list)
+                else item
                 for item in value
             ]
         return value

@@ -17,8 +17,9 @@ import unicodedata
 _WS = re.compile(r"\s+")
 # Hyphen, en dash, em dash and minus sign all appear in ranges ("2-4", "2–4"); treat them alike
 # so a suite author need not list every dash.
-_DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
-                         "\u2014": "-", "\u2212": "-"})
+_DASHES = str.maketrans(
+    {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"}
+)
 
 
 def normalise(text: str) -> str:
@@ -44,17 +45,95 @@ def contains_fact(answer: str, alternative: str) -> bool:
     return re.search(pattern, normalise(answer)) is not None
 
 
-_DA_WORDS = frozenset({
-    "og", "er", "det", "at", "en", "af", "til", "på", "med", "som", "for", "ikke", "der", "den",
-    "de", "har", "kan", "skal", "eller", "hvad", "hvordan", "hvem", "hvilke", "hvilken",
-    "hvornår", "hvor", "hvis", "jeg", "mig", "du", "dig", "vi", "om", "også", "efter", "fra",
-    "blev", "bliver", "være", "mange", "nyhed", "borgere", "kommuner",
-})
-_EN_WORDS = frozenset({
-    "the", "and", "is", "are", "of", "to", "in", "for", "with", "that", "this", "what", "which",
-    "who", "when", "how", "where", "can", "will", "be", "not", "or", "by", "from", "as", "on",
-    "it", "an", "a", "do", "does", "there", "their", "been", "has", "have", "should", "would",
-})
+_DA_WORDS = frozenset(
+    {
+        "og",
+        "er",
+        "det",
+        "at",
+        "en",
+        "af",
+        "til",
+        "på",
+        "med",
+        "som",
+        "for",
+        "ikke",
+        "der",
+        "den",
+        "de",
+        "har",
+        "kan",
+        "skal",
+        "eller",
+        "hvad",
+        "hvordan",
+        "hvem",
+        "hvilke",
+        "hvilken",
+        "hvornår",
+        "hvor",
+        "hvis",
+        "jeg",
+        "mig",
+        "du",
+        "dig",
+        "vi",
+        "om",
+        "også",
+        "efter",
+        "fra",
+        "blev",
+        "bliver",
+        "være",
+        "mange",
+        "nyhed",
+        "borgere",
+        "kommuner",
+    }
+)
+_EN_WORDS = frozenset(
+    {
+        "the",
+        "and",
+        "is",
+        "are",
+        "of",
+        "to",
+        "in",
+        "for",
+        "with",
+        "that",
+        "this",
+        "what",
+        "which",
+        "who",
+        "when",
+        "how",
+        "where",
+        "can",
+        "will",
+        "be",
+        "not",
+        "or",
+        "by",
+        "from",
+        "as",
+        "on",
+        "it",
+        "an",
+        "a",
+        "do",
+        "does",
+        "there",
+        "their",
+        "been",
+        "has",
+        "have",
+        "should",
+        "would",
+    }
+)
 _DA_LETTERS = re.compile(r"[æøå]")
 _QUOTED = re.compile(r"“[^”]*”|„[^“”]*[“”]|«[^»]*»|\"[^\"]*\"")
 

@@ -6,9 +6,9 @@ mean of its units' vectors, so each token is embedded once.
 
 Example:
     >>> from ingest.units import answer_units
-    >>> text = "Kontakt\\n\\nAnna Lund\\nFuldmægtig\\n\\nVi udgiver nyhedsbreve om viden hver måned."
+    >>> text = "Kontakt\\n\\nAnna Lund\\nFuldmægtig\\n\\nVi skriver om viden hver måned."
     >>> [text[s:e] for s, e in answer_units(text, 0, len(text))]
-    ['Kontakt\\n\\nAnna Lund\\nFuldmægtig', 'Vi udgiver nyhedsbreve om viden hver måned.']
+    ['Kontakt\\n\\nAnna Lund\\nFuldmægtig', 'Vi skriver om viden hver måned.']
 """
 
 from __future__ import annotations

@@ -36,27 +36,63 @@ DOC_EN = "VIVE prepared two literature studies."
 
 def _cite(doc_id: str, text: str, quote: str, n: int = 1) -> Citation:
     start = text.index(quote)
-    return Citation(n=n, doc_id=doc_id, title="t", language="da", quote=quote, start=start,
-                    end=start + len(quote), score=1.0)
+    return Citation(
+        n=n,
+        doc_id=doc_id,
+        title="t",
+        language="da",
+        quote=quote,
+        start=start,
+        end=start + len(quote),
+        score=1.0,
+    )
 
 
 def _suite() -> dict:
     return {
         "name": "unit",
         "cases": [
-            {"id": "facts-ok", "question": "Hvilken paragraf?", "language": "da",
-             "expected_facts": [["85"]], "expected_sources": ["da"], "tags": ["service-act"]},
-            {"id": "facts-half", "question": "Og botilbud?", "language": "da",
-             "expected_facts": [["107"], ["109"]], "expected_sources": ["da"],
-             "tags": ["service-act", "follow-up"],
-             "history": [{"role": "user", "content": "Hvilken paragraf?"},
-                         {"role": "assistant", "content": "§ 85"}]},
-            {"id": "en-vive", "question": "Who?", "language": "en",
-             "expected_facts": [["VIVE"]], "expected_sources": ["en"]},
-            {"id": "abstain-ok", "question": "Opening hours?", "language": "en",
-             "must_abstain": True, "tags": ["abstain"]},
-            {"id": "abstain-missed", "question": "Write a poem", "language": "en",
-             "must_abstain": True, "tags": ["abstain"]},
+            {
+                "id": "facts-ok",
+                "question": "Hvilken paragraf?",
+                "language": "da",
+                "expected_facts": [["85"]],
+                "expected_sources": ["da"],
+                "tags": ["service-act"],
+            },
+            {
+                "id": "facts-half",
+                "question": "Og botilbud?",
+                "language": "da",
+                "expected_facts": [["107"], ["109"]],
+                "expected_sources": ["da"],
+                "tags": ["service-act", "follow-up"],
+                "history": [
+                    {"role": "user", "content": "Hvilken paragraf?"},
+                    {"role": "assistant", "content": "§ 85"},
+                ],
+            },
+            {
+                "id": "en-vive",
+                "question": "Who?",
+                "language": "en",
+                "expected_facts": [["VIVE"]],
+                "expected_sources": ["en"],
+            },
+            {
+                "id": "abstain-ok",
+                "question": "Opening hours?",
+                "language": "en",
+                "must_abstain": True,
+                "tags": ["abstain"],
+            },
+            {
+                "id": "abstain-missed",
+                "question": "Write a poem",
+                "language": "en",
+                "must_abstain": True,
+                "tags": ["abstain"],
+            },
             {"id": "boom", "question": "crash", "language": "da"},
         ],
     }
@@ -89,13 +125,24 @@ def _backend() -> _Backend:
     bad = bad.model_copy(update={"quote": "§§ 107-109"})  # quote no longer matches the span
     return _Backend(
         {
-            "Hvilken paragraf?": Answer(answer="Bostøtte gives efter servicelovens § 85 [1].",
-                                        language="da", abstained=False,
-                                        citations=[_cite("da", DOC_DA, "§ 85")]),
-            "Og botilbud?": Answer(answer="Botilbud gives efter §§ 107-108 [1].", language="da",
-                                   abstained=False, citations=[bad]),
-            "Who?": Answer(answer="VIVE prepared them [1].", language="en", abstained=False,
-                           citations=[_cite("en", DOC_EN, "VIVE")]),
+            "Hvilken paragraf?": Answer(
+                answer="Bostøtte gives efter servicelovens § 85 [1].",
+                language="da",
+                abstained=False,
+                citations=[_cite("da", DOC_DA, "§ 85")],
+            ),
+            "Og botilbud?": Answer(
+                answer="Botilbud gives efter §§ 107-108 [1].",
+                language="da",
+                abstained=False,
+                citations=[bad],
+            ),
+            "Who?": Answer(
+                answer="VIVE prepared them [1].",
+                language="en",
+                abstained=False,
+                citations=[_cite("en", DOC_EN, "VIVE")],
+            ),
             "Write a poem": Answer(answer="Roses are red.", language="en", abstained=False),
         },
         documents={"da": DOC_DA, "en": DOC_EN},
@@ -208,8 +255,9 @@ def test_csv_suite(tmp_path: Path) -> None:
 
 def test_fact_matching_rules() -> None:
     case = Case(id="c", question="?", expected_facts=[["85"], ["to til fire", "2-4"], ["VIVE"]])
-    answer = Answer(answer="Efter §\u00a085 med  2–4 kommuner; vive.", language="da",
-                    abstained=False)
+    answer = Answer(
+        answer="Efter §\u00a085 med  2–4 kommuner; vive.", language="da", abstained=False
+    )
     score = score_case(case, answer, latency_ms=1.0, document_text=lambda _: None)
     assert score.facts_hit == [True, True, True]
     no_digit_bleed = Answer(answer="I 1985 ...", language="da", abstained=False)
@@ -255,8 +303,9 @@ def test_aggregates(results: dict) -> None:
 
 def test_language_mismatch_and_empty_aggregate() -> None:
     case = Case(id="c", question="Hvem?", language="da", expected_facts=[["VIVE"]])
-    english = Answer(answer="The studies were prepared by VIVE for the board.", language="da",
-                     abstained=False)
+    english = Answer(
+        answer="The studies were prepared by VIVE for the board.", language="da", abstained=False
+    )
     score = score_case(case, english, latency_ms=None, document_text=lambda _: None)
     assert score.language_match is False and score.text_language == "en"
     assert aggregate([])["fact_recall"] is None
@@ -304,8 +353,7 @@ def test_compare(results: dict, tmp_path: Path) -> None:
     assert code == 0
     text = (tmp_path / "b" / "compare.md").read_text(encoding="utf-8")
     assert "## Regressed (1)" in text and "facts-ok" in text and "missing fact: 85" in text
-    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"),
-                 "--fail-on-regression"]) == 1
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-on-regression"]) == 1
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "nowhere")]) == 2
 
 
@@ -315,13 +363,17 @@ def test_gates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
     monkeypatch.setattr("evals.cli._backend", lambda args: _backend())
 
     def run(*gates: str) -> int:
-        return main(["run", str(suite_path), "--out", str(tmp_path / "out"), "--no-progress",
-                     *gates])
+        return main(
+            ["run", str(suite_path), "--out", str(tmp_path / "out"), "--no-progress", *gates]
+        )
 
-    assert run("--fail-under", "fact_recall=0.5", "--fail-under", "citation_validity@lang:en=1")\
-        == 0
-    assert run("--fail-under", "pass_rate=0.9", "--fail-under",
-               "abstention_recall@tag:abstain=0.9") == 1
+    assert (
+        run("--fail-under", "fact_recall=0.5", "--fail-under", "citation_validity@lang:en=1") == 0
+    )
+    assert (
+        run("--fail-under", "pass_rate=0.9", "--fail-under", "abstention_recall@tag:abstain=0.9")
+        == 1
+    )
     err = capsys.readouterr().err
     assert "pass_rate = 0.500, below the floor 0.9" in err
     assert "abstention_recall@tag:abstain = 0.500" in err
@@ -339,14 +391,31 @@ def test_from_feedback(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     assert read_thumbs_down(db) == []  # a missing file is simply no feedback
     assert main(["from-feedback", "--db", str(db)]) == 0
     conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY, created_at TEXT, question TEXT,"
-                 " answer TEXT, rating TEXT, comment TEXT)")
+    conn.execute(
+        "CREATE TABLE feedback (id INTEGER PRIMARY KEY, created_at TEXT, question TEXT,"
+        " answer TEXT, rating TEXT, comment TEXT)"
+    )
     conn.executemany(
         "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?)",
-        [(1, "2026-01-01", "Hvad siger pejlemærkerne om bostøtte?", "Ved ikke", "down",
-          "mangler svar"),
-         (2, "2026-01-02", "Who is VIVE?", "A think tank", "up", None),
-         (3, "2026-01-03", "hvad siger  pejlemærkerne om bostøtte?", "Stadig ikke", "down", None)],
+        [
+            (
+                1,
+                "2026-01-01",
+                "Hvad siger pejlemærkerne om bostøtte?",
+                "Ved ikke",
+                "down",
+                "mangler svar",
+            ),
+            (2, "2026-01-02", "Who is VIVE?", "A think tank", "up", None),
+            (
+                3,
+                "2026-01-03",
+                "hvad siger  pejlemærkerne om bostøtte?",
+                "Stadig ikke",
+                "down",
+                None,
+            ),
+        ],
     )
     conn.commit()
     conn.close()
@@ -392,10 +461,12 @@ def test_bundled_suite_against_real_assistant(tmp_path: Path) -> None:
     write_results(results, tmp_path / "run")
     overall = results["summary"]["overall"]
     assert results["corpus_fingerprint"]
-    assert overall["n_errors"] == 0, [r["score"]["error"] for r in results["cases"]
-                                      if r["score"]["error"]]
-    below = {m: overall[m] for m, floor in FLOORS.items()
-             if overall[m] is None or overall[m] < floor}
+    assert overall["n_errors"] == 0, [
+        r["score"]["error"] for r in results["cases"] if r["score"]["error"]
+    ]
+    below = {
+        m: overall[m] for m, floor in FLOORS.items() if overall[m] is None or overall[m] < floor
+    }
     figures = {m: None if v is None else round(v, 3) for m, v in overall.items()}
     assert not below, (
         f"below floors {FLOORS}: {below}\nall figures: {figures}\n"
@@ -413,11 +484,14 @@ def test_http_backend_speaks_the_api() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/ask":
             seen.append(json.loads(request.content))
-            return httpx.Response(200, json={"answer": "§ 85 [1]", "language": "da",
-                                             "abstained": False, "citations": []})
+            return httpx.Response(
+                200,
+                json={"answer": "§ 85 [1]", "language": "da", "abstained": False, "citations": []},
+            )
         if request.url.path == "/api/documents":
-            return httpx.Response(200, json={"documents": [
-                {"doc_id": "da", "content_hash": "h1"}], "count": 1})
+            return httpx.Response(
+                200, json={"documents": [{"doc_id": "da", "content_hash": "h1"}], "count": 1}
+            )
         if request.url.path == "/api/documents/da":
             return httpx.Response(200, json={"document": {}, "text": DOC_DA})
         return httpx.Response(404, json={"detail": "not found"})
