@@ -87,6 +87,7 @@ class _Unit:
     coverage: float = 0.0
     score: float = 0.0
     similarity: float = 0.0
+    typed: bool = False
 
 
 # Sentence ranking weights: query-term coverage, the sentence's own cosine similarity to the
@@ -113,7 +114,7 @@ class AbstainPolicy:
 
 _QUESTION_NUMBERS = re.compile(r"(?<![\w.])\d+(?![\w.])")
 _LINK_ONLY = re.compile(r"^\s*(\[[^\]]*\]\([^)]*\)\s*)+$")
-_SENTENCE_END = re.compile(r"[.!?:…)\]]\s*$|\n")
+_SENTENCE_END = re.compile(r"[.!?:…)\]]\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•>]|\d+[.)])\s")
 # A sentence opening with one of these leans on the sentence before it ("This puts pressure
 # on …"); quoting it alone would hide what "this" is.
@@ -188,7 +189,8 @@ class ExtractiveComposer:
             for i, (start, end) in enumerate(spans):
                 sim = similarity[(passage.chunk_id, start)]
                 end = _extend_list(text, start, end)
-                if i > 0 and _ANAPHOR.match(text[start:end]):
+                previous = text[spans[i - 1][0] : spans[i - 1][1]] if i > 0 else ""
+                if _ANAPHOR.match(text[start:end]) and previous and not previous.endswith("?"):
                     start = spans[i - 1][0]
                 unit_text = text[start:end]
                 typed = provides(kind, unit_text, request.question)
@@ -211,7 +213,9 @@ class ExtractiveComposer:
                     # Texts ask rhetorical questions before answering them; a question is
                     # never the answer.
                     score *= 0.7
-                units.append(_Unit(passage, rank, start, end, unit_text, coverage, score, sim))
+                units.append(
+                    _Unit(passage, rank, start, end, unit_text, coverage, score, sim, typed)
+                )
         return units
 
     def _coverage(
@@ -263,8 +267,11 @@ class ExtractiveComposer:
                 or unit.coverage < 0.75 * best.coverage
             ):
                 continue
-            if _LINK_ONLY.match(unit.text) or not _SENTENCE_END.search(unit.text):
-                # Link lines and labels may answer alone, but never pad an answer.
+            if _LINK_ONLY.match(unit.text) or not (
+                _SENTENCE_END.search(unit.text) or unit.typed
+            ):
+                # Link lines and labels may answer alone, but never pad an answer; a line
+                # without a full stop pads only when it holds what was asked for (a name).
                 continue
             if any(
                 u.passage.doc_id == unit.passage.doc_id and u.start == unit.start for u in chosen
