@@ -267,9 +267,7 @@ class ExtractiveComposer:
                 or unit.coverage < 0.75 * best.coverage
             ):
                 continue
-            if _LINK_ONLY.match(unit.text) or not (
-                _SENTENCE_END.search(unit.text) or unit.typed
-            ):
+            if _LINK_ONLY.match(unit.text) or not (_SENTENCE_END.search(unit.text) or unit.typed):
                 # Link lines and labels may answer alone, but never pad an answer; a line
                 # without a full stop pads only when it holds what was asked for (a name).
                 continue

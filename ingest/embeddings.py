@@ -80,7 +80,11 @@ class SentenceTransformerEmbeddings(Embeddings):
             ) from exc
         self._model = SentenceTransformer(str(path), device="cpu")
         self.model_id = f"sentence-transformers:{path.name}"
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        # sentence-transformers 6 renamed the method; older releases only have the old name.
+        dimension = getattr(self._model, "get_embedding_dimension", None)
+        if dimension is None:
+            dimension = self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         self._lock = threading.Lock()
