@@ -24,16 +24,24 @@ class QuestionError(ValueError):
         self.message = message
 
 
-# A Danish CPR number: ddmmyy-xxxx or ddmmyyxxxx with a plausible day and month.
-_CPR = re.compile(r"(?<!\d)(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])(\d{2})[- ]?(\d{4})(?!\d)")
+CPR_MASK = "******-****"
+
+# A Danish CPR number: ddmmyy-xxxx, ddmmyy xxxx or ddmmyyxxxx with a plausible day and month.
+# Digits directly before or after make it part of a longer number, except the hex digits of a
+# URL escape ("%20" + number, as in a logged query string). A false positive costs a masked
+# number; a miss would leak personal data, so the pattern errs on the side of masking.
+_CPR = re.compile(
+    r"(?:(?<!\d)|(?<=%[0-9A-Fa-f]{2}))"
+    r"(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}[- ]?\d{4}(?!\d)"
+)
 
 
 def contains_cpr(text: str) -> bool:
-    return bool(_CPR.search(text))
+    return _CPR.search(text) is not None
 
 
 def mask_cpr(text: str) -> str:
-    return _CPR.sub("******-****", text)
+    return _CPR.sub(CPR_MASK, text)
 
 
 def validate_question(question: object, max_chars: int) -> str:

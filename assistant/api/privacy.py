@@ -1,10 +1,7 @@
 """Danish CPR numbers: find them and mask them before anything is logged or stored.
 
-A CPR number is ``ddmmyy-xxxx`` or ``ddmmyyxxxx`` (or with a space, as :mod:`assistant.guard`
-accepts). We check that day and month are plausible
-so that ordinary ten-digit numbers (amounts, phone numbers with prefixes) are mostly left alone;
-a false positive only costs a masked number in a log line, a miss would leak personal data, so the
-pattern errs on the side of masking.
+The pattern lives in :mod:`assistant.guard` (the assistant warns about CPR numbers too); this
+module adds masking of whole log payloads and the API's warning texts.
 
 Example:
     >>> from assistant.api.privacy import contains_cpr, mask_cpr
@@ -16,17 +13,11 @@ Example:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-CPR_MASK = "******-****"
+from assistant.guard import CPR_MASK, contains_cpr, mask_cpr
 
-# Digits directly before or after would make it part of a longer number, not a CPR number,
-# except the hex digits of a URL escape ("%20" + number, as in a logged query string).
-_CPR = re.compile(
-    r"(?:(?<!\d)|(?<=%[0-9A-Fa-f]{2}))"
-    r"(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}[- ]?\d{4}(?!\d)"
-)
+__all__ = ["CPR_MASK", "contains_cpr", "mask_any", "mask_cpr"]
 
 _WARNINGS = {
     "da": (
@@ -38,14 +29,6 @@ _WARNINGS = {
         "the number was masked in the logs and not used in the search."
     ),
 }
-
-
-def contains_cpr(text: str) -> bool:
-    return _CPR.search(text) is not None
-
-
-def mask_cpr(text: str) -> str:
-    return _CPR.sub(CPR_MASK, text)
 
 
 def mask_any(value: Any) -> Any:
