@@ -178,16 +178,16 @@ class ExtractiveComposer:
             for start, _, vec in units_
         }
         kind = expected_type(request.question)
+        concepts = request.terms.concepts
+        weights = [c.weight * _concept_idf(snap, c) for c in concepts]
+        # Coverage is measured per turn: the question's own concepts decide, those of the
+        # earlier question it follows up on (lower weight) only refine.
+        groups = sorted({c.weight for c in concepts}, reverse=True)
+        shares = [0.8, 0.2] if len(groups) > 1 else [1.0]
         units: list[_Unit] = []
         for rank, passage in enumerate(request.retrieval.passages):
             text = snap.texts[passage.doc_id]
             lang = index_language(passage.language)
-            concepts = request.terms.concepts
-            weights = [c.weight * _concept_idf(snap, c) for c in concepts]
-            # Coverage is measured per turn: the question's own concepts decide, those of the
-            # earlier question it follows up on (lower weight) only refine.
-            groups = sorted({c.weight for c in concepts}, reverse=True)
-            shares = [0.8, 0.2] if len(groups) > 1 else [1.0]
             preferred_penalty = _translation_penalty(snap, passage.doc_id, request.language)
             spans = [(s, e) for s, e, _ in unit_vectors.get(passage.chunk_id, [])]
             for i, (start, end) in enumerate(spans):
@@ -206,10 +206,9 @@ class ExtractiveComposer:
                 # A sentence that holds what was asked for (a name for "who", a year for
                 # "when") beats one that merely repeats the question's words.
                 type_bonus = (1.0 if typed else 0.0) if kind else 0.5
-                closeness = sim
                 score = (
                     W_COVERAGE * coverage
-                    + W_DENSE * closeness
+                    + W_DENSE * sim
                     + W_FUSED * passage.score / top
                     + W_TYPE * type_bonus
                 ) * preferred_penalty

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from assistant.composer import Composer, CompositionRequest, ExtractiveComposer, framing
+from assistant.composer import Composer, CompositionRequest, ExtractiveComposer
 from assistant.conversation import search_text
 from assistant.glossary import Glossary
 from assistant.guard import contains_cpr, question_language, validate_question
@@ -153,9 +153,6 @@ class Assistant:
                 "total": _ms(started),
             },
         )
-
-    def abstention_text(self, language: Language) -> str:
-        return framing(language, "abstain")
 
 
 def _verify(citations: list[Citation], texts: dict[str, str]) -> None:

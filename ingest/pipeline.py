@@ -40,13 +40,13 @@ from pydantic import BaseModel, Field
 
 from ingest.chunker import Chunker
 from ingest.discovery import discover
-from ingest.embeddings import EmbeddingModelError, make_embeddings
+from ingest.embeddings import make_embeddings
 from ingest.language import detect_language
 from ingest.lexical import LEXICAL_VERSION, LexicalIndex
 from ingest.loaders import LoadError, load_file
 from ingest.loaders.base import LoadedDocument
 from ingest.manifest import DocumentMeta, ManifestError, infer_meta, load_manifest
-from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord, dumps
+from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
 from ingest.units import answer_units, pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore
@@ -554,6 +554,3 @@ def _sections(loaded: LoadedDocument, chunks: list) -> list[SectionRecord]:  # n
                 )
             )
     return sections
-
-
-__all__ = ["EmbeddingModelError", "IngestReport", "Indexer", "dumps"]

@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -314,7 +313,3 @@ class Records:
     @staticmethod
     def move_document(conn: sqlite3.Connection, doc_id: str, source_path: str) -> None:
         conn.execute("UPDATE documents SET source_path=? WHERE doc_id=?", (source_path, doc_id))
-
-
-def dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
