@@ -25,7 +25,8 @@ trap cleanup EXIT INT TERM
 .venv/bin/python -m assistant serve --host "$API_HOST" --port "$API_PORT" &
 pids+=($!)
 for _ in $(seq 1 180); do
-  if curl -fsS "$API_URL/readyz" >/dev/null 2>&1; then break; fi
+  if .venv/bin/python -c "import httpx, sys; sys.exit(httpx.get('$API_URL/readyz').status_code != 200)" \
+    >/dev/null 2>&1; then break; fi
   if ! kill -0 "${pids[0]}" 2>/dev/null; then echo "the API failed to start" >&2; exit 1; fi
   sleep 1
 done
