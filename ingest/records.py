@@ -175,25 +175,39 @@ class Records:
 
     # --- reading --------------------------------------------------------------------------
     def list_documents(self) -> list[DocumentRecord]:
+        return self._documents("1", ())
+
+    def get_document(self, doc_id: str) -> DocumentRecord | None:
+        # The document plus the rows that name it, or that it names, as a translation.
+        docs = self._documents(
+            "d.doc_id = ? OR d.translation_of = ? "
+            "OR d.doc_id = (SELECT translation_of FROM documents WHERE doc_id = ?)",
+            (doc_id, doc_id, doc_id),
+        )
+        return next((d for d in docs if d.doc_id == doc_id), None)
+
+    def _documents(self, where: str, params: tuple[str, ...]) -> list[DocumentRecord]:
         rows = (
             self._connect()
             .execute(
                 f"SELECT {_DOC_COLUMNS}, length(text) AS char_count, "
                 "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id) AS chunk_count "
-                "FROM documents d ORDER BY title"
+                f"FROM documents d WHERE {where} ORDER BY title",
+                params,
             )
             .fetchall()
         )
         docs = [DocumentRecord(**dict(row)) for row in rows]
         ids = {d.doc_id for d in docs}
+        translated_by: dict[str, list[str]] = {}
         for doc in docs:
-            doc.translations = [d.doc_id for d in docs if d.translation_of == doc.doc_id]
+            if doc.translation_of:
+                translated_by.setdefault(doc.translation_of, []).append(doc.doc_id)
+        for doc in docs:
+            doc.translations = list(translated_by.get(doc.doc_id, []))
             if doc.translation_of in ids:
                 doc.translations.insert(0, doc.translation_of)
         return docs
-
-    def get_document(self, doc_id: str) -> DocumentRecord | None:
-        return next((d for d in self.list_documents() if d.doc_id == doc_id), None)
 
     def get_text(self, doc_id: str) -> str | None:
         row = (
