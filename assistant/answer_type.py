@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-AnswerType = Literal["person", "date", "number"]
+AnswerType = Literal["person", "date", "number", "duration"]
 
 _PATTERNS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     (
@@ -30,10 +30,14 @@ _PATTERNS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        "duration",
+        re.compile(r"\b(how long|hvor længe|hvor lang tid|varighed|duration|lasts?|varer)\b", re.I),
+    ),
+    (
         "date",
         re.compile(
             r"\b(hvornår|when|what year|which year|hvilket år|hvilken dato|what date|on what date|"
-            r"how long|hvor længe|until when|indtil hvornår)\b",
+            r"until when|indtil hvornår|siden hvornår|since when)\b",
             re.I,
         ),
     ),
@@ -52,6 +56,13 @@ _NUMBER = re.compile(
     r"halvdel|tredjedel|fjerdedel)\b",
     re.I,
 )
+_DURATION = re.compile(
+    r"\b(\d+|en|et|to|tre|fire|fem|seks|syv|otte|ni|ti|tolv|atten|one|two|three|four|five|six|"
+    r"seven|eight|nine|ten|twelve|eighteen|halvt?|half|a)\s*(?:-|–|til|to)?\s*\w*\s*"
+    r"(dage?|døgn|uger?|måneder|måned|år|timer?|minutter|days?|weeks?|months?|years?|hours?|"
+    r"minutes?)\b",
+    re.I,
+)
 _NAME = re.compile(r"\b[A-ZÆØÅ][a-zæøåéü]+(?:\s+[A-ZÆØÅ][a-zæøåéü]+)+|\b[A-ZÆØÅ]{2,}\b")
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
@@ -63,14 +74,33 @@ def expected_type(question: str) -> AnswerType | None:
     return None
 
 
+def answers(kind: AnswerType | None, text: str, question: str) -> list[tuple[int, int]]:
+    """Character spans in ``text`` of ``kind`` answers that the question did not contain."""
+    if kind is None:
+        return []
+    asked = {w.lower() for w in _WORDS.findall(question)}
+    pattern = {"date": _DATE, "number": _NUMBER, "person": _NAME, "duration": _DURATION}[kind]
+    return [
+        m.span()
+        for m in pattern.finditer(text)
+        if not {w.lower() for w in _WORDS.findall(m.group(0))} <= asked
+    ]
+
+
 def provides(kind: AnswerType | None, text: str, question: str) -> bool:
     """True when ``text`` holds a ``kind`` of answer that the question itself did not contain."""
-    if kind is None:
-        return False
-    asked = {w.lower() for w in _WORDS.findall(question)}
-    pattern = {"date": _DATE, "number": _NUMBER, "person": _NAME}[kind]
-    for match in pattern.finditer(text):
-        words = {w.lower() for w in _WORDS.findall(match.group(0))}
-        if not words <= asked:
-            return True
-    return False
+    return bool(answers(kind, text, question))
+
+
+def near(spans: list[tuple[int, int]], anchors: list[tuple[int, int]], chars: int = 40) -> bool:
+    """Whether any answer span lies within ``chars`` of an anchor (a word of the question):
+    "how many beds" is answered by a number next to "beds", not by any number.
+
+    >>> near([(10, 12)], [(14, 18)]), near([(0, 2)], [(90, 95)])
+    (True, False)
+    """
+    return any(
+        a_start - chars <= end and start <= a_end + chars
+        for start, end in spans
+        for a_start, a_end in anchors
+    )

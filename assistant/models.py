@@ -60,6 +60,14 @@ class Citation(BaseModel):
     score: float
 
 
+class OtherVersion(BaseModel):
+    """A translation of a cited document, in the other language."""
+
+    doc_id: str
+    title: str
+    language: str
+
+
 class Answer(BaseModel):
     answer: str
     language: Language
@@ -69,4 +77,8 @@ class Answer(BaseModel):
         default_factory=list, description="Closest passages, offered when abstaining."
     )
     warnings: list[str] = Field(default_factory=list)
+    other_versions: list[OtherVersion] = Field(
+        default_factory=list,
+        description="Translations of the cited documents (shown discreetly, not in the answer).",
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)

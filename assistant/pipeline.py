@@ -15,13 +15,16 @@ Example:
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
+from assistant.answer_model import AnswerModel
 from assistant.composer import Composer, CompositionRequest, ExtractiveComposer
 from assistant.conversation import search_text
 from assistant.glossary import Glossary
 from assistant.guard import contains_cpr, question_language, validate_question
 from assistant.models import Answer, Citation, Filters, Language, Passage, Turn
 from assistant.retriever import HybridRetriever, query_terms
+from assistant.sentence_index import SentenceIndexCache
 from assistant.store_reader import StoreReader
 from ingest.embeddings import make_embeddings
 from ingest.settings import Settings, get_settings
@@ -54,12 +57,20 @@ class Assistant:
         self.embeddings = make_embeddings(self.settings)
         self.reader = StoreReader(self.settings)
         self.glossary = Glossary.load()
+        model = getattr(composer, "model", None)
+        model = model if isinstance(model, AnswerModel) else AnswerModel.load()
         self.retriever = HybridRetriever(
-            reader=self.reader, embeddings=self.embeddings, glossary=self.glossary, k=k
+            reader=self.reader,
+            embeddings=self.embeddings,
+            glossary=self.glossary,
+            k=k,
+            sentences=SentenceIndexCache(),
+            fusion=model.fusion,
         )
-        self.composer = composer or ExtractiveComposer()
+        self.composer = composer or ExtractiveComposer(model)
         self.k = k
-        self.reader.snapshot()
+        # Open the store and build the sentence matrix now, not inside the first question.
+        self.retriever.sentences.get(self.reader.snapshot())
         # Load the language models now rather than inside the first question's latency.
         question_language("Hvad er kvalitet på botilbud?")
 
@@ -77,7 +88,7 @@ class Assistant:
         return self.reader.snapshot().chunk_count == 0
 
     def refresh(self) -> None:
-        self.reader.snapshot()
+        self.retriever.sentences.get(self.reader.snapshot())
 
     def search(self, query: str, *, k: int = 8, filters: Filters | None = None) -> list[Passage]:
         query = validate_question(query, self.settings.max_question_chars)
@@ -85,14 +96,16 @@ class Assistant:
         terms = query_terms(query, language, self.glossary)
         return self.retriever.search(query, terms, k=k, filters=filters).passages
 
-    def ask(
+    def prepare(
         self,
         question: str,
         *,
         language: Language | None = None,
         history: list[Turn] | None = None,
         filters: Filters | None = None,
-    ) -> Answer:
+    ) -> Prepared | Answer:
+        """Check the question and retrieve: the request a composer answers, or the answer
+        itself when there is nothing to compose (a question in a third language)."""
         started = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)
         history = history or []
@@ -131,28 +144,60 @@ class Assistant:
         t1 = time.perf_counter()
         retrieval = self.retriever.search(text, terms, k=self.k, filters=filters, vector=vector)
         t2 = time.perf_counter()
-        composition = self.composer.run(
-            CompositionRequest(question, answer_language, terms, retrieval, question_vector)
+        request = CompositionRequest(
+            question,
+            answer_language,
+            terms,
+            retrieval,
+            question_vector,
+            None if vector is question_vector else vector,
         )
+        timings = {"embed": round((t1 - t0) * 1000, 2), "search": round((t2 - t1) * 1000, 2)}
+        return Prepared(request, warnings, timings, started)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        language: Language | None = None,
+        history: list[Turn] | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        prepared = self.prepare(question, language=language, history=history, filters=filters)
+        if isinstance(prepared, Answer):
+            return prepared
+        t2 = time.perf_counter()
+        composition = self.composer.run(prepared.request)
         t3 = time.perf_counter()
+        retrieval = prepared.request.retrieval
         _verify(composition.citations, retrieval.snapshot.texts)
         answer = composition.answer
         if composition.notes:
             answer += "\n\n" + " ".join(composition.notes)
         return Answer(
             answer=answer,
-            language=answer_language,
+            language=prepared.request.language,  # type: ignore[arg-type]
             abstained=composition.abstained,
             citations=composition.citations,
             related=composition.related,
-            warnings=warnings,
+            warnings=prepared.warnings,
+            other_versions=composition.other_versions,
             timings_ms={
-                "embed": round((t1 - t0) * 1000, 2),
-                "search": round((t2 - t1) * 1000, 2),
+                **prepared.timings_ms,
                 "compose": round((t3 - t2) * 1000, 2),
-                "total": _ms(started),
+                "total": _ms(prepared.started),
             },
         )
+
+
+@dataclass
+class Prepared:
+    """A checked question with its retrieval, ready for a composer."""
+
+    request: CompositionRequest
+    warnings: list[str]
+    timings_ms: dict[str, float]
+    started: float
 
 
 def _verify(citations: list[Citation], texts: dict[str, str]) -> None:

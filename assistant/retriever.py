@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -24,6 +25,7 @@ from pydantic import ConfigDict
 
 from assistant.glossary import Glossary
 from assistant.models import Filters, Passage
+from assistant.sentence_index import SentenceIndex, SentenceIndexCache
 from assistant.store_reader import Snapshot, StoreReader
 from ingest.lexical import is_stopword, tokenize
 
@@ -128,6 +130,25 @@ class Retrieval:
     passages: list[Passage]
     dense: dict[str, float]
     snapshot: Snapshot
+    lexical: dict[str, float] = field(default_factory=dict)
+    """chunk id -> best BM25 score over the languages searched"""
+    sentence: dict[str, float] = field(default_factory=dict)
+    """chunk id -> cosine of its best sentence to the question"""
+    index: SentenceIndex | None = None
+    similarity_stats: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """per language: mean and spread of the search vector's cosine to every sentence"""
+    rankings: list[tuple[str, list[str]]] = field(default_factory=list)
+    """(signal, chunk ids best first) before fusion: 'dense', 'sentence', 'lexical'"""
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weights of the three rankings in reciprocal rank fusion (fitted on the tuning suite by
+    ``benchmarks/fit_answer_model.py``; see ``assistant/answer_model.json``)."""
+
+    dense: float = 1.0
+    sentence: float = 1.0
+    lexical: float = 1.0
 
 
 class HybridRetriever(BaseRetriever):
@@ -147,6 +168,8 @@ class HybridRetriever(BaseRetriever):
     k: int = 8
     language: str = "da"
     filters: Filters | None = None
+    sentences: SentenceIndexCache | None = None
+    fusion: FusionWeights = FusionWeights()
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -175,12 +198,42 @@ class HybridRetriever(BaseRetriever):
         dense_hits = snap.vectors.query(vector, k=max(3 * k, 20), where=_where(filters))
         dense = {cid: s for cid, s in dense_hits if cid in snap.chunks and cid in allowed}
         rankings = [sorted(dense, key=lambda c: -dense[c])]
+        names = ["dense"]
+        weights = [self.fusion.dense]
+        index = self.sentences.get(snap) if self.sentences is not None else None
+        sentence: dict[str, float] = {}
+        stats: dict[str, tuple[float, float]] = {}
+        if index is not None and len(index):
+            sims = index.similarities(np.asarray(vector, dtype=np.float32))
+            stats = index.language_stats(sims)
+            best = index.best_chunks(
+                vector, k=max(3 * k, 20), allowed=allowed if filters else None, sims=sims
+            )
+            sentence = {cid: s for cid, s in best if cid in snap.chunks}
+            rankings.append(list(sentence))
+            names.append("sentence")
+            weights.append(self.fusion.sentence)
+        lexical: dict[str, float] = {}
         for lang in terms.languages:
             hits = snap.lexical.search(terms.tokens(lang), lang, k=max(2 * k, 10), allowed=allowed)
-            rankings.append([h.chunk_id for h in hits if h.chunk_id in snap.chunks])
-        fused = rrf(rankings)[: max(k, 1)]
-        passages = [_passage(snap, cid, score) for cid, score in fused]
-        return Retrieval(passages, dense, snap)
+            hits = [h for h in hits if h.chunk_id in snap.chunks]
+            rankings.append([h.chunk_id for h in hits])
+            names.append("lexical")
+            weights.append(self.fusion.lexical)
+            for h in hits:
+                lexical[h.chunk_id] = max(lexical.get(h.chunk_id, 0.0), h.score)
+        fused = rrf(rankings, weights)[: max(k, 1)]
+        passages = [passage(snap, cid, score) for cid, score in fused]
+        return Retrieval(
+            passages,
+            dense,
+            snap,
+            lexical,
+            sentence,
+            index,
+            stats,
+            list(zip(names, rankings, strict=True)),
+        )
 
 
 def _allowed(snap: Snapshot, filters: Filters | None) -> set[str]:
@@ -213,7 +266,7 @@ def _where(filters: Filters | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def _passage(snap: Snapshot, chunk_id: str, score: float) -> Passage:
+def passage(snap: Snapshot, chunk_id: str, score: float) -> Passage:
     chunk = snap.chunks[chunk_id]
     doc = snap.documents[chunk.doc_id]
     return Passage(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.gates import Gate, GateError, check_gates, parse_gate
-from evals.suite import SuiteError, load_suites
+from evals.suite import Suite, SuiteError, load_suites
 
 DEFAULT_SUITES = Path(__file__).resolve().parent / "suites"
 
@@ -100,22 +100,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backend(args: argparse.Namespace) -> Any:
+def _backend(args: argparse.Namespace, corpus: Path | None = None) -> Any:
+    """The backend for one group of suites: the API, the configured store, or a scratch store
+    of ``corpus`` brought up to date with it (incremental, so a second run embeds nothing)."""
     if args.api:
         from evals.backends import HttpBackend
 
         return HttpBackend(args.api)
+    from evals.stores import bring_up_to_date, corpus_settings
     from ingest.settings import Settings, get_settings
 
-    settings = Settings(data_dir=args.data_dir) if args.data_dir else get_settings()
-    if args.ingest:
-        from ingest.pipeline import Indexer
-
-        report = Indexer(settings).run([settings.corpus_dir])
-        print(f"ingested {settings.corpus_dir}: {report.model_dump_json()[:300]}", file=sys.stderr)
+    if corpus is not None:
+        try:
+            settings = corpus_settings(corpus, Path(args.data_dir) if args.data_dir else None)
+        except FileNotFoundError as exc:
+            raise SuiteError(str(exc)) from None
+    else:
+        settings = Settings(data_dir=args.data_dir) if args.data_dir else get_settings()
+    if args.ingest or corpus is not None:
+        bring_up_to_date(settings)
     from evals.backends import InProcessBackend
 
     return InProcessBackend(settings)
+
+
+def _backends(args: argparse.Namespace, suites: list[Suite]) -> tuple[Any, dict[str, Any]]:
+    """(default backend, suite name -> backend for suites that run against their own corpus)."""
+    override = Path(args.corpus).resolve() if args.corpus else None
+    corpora = {s.name: override or s.corpus_dir for s in suites}
+    if args.api:
+        return _backend(args), {}
+    distinct = {c for c in corpora.values() if c is not None}
+    if args.data_dir and len(distinct) > 1:
+        raise SuiteError(
+            "--data-dir holds one store, but these suites name different corpora: "
+            + ", ".join(sorted(map(str, distinct)))
+        )
+    built = {c: _backend(args, c) for c in sorted(distinct)}
+    per_suite = {name: built[c] for name, c in corpora.items() if c is not None}
+    default = None if all(c is not None for c in corpora.values()) else _backend(args)
+    return default or next(iter(built.values())), per_suite
 
 
 def _print_summary(results: dict[str, Any]) -> None:
@@ -145,14 +169,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.api and (args.ingest or args.data_dir):
         _err("error: --ingest and --data-dir apply to in-process runs, not to --api")
         return 2
-    backend = _backend(args)
+    if args.api and args.corpus:
+        _err("error: --corpus applies to in-process runs, not to --api")
+        return 2
+    backend, per_suite = _backends(args, suites)
     if not backend.describe().get("documents"):
         _err(
             "warning: the assistant's store lists no documents; every case may abstain "
             "(in-process: add --ingest)"
         )
     results = run_suites(
-        suites, backend, tags=args.tag or None, progress=False if args.no_progress else None
+        suites,
+        backend,
+        tags=args.tag or None,
+        progress=False if args.no_progress else None,
+        backends=per_suite,
     )
     out = Path(args.out or Path("artifacts/evals") / datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
     paths = write_results(results, out)

@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,7 +37,7 @@ from pydantic import BaseModel, Field
 
 from assistant.models import Answer
 from evals.suite import Case
-from evals.textutil import contains_fact, guess_language, strip_quotes
+from evals.textutil import contains_fact, guess_language, normalise, strip_quotes
 
 # Which way is good, for compare: True = higher is better, False = lower, None = neither
 # (answer length is a trade-off, not a score). Every name here can be gated on.
@@ -49,6 +50,9 @@ METRICS: dict[str, bool | None] = {
     "abstention_recall": True,
     "abstention_accuracy": True,
     "language_match": True,
+    "wrongly_declined": False,
+    "repeated_quote_rate": False,
+    "chrome_quote_rate": False,
     "error_rate": False,
     "answer_chars_mean": None,
     "answer_words_mean": None,
@@ -82,10 +86,47 @@ class CaseScore(BaseModel):
     text_language: str | None = None
     answer_chars: int = 0
     answer_words: int = 0
+    repeated_quote: bool = False
+    chrome_quote: bool = False
     latency_ms: float | None = None
     error: str | None = None
     passed: bool = False
     failures: list[str] = Field(default_factory=list)
+
+
+# Deliberately independent of the assistant's own chrome filter: the kinds of page chrome a
+# reviewer saw quoted (navigation, date stamps, cookie banners, image names, bare links).
+_CHROME = re.compile(
+    r"^\W*(gå til indhold|skip to (main )?content|sidst opdateret|last update|updated:|"
+    r"click here|klik her|forside\s*[>›/])|cookie|\b\w*\d{3,4}x\d{3,4}\w*\b|\]\(#?\)|"
+    r"^\W*\[[^\]]*\]\([^)]*\)\W*$",
+    re.IGNORECASE,
+)
+
+
+def looks_like_chrome(quote: str) -> bool:
+    """A quote that is page furniture rather than content.
+
+    >>> looks_like_chrome("Gå til indhold"), looks_like_chrome("Bostøtte gives efter § 85.")
+    (True, False)
+    """
+    return bool(_CHROME.search(" ".join(quote.split())))
+
+
+def repeats_a_quote(quotes: list[tuple[str, int, int, str]]) -> bool:
+    """Two citations with the same words, or overlapping spans of one document.
+
+    >>> repeats_a_quote([("a", 0, 10, "Same text."), ("b", 5, 15, "same  text.")])
+    True
+    """
+    seen: list[tuple[str, int, int, str]] = []
+    for doc_id, start, end, quote in quotes:
+        words = normalise(quote)
+        for d, s0, e0, w in seen:
+            if w == words or (d == doc_id and start < e0 and s0 < end):
+                return True
+        seen.append((doc_id, start, end, words))
+    return False
 
 
 def check_citation(citation: Any, document_text: Callable[[str], str | None]) -> CitationCheck:
@@ -149,6 +190,10 @@ def score_case(
 
     s.citation_checks = [check_citation(c, document_text) for c in answer.citations]
     s.citations_total = len(s.citation_checks)
+    s.repeated_quote = repeats_a_quote(
+        [(c.doc_id, c.start, c.end, c.quote) for c in answer.citations]
+    )
+    s.chrome_quote = any(looks_like_chrome(c.quote) for c in answer.citations)
     s.citations_valid = sum(c.valid for c in s.citation_checks)
     failures += [f"invalid citation [{c.n}]: {c.problem}" for c in s.citation_checks if not c.valid]
 
@@ -221,6 +266,10 @@ def aggregate(items: Iterable[tuple[Case, CaseScore]]) -> dict[str, Any]:
         "abstention_precision": _ratio(tp, tp + fp),
         "abstention_recall": _ratio(tp, tp + fn),
         "abstention_accuracy": _ratio(sum(bool(s.abstention_correct) for _, s in ok), len(ok)),
+        # Answerable questions the assistant declined, of all answerable questions.
+        "wrongly_declined": _ratio(fp, sum(not c.must_abstain for c, _ in ok)),
+        "repeated_quote_rate": _ratio(sum(s.repeated_quote for s in answered), len(answered)),
+        "chrome_quote_rate": _ratio(sum(s.chrome_quote for s in answered), len(answered)),
         "language_match": _mean(
             [float(bool(s.language_match)) for c, s in ok if c.language is not None]
         ),

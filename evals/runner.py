@@ -18,7 +18,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,9 +88,16 @@ def run_suites(
     tags: list[str] | None = None,
     clock: Callable[[], float] = time.perf_counter,
     progress: bool | None = None,
+    backends: Mapping[str, Backend] | None = None,
 ) -> dict[str, Any]:
-    """Run every selected case and return the results document (what results.json holds)."""
+    """Run every selected case and return the results document (what results.json holds).
+
+    ``backends`` maps a suite name to the backend that answers it (a suite written over its own
+    corpus runs against a store of that corpus); other suites use ``backend``.
+    """
     from tqdm import tqdm
+
+    backends = backends or {}
 
     work = [(s, c) for s in suites for c in select_cases(s, tags)]
     # The bar is for people; in CI logs it would only add noise.
@@ -98,7 +105,7 @@ def run_suites(
     pairs: list[tuple[Case, CaseScore]] = []
     rows: list[dict[str, Any]] = []
     for suite, case in tqdm(work, desc="evaluating", unit="case", disable=not show):
-        answer, score = run_case(case, backend, clock)
+        answer, score = run_case(case, backends.get(suite.name, backend), clock)
         pairs.append((case, score))
         rows.append(
             {
@@ -118,6 +125,10 @@ def run_suites(
                 "path": s.path,
                 "description": s.description,
                 "n_cases": len(select_cases(s, tags)),
+                "corpus": str(s.corpus_dir) if s.corpus_dir else None,
+                "corpus_fingerprint": backends[s.name].describe().get("corpus_fingerprint")
+                if s.name in backends
+                else info.get("corpus_fingerprint"),
             }
             for s in suites
         ],

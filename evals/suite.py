@@ -139,8 +139,21 @@ class Suite(BaseModel):
 
     name: str = Field(min_length=1)
     description: str = ""
+    corpus: str | None = Field(
+        None,
+        description="The folder of documents the cases were written from, relative to the "
+        "suite file; the runner ingests it into a scratch store. None: the assistant's own store.",
+    )
     cases: list[Case] = Field(min_length=1)
     path: str | None = Field(None, exclude=True)
+
+    @property
+    def corpus_dir(self) -> Path | None:
+        """The suite's corpus folder resolved against the suite file's folder."""
+        if self.corpus is None:
+            return None
+        base = Path(self.path).parent if self.path else Path.cwd()
+        return (base / self.corpus).resolve()
 
 
 def _case_label(raw_cases: Any, index: int) -> str:
