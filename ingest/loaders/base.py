@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-BlockKind = Literal["heading", "paragraph", "list_item", "table", "other"]
+# "chrome" marks page furniture kept in a verbatim text (navigation, cookie banners, breadcrumbs):
+# it stays in the canonical text so offsets hold, but never becomes chunk text.
+BlockKind = Literal["heading", "paragraph", "list_item", "table", "other", "chrome"]
 
 
 class LoadError(Exception):

@@ -1,0 +1,162 @@
+"""Loaders, chunker and metadata on files shaped like real scraped pages and publications.
+
+Every file here is written by the test in the shape seen on real material (issue 9): chrome
+lines in text and Markdown, HTML with <header><nav>/<footer>, PDFs with grey chrome, running
+headers and 'Side x af y' footers, a title page with a contents list, and DOCX with chrome
+paragraphs and core properties.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ingest.chunker import Chunker, approximate_tokens
+from ingest.loaders import LoadedDocument, load_file
+from ingest.loaders.chrome import is_chrome_line
+
+BODY_DA = (
+    "Bostøtte efter servicelovens § 85 gives til borgere, der på grund af betydelig nedsat "
+    "psykisk funktionsevne har behov for hjælp til at mestre hverdagen i egen bolig. "
+)
+BODY_EN = (
+    "Housing support under section 85 of the Service Act is given to citizens who need help "
+    "to manage everyday life in their own home because of a reduced mental capacity. "
+)
+CHROME_RE = re.compile(
+    r"gå til indhold|skip to|cookie|sidst opdateret|last update|læs mere$|»|\]\(#\)|"
+    r"\d{3,4}x\d{3,4}|side \d+ af \d+|page \d+ of \d+",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def chunk_texts(doc: LoadedDocument, min_tokens: int = 40) -> list[str]:
+    return [doc.text[c.start : c.end] for c in Chunker(min_tokens, 220).run(doc)]
+
+
+# --- chrome ---------------------------------------------------------------------------------
+
+
+def test_chrome_lines_are_recognised_by_shape_not_by_file() -> None:
+    chrome = [
+        "Gå til indhold",
+        "Skip to main content",
+        "Spring til hovedindhold",
+        "Acceptér og luk",
+        "Vi bruger cookies til at huske dine indstillinger på hjemmesiden.",
+        "This website uses cookies to improve your experience.",
+        "Sidst opdateret 12.03.2024",
+        "Last updated: 4 May 2022",
+        "Click here to download the report",
+        "Forside » Borger » Handicap » Bostøtte",
+        "Home > News > Mental health",
+        "Hjem Borger Sociale tilbud Bostøtte efter § 85",
+        "2000x1125_header3",
+        "tegning-bostotte-660x498.jpg",
+        "[Læs rapporten](#)",
+        "Overskrift:",
+        "Tekst:",
+        "Til toppen",
+        "Kommunen · Rådhusgade 1 · Tlf. 12 34 56 78 · post@kommune.dk",
+    ]
+    content = [
+        "Bostøtte",
+        "Læs mere om bostøtte i vejledningen, som ministeriet udgav i 2023.",
+        "Kommunen skal tilbyde cookies og kaffe til borgerne ved mødet.",
+        "Socialpædagogisk bistand/bostøtte",
+        "1. Indledning",
+        "Målgruppe: borgere med psykiske vanskeligheder",
+        BODY_DA.strip(),
+    ]
+    assert [s for s in chrome if not is_chrome_line(s)] == []
+    assert [s for s in content if is_chrome_line(s)] == []
+
+
+def test_text_file_chrome_is_marked_and_never_chunked(tmp_path: Path) -> None:
+    text = (
+        "Acceptér og Luk\n\n"
+        "Sådan bruger hjemmesiden cookies\n\n"
+        "Forside » Voksne » Bostøtte\n\n"
+        "Bostøtte i egen bolig: en guide\n\n"
+        f"{BODY_DA * 3}\n\n"
+        "Til toppen\n\n"
+        "Målgruppe\n\n"
+        f"{BODY_DA * 2}\n\n"
+        "Sidst opdateret 03-06-2021\n"
+    )
+    doc = load_file(write(tmp_path, "side.txt", text))
+    assert doc.text == text  # verbatim: offsets point into the file's own text
+    assert doc.title == "Bostøtte i egen bolig: en guide"
+    chunks = chunk_texts(doc)
+    assert chunks
+    for chunk in chunks:
+        assert not CHROME_RE.search(chunk), chunk
+        assert "Til toppen" not in chunk
+    assert sum(BODY_DA.strip() in c for c in chunks) >= 2
+
+
+def test_markdown_breadcrumb_and_link_rows_are_chrome(tmp_path: Path) -> None:
+    text = (
+        "Gå til indhold\n\n"
+        "Forside » Voksne » Recovery » Indsatser » Peer-støtte\n\n"
+        "# Peer-støtte\n\n"
+        f"{BODY_DA * 2}\n\n"
+        "[Se alle indsatser](#)\n\n"
+        "1600x900_new4\n\n"
+        f"{BODY_DA}\n"
+    )
+    doc = load_file(write(tmp_path, "side.md", text))
+    assert doc.title == "Peer-støtte"
+    kinds = {doc.text[b.start : b.end]: b.kind for b in doc.blocks}
+    assert kinds["Gå til indhold"] == "chrome"
+    assert kinds["[Se alle indsatser](#)"] == "chrome"
+    assert kinds["1600x900_new4"] == "chrome"
+    for chunk in chunk_texts(doc):
+        assert not CHROME_RE.search(chunk), chunk
+
+
+def test_text_title_is_the_plain_first_line_not_chrome(tmp_path: Path) -> None:
+    text = (
+        "Vi bruger cookies på hjemmesiden til statistik.\n\n"
+        "SocialAnalyse: et nyt redskab til kommunernes socialpsykiatri\n"
+        "Redskabet samler data om borgernes forløb og resultater i bostøtten, så kommunen "
+        "kan følge udviklingen over tid.\n\n"
+        f"{BODY_DA}\n"
+    )
+    doc = load_file(write(tmp_path, "analyse.txt", text))
+    assert doc.title == "SocialAnalyse: et nyt redskab til kommunernes socialpsykiatri"
+
+
+# --- chunk floor ----------------------------------------------------------------------------
+
+
+def test_no_chunk_under_the_floor_across_small_sections(tmp_path: Path) -> None:
+    # A title section with one line, a heading over a one-line date sentence (the only
+    # mention of the Act's date), and a normal section: the small ones must be merged.
+    text = (
+        "# Lov om social service\n\n"
+        "Loven trådte i kraft 1. juli 1998.\n\n"
+        "## Formål\n\n"
+        f"{BODY_DA * 3}\n\n"
+        "## Ikrafttræden\n\n"
+        "Bekendtgørelsen gælder fra 1. januar 2024.\n\n"
+        "## Målgruppe\n\n"
+        f"{BODY_DA * 3}\n"
+    )
+    doc = load_file(write(tmp_path, "lov.md", text))
+    chunks = Chunker(40, 220).run(doc)
+    texts = [doc.text[c.start : c.end] for c in chunks]
+    assert len(chunks) >= 2
+    assert all(c.tokens >= 40 for c in chunks), [
+        (c.tokens, t[:40]) for c, t in zip(chunks, texts, strict=True)
+    ]
+    assert any("1. januar 2024" in t for t in texts)
+    assert any("1. juli 1998" in t for t in texts)
+    for c in chunks:
+        assert approximate_tokens(doc.text[c.start : c.end]) >= 40
