@@ -160,3 +160,89 @@ def test_no_chunk_under_the_floor_across_small_sections(tmp_path: Path) -> None:
     assert any("1. juli 1998" in t for t in texts)
     for c in chunks:
         assert approximate_tokens(doc.text[c.start : c.end]) >= 40
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def _pdf(path: Path, pages: list[list[tuple[str, float, float]]], header: str = "") -> Path:
+    """Draw (text, font size, grey level) lines; every page gets a 'Side x af y' footer."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setTitle("")
+    for number, lines in enumerate(pages, start=1):
+        if header:
+            c.setFont("Helvetica", 8)
+            c.setFillGray(0.5)
+            c.drawString(72, 815, header)
+        y = 790
+        for text, size, grey in lines:
+            c.setFont("Helvetica", size)
+            c.setFillGray(grey)
+            c.drawString(72, y, text)
+            y -= size + 6
+        c.setFont("Helvetica", 8)
+        c.setFillGray(0.5)
+        c.drawString(250, 30, f"Side {number} af {len(pages)}")
+        c.showPage()
+    c.save()
+    return path
+
+
+def test_pdf_grey_chrome_and_page_footers_are_dropped(tmp_path: Path) -> None:
+    body = [
+        ("Kommunen tilbyder bostøtte til borgere med psykiske vanskeligheder, der bor", 10, 0),
+        ("i egen bolig. Støtten tilrettelægges sammen med borgeren ud fra egne mål.", 10, 0),
+    ]
+    page = [
+        ("Acceptér og Luk", 8, 0.5),
+        ("Vi bruger cookies til statistik om brugen af hjemmesiden.", 8, 0.5),
+        ("Forlaget Eksempel · Tlf. 70 10 20 30 · www.eksempel.dk", 8, 0.5),
+        ("Vejledning om bostøtte", 16, 0),
+        *body,
+    ]
+    doc = load_file(_pdf(tmp_path / "vejl.pdf", [page, body]))
+    assert doc.title == "Vejledning om bostøtte"
+    assert "cookies" not in doc.text and "Side 1 af 2" not in doc.text
+    assert "Acceptér" not in doc.text and "Tlf." not in doc.text
+    assert "cookies" in doc.chrome_text  # kept aside for metadata, never chunked
+    for chunk in chunk_texts(doc, min_tokens=10):
+        assert not CHROME_RE.search(chunk), chunk
+
+
+def test_composite_pdf_contents_and_numbered_lists_stay_lists(tmp_path: Path) -> None:
+    title_page = [
+        ("Bostøtte og botilbud – et samlet", 22, 0),
+        ("overblik", 22, 0),
+        ("Sammensat dokument", 12, 0),
+        ("Indhold", 12.5, 0),
+        ("1. Målgruppe", 11, 0),
+        ("2. Metoder i bostøtten", 11, 0),
+        ("3. Tilsyn", 11, 0),
+    ]
+    chapter = [
+        ("1. Målgruppe", 15, 0),
+        ("Bostøtte gives til borgere med betydelig nedsat psykisk funktionsevne.", 10, 0),
+        ("Støtten bygger på otte principper:", 10, 0),
+        ("1. Borgeren er ekspert i eget liv.", 10, 0),
+        ("2. Støtten tager afsæt i borgerens egne mål.", 10, 0),
+        ("3. Pårørende inddrages, når borgeren ønsker det.", 10, 0),
+        ("4. Indsatsen følges op og evalueres løbende.", 10, 0),
+    ]
+    chapter2 = [
+        ("2. Metoder i bostøtten", 15, 0),
+        ("Kommunerne anvender metoder som CTI, ICM og ACT i den specialiserede bostøtte.", 10, 0),
+    ]
+    header = "Bostøtte og botilbud · Socialstyrelsen · sammensat dokument"
+    doc = load_file(_pdf(tmp_path / "samlet.pdf", [title_page, chapter, chapter2], header))
+    headings = [doc.block_text(b) for b in doc.blocks if b.kind == "heading"]
+    assert headings[0].startswith("Bostøtte og botilbud – et samlet overblik")
+    assert headings.count("1. Målgruppe") == 1 and "2. Metoder i bostøtten" in headings
+    assert "3. Tilsyn" not in headings
+    items = [doc.block_text(b) for b in doc.blocks if b.kind == "list_item"]
+    assert "1. Borgeren er ekspert i eget liv." in items
+    assert "4. Indsatsen følges op og evalueres løbende." in items
+    assert header not in doc.text and "Side 2 af 3" not in doc.text
+    assert doc.title == "Bostøtte og botilbud – et samlet overblik"

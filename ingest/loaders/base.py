@@ -46,6 +46,12 @@ class LoadedDocument:
     blocks: list[Block] = field(default_factory=list)
     title: str | None = None
     page_count: int | None = None
+    # Metadata a file states outside its text (DOCX/PDF properties), when filled in.
+    published: str | None = None
+    publisher: str | None = None
+    # Page furniture a loader dropped from ``text`` (grey PDF lines, HTML header/footer): never
+    # chunked, but it may state the page's date or publisher ("Sidst opdateret 06/05 2015").
+    chrome_text: str = ""
 
     def block_text(self, block: Block) -> str:
         return self.text[block.start : block.end]
