@@ -151,6 +151,9 @@ _IMAGE_NAME_RE = re.compile(
 )
 _PHONE_RE = re.compile(r"(tlf|telefon|phone|tel)\.?\s*:?\s*\+?\d", re.IGNORECASE)
 _WEB_RE = re.compile(r"https?://|www\.|@|\(at\)", re.IGNORECASE)
+_MORE_RE = re.compile(
+    r"(læs mere|se mere|find mere|read more|find out more|learn more|see more)\b", re.I
+)
 _MD_LINK_RE = re.compile(r"!?\[[^\]]*\]\([^)]*\)")
 _MAX_LABEL_CHARS = 40
 _MAX_CHROME_LINE_CHARS = 120
@@ -178,9 +181,14 @@ def is_chrome_line(line: str) -> bool:
         return True
     if len(s) > _MAX_CHROME_LINE_CHARS:
         return False
-    if _UPDATED_RE.match(bare) or _CLICK_RE.search(s):
+    if _UPDATED_RE.match(bare) or _CLICK_RE.search(s) or _is_more_link(s):
         return True
     return _is_breadcrumb(s)
+
+
+def _is_more_link(s: str) -> bool:
+    """A "Læs mere om …" / "Read more about …" link line, not a sentence."""
+    return bool(_MORE_RE.match(s)) and len(s) <= _MAX_LABEL_CHARS * 2 and s[-1:] != "."
 
 
 def _is_contact_row(s: str) -> bool:
