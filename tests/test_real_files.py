@@ -246,3 +246,128 @@ def test_composite_pdf_contents_and_numbered_lists_stay_lists(tmp_path: Path) ->
     assert "4. Indsatsen følges op og evalueres løbende." in items
     assert header not in doc.text and "Side 2 af 3" not in doc.text
     assert doc.title == "Bostøtte og botilbud – et samlet overblik"
+
+
+# --- HTML and DOCX --------------------------------------------------------------------------
+
+
+def test_html_chrome_dropped_and_footer_date_used(tmp_path: Path) -> None:
+    from ingest.manifest import infer_meta
+
+    html = (
+        '<!DOCTYPE html><html lang="da"><head><meta charset="utf-8"></head><body>'
+        "<header><nav><p>Gå til indhold</p><p>Forside » Voksne » Bostøtte</p></nav></header>"
+        "<main><h1>Bostøtte efter § 85</h1>"
+        "<p>Overskrift:</p><h2>Hvem kan få bostøtte?</h2><p>Tekst:</p>"
+        f"<p>{BODY_DA * 2}</p><p>2000x1125_header3</p>"
+        "<h2>Formål</h2>"
+        f"<p>{BODY_DA * 2}</p></main>"
+        "<footer><p>Sidst opdateret 06/05 2015</p><p>© Socialstyrelsen</p></footer>"
+        "</body></html>"
+    )
+    path = write(tmp_path, "side.html", html)
+    doc = load_file(path)
+    assert doc.title == "Bostøtte efter § 85"
+    for label in ("Overskrift:", "Tekst:", "2000x1125_header3", "Gå til indhold"):
+        assert label not in doc.text
+    headings = [doc.block_text(b) for b in doc.blocks if b.kind == "heading"]
+    assert "Hvem kan få bostøtte?" in headings
+    for chunk in chunk_texts(doc):
+        assert not CHROME_RE.search(chunk), chunk
+    meta = infer_meta(path, doc.text, doc.title, loaded=doc)
+    assert meta.published == "2015-05-06"
+    assert meta.publisher == "Socialstyrelsen"
+
+
+def test_docx_chrome_paragraphs_dropped_and_properties_used(tmp_path: Path) -> None:
+    import docx
+
+    from ingest.manifest import infer_meta
+
+    d = docx.Document()
+    d.add_paragraph("Skip til hoved indholdet")
+    d.add_paragraph("Hjem Borger Hjælp og støtte Kvalitetsstandarder Bostøtte efter § 85")
+    d.add_paragraph("bostotte_1600x900.jpg")
+    d.add_heading("Kvalitetsstandard for bostøtte efter § 85", level=1)
+    d.add_paragraph("Godkendt af Socialudvalget den 17. april 2023")
+    d.add_paragraph(BODY_DA * 2)
+    d.core_properties.author = "Eksempel Kommune"
+    path = tmp_path / "standard.docx"
+    d.save(path)
+    doc = load_file(path)
+    assert doc.text.startswith("Kvalitetsstandard for bostøtte efter § 85")
+    assert "Skip til" not in doc.text and ".jpg" not in doc.text
+    meta = infer_meta(path, doc.text, doc.title, loaded=doc)
+    assert meta.title == "Kvalitetsstandard for bostøtte efter § 85"
+    assert meta.published == "2023-04-17"
+    assert meta.publisher == "Eksempel Kommune"
+    assert meta.kind == "guideline"
+
+
+# --- metadata inference ---------------------------------------------------------------------
+
+
+def test_published_dates_are_read_from_labelled_statements() -> None:
+    from ingest.meta_inference import infer_published
+
+    assert infer_published("Nyhed\n\n03-06-2021\n\n" + BODY_DA) == "2021-06-03"
+    assert infer_published("Homelessness in Denmark\n\nReport 17 Jan 2017\n\n") == "2017-01-17"
+    assert infer_published("Godkendt 17. april 2023\n\n" + BODY_DA) == "2023-04-17"
+    assert infer_published("Publiceret 1. DEC 2011") == "2011-12-01"
+    assert (
+        infer_published(
+            "Submitted: 6 April 2018 | Accepted: 4 July 2018 | Published: 28 September 2018"
+        )
+        == "2018-09-28"
+    )
+    assert infer_published("", chrome_text="Updated 27 JAN 2021") == "2021-01-27"
+    # The document's own number and date, not an older one it replaces or an act it cites.
+    text = (
+        "Vejledning nr. 9764 af 2/10 2023.\n\nVejledningen afløser vejledning nr. 10284 af "
+        "11. december 2017, jf. lovbekendtgørelse nr. 1089 af 16. august 2023."
+    )
+    assert infer_published(text, title="Vejledning om bostøtte") == "2023-10-02"
+    # Only a year, or a date inside running text with no label: not a publication date.
+    assert infer_published("Strategien 2009-2013 blev evalueret i 2014.") is None
+    assert infer_published(BODY_DA + "Loven trådte i kraft 1. juli 1998 for alle.") is None
+    # The 13th month does not exist: day first, and impossible dates are skipped.
+    assert infer_published("Dato: 12/13/2020") is None
+
+
+def test_publisher_is_read_from_statements() -> None:
+    from ingest.meta_inference import infer_publisher
+
+    assert infer_publisher("Rapport\n\n© 2019 Socialstyrelsen. Alle rettigheder forbeholdt.") == (
+        "Socialstyrelsen"
+    )
+    assert infer_publisher("Udgivet af Social- og Boligstyrelsen\n\n" + BODY_DA) == (
+        "Social- og Boligstyrelsen"
+    )
+    assert infer_publisher("Published by The Ministry of Social Affairs\n\n") == (
+        "The Ministry of Social Affairs"
+    )
+    assert infer_publisher(BODY_DA + BODY_EN) is None
+    assert infer_publisher(BODY_DA, hint="Eksempel Kommune") == "Eksempel Kommune"
+
+
+def test_kind_is_inferred_from_title_and_content() -> None:
+    from assistant.models import KINDS as MODEL_KINDS
+    from ingest.manifest import KINDS
+    from ingest.meta_inference import KIND_KEYWORDS, infer_kind
+
+    assert set(KIND_KEYWORDS) | {"other"} == set(KINDS) == set(MODEL_KINDS)
+    law = (
+        "1. § 8 Socialtilsynet træffer afgørelse om skærpet tilsyn.\n2. Stk. 2. Socialtilsynet kan"
+    )
+    assert infer_kind("Socialtilsynsloven § 8", law) == "law"
+    assert infer_kind("Consolidation Act on Social Services", "Part 1\n\n(1) The purpose") == "law"
+    assert infer_kind("Vejledning om bostøtte", "Vejledningen beskriver reglerne.") == "guideline"
+    assert infer_kind("Nyhed: Flere får bostøtte", "Af Anne Hansen\n\n" + BODY_DA) == "news"
+    assert infer_kind("Homelessness in Denmark 2011", "Report 1 Dec 2011. The study shows") == (
+        "report"
+    )
+    assert infer_kind("CTI-metodemanual", "Metoden er en tidsafgrænset indsats.") == "method"
+    assert infer_kind("Faglige pejlemærker for bostøtten", BODY_DA) == "benchmark"
+    assert infer_kind("Litteraturstudie: kvalitet i botilbud", BODY_DA) == "literature-study"
+    assert infer_kind("Indsatskatalog", BODY_DA) == "catalogue"
+    assert infer_kind("Kontakt", "Ring til os på hverdage mellem 9 og 15.") == "other"

@@ -151,6 +151,7 @@ _IMAGE_NAME_RE = re.compile(
 )
 _PHONE_RE = re.compile(r"(tlf|telefon|phone|tel)\.?\s*:?\s*\+?\d", re.IGNORECASE)
 _WEB_RE = re.compile(r"https?://|www\.|@|\(at\)", re.IGNORECASE)
+_ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
 _MORE_RE = re.compile(
     r"(læs mere|se mere|find mere|read more|find out more|learn more|see more)\b", re.I
 )
@@ -163,7 +164,8 @@ _MAX_CRUMB_WORDS = 6
 
 def is_chrome_line(line: str) -> bool:
     """Whether one line of text is page chrome rather than content."""
-    s = " ".join(line.split()).strip()
+    # Markdown escapes ("1600x900\\_new4" from trafilatura) do not change what a line is.
+    s = " ".join(_ESCAPE_RE.sub(r"\1", line).split()).strip()
     if not s:
         return False
     bare = s.lstrip("#>*-•–· ").rstrip(" .:!→↓↑›»").strip().strip("*_").strip().lower()
