@@ -7,7 +7,8 @@ reads 512 tokens; answer-sized chunks of a few paragraphs keep the dense vector 
 thing and the citation short enough to read, while 40 tokens stops one-line fragments
 ("Kontakt") from becoming chunks of their own. The floor holds across sections too: a
 section too small for a chunk of its own (a title, a heading with one line under it) is merged
-into a neighbouring chunk, which keeps the section path of its bigger part.
+into a neighbouring chunk, which keeps the section path of its bigger part (such a merge may
+exceed ``max_tokens`` by up to ``min_tokens``: the model still reads it whole).
 
 Blocks of kind ``"chrome"`` (navigation, cookie banners, breadcrumbs marked by the loaders) never
 become chunk text, and no chunk spans one: chunks end before it and start after it.
@@ -182,7 +183,9 @@ class Chunker:
 
         First within a section; then a chunk still under the floor (a section with nothing
         else, such as a title or a heading over one line) joins the chunk before it, or the
-        one after it when it is only a heading or has no chunk before it. The merged chunk
+        one after it when it is only a heading or has no chunk before it; to keep the floor, a
+        section with nothing else may push its neighbour past ``max_tokens`` by up to
+        ``min_tokens``. The merged chunk
         keeps the section path and page of its bigger part. Never across a chrome block.
         """
         merged: list[Chunk] = []
@@ -207,23 +210,35 @@ class Chunker:
             nxt = merged[i + 1] if i + 1 < len(merged) else None
             heading_only = _heading_only(text, chunk, nxt)
             order = [(nxt, False), (prev, True)] if heading_only else [(prev, True), (nxt, False)]
-            for other, backward in order:
-                if other is None:
-                    continue
-                first, second = (other, chunk) if backward else (chunk, other)
-                if self._joinable(text, first, second):
-                    at = i - 1 if backward else i
-                    merged[at : at + 2] = [self._join(text, first, second)]
-                    i = at
-                    break
-            else:
+            # Only a section with nothing else may push a neighbour past max_tokens.
+            whole = all(o is None or o.section != chunk.section for o in (prev, nxt))
+            limits = [self.max_tokens] + ([self.max_tokens + self.min_tokens] if whole else [])
+            target = next(
+                (
+                    (other, backward)
+                    for limit in limits
+                    for other, backward in order
+                    if other is not None
+                    and self._joinable(
+                        text, *((other, chunk) if backward else (chunk, other)), limit
+                    )
+                ),
+                None,
+            )
+            if target is None:
                 i += 1
+                continue
+            other, backward = target
+            at = i - 1 if backward else i
+            first, second = (other, chunk) if backward else (chunk, other)
+            merged[at : at + 2] = [self._join(text, first, second)]
+            i = at
         return [Chunk(i, c.start, c.end, c.section, c.page, c.tokens) for i, c in enumerate(merged)]
 
-    def _joinable(self, text: str, first: Chunk, second: Chunk) -> bool:
+    def _joinable(self, text: str, first: Chunk, second: Chunk, limit: int = 0) -> bool:
         if any(first.end <= start and end <= second.start for start, end in self._chrome):
             return False
-        return self.count_tokens(text[first.start : second.end]) <= self.max_tokens
+        return self.count_tokens(text[first.start : second.end]) <= (limit or self.max_tokens)
 
     def _join(self, text: str, first: Chunk, second: Chunk) -> Chunk:
         tokens = self.count_tokens(text[first.start : second.end])

@@ -371,3 +371,24 @@ def test_kind_is_inferred_from_title_and_content() -> None:
     assert infer_kind("Litteraturstudie: kvalitet i botilbud", BODY_DA) == "literature-study"
     assert infer_kind("Indsatskatalog", BODY_DA) == "catalogue"
     assert infer_kind("Kontakt", "Ring til os på hverdage mellem 9 og 15.") == "other"
+
+
+def test_small_last_section_joins_a_full_neighbour() -> None:
+    from ingest.loaders.base import Block
+
+    body = BODY_EN.strip()
+    text = f"Organisation\n\n{body} {body}\n\nAdult area:\n\nAimed at people aged 26 to 65."
+    h2 = text.index("Adult area:")
+    blocks = [
+        Block(0, 12, "heading", 1),
+        Block(14, h2 - 2, "paragraph"),
+        Block(h2, h2 + 11, "heading", 2),
+        Block(h2 + 13, len(text), "paragraph"),
+    ]
+    doc = LoadedDocument(Path("x.md"), text, blocks)
+    apart = Chunker(10, 90).run(doc)
+    assert len(apart) == 2 and apart[1].tokens < 40  # together they are over max_tokens
+    assert approximate_tokens(text) > 90
+    chunks = Chunker(40, 90).run(doc)
+    assert [(c.start, c.end) for c in chunks] == [(0, len(text))]
+    assert chunks[0].section == "Organisation"
