@@ -91,6 +91,7 @@ _ORG_RE = re.compile(
 )
 _MAX_PUBLISHER_CHARS = 80
 _PUBLISHER_SCAN_LINES = 12
+_NAME_CAPITALS = 0.6
 
 # (kind, pattern) pairs; a pattern is searched case-insensitively in title and text.
 KIND_KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -221,10 +222,17 @@ def infer_publisher(
             and _ORG_RE.search(line)
             and not re.search(r"\d|:", line)
             and len(line.split()) >= 2
-            and not re.search(r"\b(er|is|are|har|has|skal|will|og deres)\b", line)
+            and _name_shaped(line)
         ):
             return line
     return hint
+
+
+def _name_shaped(line: str) -> bool:
+    """Mostly capitalised words, as in a name ("Ministry of the Interior and Health")."""
+    words = [w for w in re.findall(r"[^\W\d_][\w-]*", line) if len(w) > 3]
+    capitals = sum(w[0].isupper() for w in words)
+    return bool(words) and capitals / len(words) >= _NAME_CAPITALS
 
 
 def _clean_name(raw: str) -> str | None:
