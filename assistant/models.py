@@ -14,7 +14,16 @@ from ingest.manifest import KINDS as MANIFEST_KINDS
 
 Language = Literal["da", "en"]
 Kind = Literal[
-    "news", "initiative", "benchmark", "catalogue", "literature-study", "guideline", "other"
+    "news",
+    "initiative",
+    "benchmark",
+    "catalogue",
+    "literature-study",
+    "guideline",
+    "law",
+    "report",
+    "method",
+    "other",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 assert set(KINDS) == set(MANIFEST_KINDS), "assistant.models.Kind and ingest.manifest.KINDS differ"

@@ -5,7 +5,13 @@ Bounds (tokens of the embedding model): at most ``max_tokens`` (default 220) and
 neighbour in the same section allows, at least ``min_tokens`` (default 40). multilingual-e5-small
 reads 512 tokens; answer-sized chunks of a few paragraphs keep the dense vector about one
 thing and the citation short enough to read, while 40 tokens stops one-line fragments
-("Kontakt") from becoming chunks of their own.
+("Kontakt") from becoming chunks of their own. The floor holds across sections too: a
+section too small for a chunk of its own (a title, a heading with one line under it) is merged
+into a neighbouring chunk, which keeps the section path of its bigger part (such a merge may
+exceed ``max_tokens`` by up to ``min_tokens``: the model still reads it whole).
+
+Blocks of kind ``"chrome"`` (navigation, cookie banners, breadcrumbs marked by the loaders) never
+become chunk text, and no chunk spans one: chunks end before it and start after it.
 
 Example:
     >>> from pathlib import Path
@@ -53,6 +59,8 @@ class _Piece:
     page: int | None
     tokens: int
     heading: bool = False
+    # A chrome block lies between this piece and the one before: no chunk may span the two.
+    barrier: bool = False
 
 
 class Chunker:
@@ -72,9 +80,11 @@ class Chunker:
         self.min_tokens = min_tokens
         self.max_tokens = max_tokens
         self.count_tokens = count_tokens
+        self._chrome: list[tuple[int, int]] = []
 
     def run(self, doc: LoadedDocument) -> list[Chunk]:
         sections = self._sections(doc)
+        self._chrome = [(b.start, b.end) for b in doc.blocks if b.kind == "chrome"]
         chunks: list[Chunk] = []
         for trail, pieces in sections:
             for group in self._pack(pieces):
@@ -94,10 +104,15 @@ class Chunker:
         blocks = doc.blocks or [Block(0, len(doc.text), "paragraph")]
         trail: list[tuple[int, str]] = []
         sections: list[tuple[list[str], list[_Piece]]] = [([], [])]
+        barrier = False
         for block in blocks:
             if block.end <= block.start:
                 continue
+            if block.kind == "chrome":
+                barrier = True
+                continue
             text = doc.text[block.start : block.end]
+            count = len(sections[-1][1])
             if block.kind == "heading":
                 level = block.level or 1
                 trail = [(lvl, t) for lvl, t in trail if lvl < level]
@@ -108,6 +123,12 @@ class Chunker:
                 )
             else:
                 sections[-1][1].extend(self._pieces(doc.text, block))
+            if barrier and len(sections[-1][1]) > count:
+                first = sections[-1][1][count]
+                sections[-1][1][count] = _Piece(
+                    first.start, first.end, first.page, first.tokens, first.heading, True
+                )
+                barrier = False
         return [(trail_, pieces) for trail_, pieces in sections if pieces]
 
     def _pieces(self, text: str, block: Block) -> list[_Piece]:
@@ -148,7 +169,7 @@ class Chunker:
         current: list[_Piece] = []
         size = 0
         for piece in pieces:
-            if current and size + piece.tokens > self.max_tokens:
+            if current and (piece.barrier or size + piece.tokens > self.max_tokens):
                 groups.append(current)
                 current, size = [], 0
             current.append(piece)
@@ -158,8 +179,15 @@ class Chunker:
         return groups
 
     def _merge_small(self, text: str, chunks: list[Chunk]) -> list[Chunk]:
-        """Fold chunks under ``min_tokens`` into their neighbour in the same section when the
-        result stays in bounds; a chunk never spans two sections, so its section path is true."""
+        """Fold chunks under ``min_tokens`` into a neighbour while the result stays in bounds.
+
+        First within a section; then a chunk still under the floor (a section with nothing
+        else, such as a title or a heading over one line) joins the chunk before it, or the
+        one after it when it is only a heading or has no chunk before it; to keep the floor, a
+        section with nothing else may push its neighbour past ``max_tokens`` by up to
+        ``min_tokens``. The merged chunk
+        keeps the section path and page of its bigger part. Never across a chrome block.
+        """
         merged: list[Chunk] = []
         for chunk in chunks:
             prev = merged[-1] if merged else None
@@ -167,15 +195,66 @@ class Chunker:
                 prev
                 and prev.section == chunk.section
                 and (prev.tokens < self.min_tokens or chunk.tokens < self.min_tokens)
+                and self._joinable(text, prev, chunk)
             ):
-                combined = self.count_tokens(text[prev.start : chunk.end])
-                if combined <= self.max_tokens:
-                    merged[-1] = Chunk(
-                        prev.seq, prev.start, chunk.end, prev.section, prev.page, combined
-                    )
-                    continue
+                merged[-1] = self._join(text, prev, chunk)
+                continue
             merged.append(chunk)
+        i = 0
+        while i < len(merged):
+            chunk = merged[i]
+            if chunk.tokens >= self.min_tokens or len(merged) == 1:
+                i += 1
+                continue
+            prev = merged[i - 1] if i > 0 else None
+            nxt = merged[i + 1] if i + 1 < len(merged) else None
+            heading_only = _heading_only(text, chunk, nxt)
+            order = [(nxt, False), (prev, True)] if heading_only else [(prev, True), (nxt, False)]
+            # Only a section with nothing else may push a neighbour past max_tokens.
+            whole = all(o is None or o.section != chunk.section for o in (prev, nxt))
+            limits = [self.max_tokens] + ([self.max_tokens + self.min_tokens] if whole else [])
+            target = next(
+                (
+                    (other, backward)
+                    for limit in limits
+                    for other, backward in order
+                    if other is not None
+                    and self._joinable(
+                        text, *((other, chunk) if backward else (chunk, other)), limit
+                    )
+                ),
+                None,
+            )
+            if target is None:
+                i += 1
+                continue
+            other, backward = target
+            at = i - 1 if backward else i
+            first, second = (other, chunk) if backward else (chunk, other)
+            merged[at : at + 2] = [self._join(text, first, second)]
+            i = at
         return [Chunk(i, c.start, c.end, c.section, c.page, c.tokens) for i, c in enumerate(merged)]
+
+    def _joinable(self, text: str, first: Chunk, second: Chunk, limit: int = 0) -> bool:
+        if any(first.end <= start and end <= second.start for start, end in self._chrome):
+            return False
+        return self.count_tokens(text[first.start : second.end]) <= (limit or self.max_tokens)
+
+    def _join(self, text: str, first: Chunk, second: Chunk) -> Chunk:
+        tokens = self.count_tokens(text[first.start : second.end])
+        # The bigger part names the section: a stray tail sentence must not relabel the next
+        # section's text, nor a lone title its body's.
+        main = first if first.tokens >= second.tokens else second
+        return Chunk(first.seq, first.start, second.end, main.section, main.page, tokens)
+
+
+def _heading_only(text: str, chunk: Chunk, nxt: Chunk | None) -> bool:
+    """Whether a chunk is nothing but a section's heading(s): it belongs to what follows."""
+    if nxt is None or not chunk.section:
+        return False
+    body = text[chunk.start : chunk.end]
+    last = _clean_heading(chunk.section.split(" > ")[-1])
+    return _clean_heading(body.strip().split("\n")[-1]) == last
 
 
 def _clean_heading(text: str) -> str:

@@ -13,7 +13,8 @@ A manifest maps file names to metadata::
         translation_of: null
 
 A file without an entry gets its title from its first heading (or its file name), its
-language detected from its text and its kind guessed from its title.
+language detected from its text, and its date, publisher and kind inferred from its text and
+title (``infer_meta``; the rules are in ``ingest.meta_inference``).
 
 Example:
     >>> from ingest.manifest import slugify
@@ -32,8 +33,22 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingest.language import detect_language
+from ingest.loaders.base import LoadedDocument
+from ingest.loaders.chrome import is_chrome_line
+from ingest.meta_inference import infer_kind, infer_published, infer_publisher
 
-KINDS = ("news", "initiative", "benchmark", "catalogue", "literature-study", "guideline", "other")
+KINDS = (
+    "news",
+    "initiative",
+    "benchmark",
+    "catalogue",
+    "literature-study",
+    "guideline",
+    "law",
+    "report",
+    "method",
+    "other",
+)
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml")
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
@@ -120,19 +135,45 @@ def load_manifest(folder: Path) -> dict[str, DocumentMeta]:
     return metas
 
 
-_KIND_HINTS = (
-    ("benchmark", r"pejlemærke|benchmark|landmark"),
-    ("catalogue", r"indsatskatalog|katalog|catalogue|catalog"),
-    ("literature-study", r"litteraturstudie|literature (study|review)"),
-    ("guideline", r"retningslinje|vejledning|guideline|guidance"),
-    ("news", r"nyhed|\bnews\b"),
-)
+def infer_meta(
+    path: Path, text: str, title: str | None, *, loaded: LoadedDocument | None = None
+) -> DocumentMeta:
+    """Metadata for a file that has no manifest entry.
 
-
-def infer_meta(path: Path, text: str, title: str | None) -> DocumentMeta:
-    """Metadata for a file that has no manifest entry."""
-    title = (title or "").strip() or path.stem.replace("_", " ").strip() or path.name
+    The title is the loader's (the real heading, or a text file's plain first line) unless
+    that is page chrome; then the first heading or line that is not, else the file name.
+    Date, publisher and kind are read from the text (``ingest.meta_inference``); a loaded
+    document adds its dropped page furniture and its file properties as evidence.
+    """
+    chrome_text = loaded.chrome_text if loaded else ""
+    if loaded is not None:
+        chrome_text += "\n" + "\n".join(
+            loaded.text[b.start : b.end] for b in loaded.blocks if b.kind == "chrome"
+        )
+    title = _usable_title(title, text, loaded) or path.stem.replace("_", " ").strip() or path.name
     language = detect_language(text[:5000], default="da") or "da"
-    haystack = f"{path.stem} {title}".lower()
-    kind = next((k for k, pattern in _KIND_HINTS if re.search(pattern, haystack)), "other")
-    return DocumentMeta(id=slugify(path.stem), title=title[:300], language=language, kind=kind)
+    published = infer_published(text, chrome_text, loaded.published if loaded else None, title)
+    publisher = infer_publisher(text, chrome_text, loaded.publisher if loaded else None, title)
+    kind = infer_kind(title, text)
+    return DocumentMeta(
+        id=slugify(path.stem),
+        title=title[:300],
+        language=language,
+        kind=kind,
+        published=published,
+        publisher=publisher[:200] if publisher else None,
+    )
+
+
+def _usable_title(title: str | None, text: str, loaded: LoadedDocument | None) -> str | None:
+    title = " ".join((title or "").split())
+    if title and not is_chrome_line(title):
+        return title
+    if loaded is None:
+        return None
+    for block in loaded.blocks:
+        if block.kind == "heading":
+            line = " ".join(text[block.start : block.end].split()).lstrip("# ").strip("*_ ")
+            if line and not is_chrome_line(line):
+                return line
+    return None

@@ -279,7 +279,7 @@ class Indexer:
         loaded = load_file(path, max_bytes=max_bytes)
         if not loaded.text.strip():
             raise LoadError(path, "no text in file")
-        meta = entry or infer_meta(path, loaded.text, loaded.title)
+        meta = entry or infer_meta(path, loaded.text, loaded.title, loaded=loaded)
         chunks = chunker.run(loaded)
         if not chunks:
             raise LoadError(path, "no text in file")

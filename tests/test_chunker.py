@@ -36,9 +36,15 @@ def test_chunks_are_exact_bounded_sentence_aligned_spans(path: Path, count_token
         previous_end = chunk.end
         assert count_tokens(text) <= 220
         assert chunk.end in ends, f"chunk ends mid-sentence: {text[-40:]!r}"
-    # Every sentence of the body lies in some chunk (nothing dropped).
+    # Every sentence of the body lies in some chunk (nothing dropped but page chrome), and
+    # no chunk holds chrome.
     covered = [(c.start, c.end) for c in chunks]
+    chrome = [(b.start, b.end) for b in doc.blocks if b.kind == "chrome"]
+    for s, e in chrome:
+        assert not any(a <= s and e <= b for a, b in covered), doc.text[s:e]
     for s, e in sentence_spans(doc.text):
+        if any(a <= s < b for a, b in chrome):
+            continue
         if len(doc.text[s:e].split()) > 3:
             # (a heading's markup, like "# ", may sit just before its chunk)
             assert any(a < e <= b for a, b in covered), doc.text[s:e]

@@ -37,7 +37,7 @@ def assert_invariants(doc: LoadedDocument) -> None:
             assert block.level is not None and 1 <= block.level <= 6, block
         else:
             assert block.level is None, block
-        assert block.kind in ("heading", "paragraph", "list_item", "table", "other")
+        assert block.kind in ("heading", "paragraph", "list_item", "table", "other", "chrome")
 
 
 def blocks_of(doc: LoadedDocument, kind: str) -> list[str]:

@@ -62,6 +62,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "kind_catalogue": {"da": "Katalog", "en": "Catalogue"},
     "kind_literature-study": {"da": "Litteraturstudie", "en": "Literature study"},
     "kind_guideline": {"da": "Vejledning", "en": "Guideline"},
+    "kind_law": {"da": "Lov og regler", "en": "Law and rules"},
+    "kind_report": {"da": "Rapport", "en": "Report"},
+    "kind_method": {"da": "Metode", "en": "Method"},
     "kind_other": {"da": "Andet", "en": "Other"},
     "source_panel": {"da": "Kilde", "en": "Source"},
     "source_panel_empty": {

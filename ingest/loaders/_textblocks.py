@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.loaders.base import Block, BlockKind
+from ingest.loaders.chrome import is_chrome_line
 
 _ATX_RE = re.compile(r" {0,3}(#{1,6})(?=[ \t]|$)")
 _ATX_CLOSING_RE = re.compile(r"[ \t]+#+$")
@@ -174,9 +175,24 @@ def find_blocks(text: str, plain_headings: bool = False, setext: bool = False) -
         else:
             out.open("paragraph", line)
     out.flush()
+    blocks = _mark_chrome(text, out.blocks)
     if plain_headings:
-        return _promote_plain_headings(text, out.blocks)
-    return out.blocks
+        content = _promote_plain_headings(text, [b for b in blocks if b.kind != "chrome"])
+        chrome = [b for b in blocks if b.kind == "chrome"]
+        return sorted(content + chrome, key=lambda b: b.start)
+    return blocks
+
+
+def _mark_chrome(text: str, blocks: list[Block]) -> list[Block]:
+    """Blocks made only of chrome lines (navigation, cookie text, labels) become ``chrome``."""
+    out = []
+    for block in blocks:
+        if block.kind in ("paragraph", "list_item", "heading"):
+            lines = [ln for ln in text[block.start : block.end].split("\n") if ln.strip()]
+            if lines and all(is_chrome_line(ln) for ln in lines):
+                block = Block(block.start, block.end, "chrome", None, block.page)
+        out.append(block)
+    return out
 
 
 def _close_fence(lines: list[_Line], i: int, opener: str) -> int:
@@ -246,6 +262,11 @@ def _promote_plain_headings(text: str, blocks: list[Block]) -> list[Block]:
     result: list[Block] = []
     for idx, block in enumerate(blocks):
         new = block
+        if _lone_numbered_heading(blocks, idx, content, is_body):
+            start, end = _trim(text, block.start, block.end)
+            result.append(Block(start, end, "heading", 2))
+            title_possible = False
+            continue
         if block.kind == "paragraph" and _heading_shaped(content(block)):
             nxt = _next_non_date(blocks, idx + 1, is_date)
             prev = result[-1] if result else None
@@ -257,6 +278,34 @@ def _promote_plain_headings(text: str, blocks: list[Block]) -> list[Block]:
             title_possible = False
         result.append(new)
     return result
+
+
+def _lone_numbered_heading(
+    blocks: list[Block],
+    idx: int,
+    content: Callable[[Block], str],
+    is_body: Callable[[Block], bool],
+) -> bool:
+    """A numbered line ("2. Boformens juridiske grundlag") standing alone before body text.
+
+    Items of a numbered list have list neighbours; a numbered section heading has none and
+    is followed by a paragraph.
+    """
+    block = blocks[idx]
+    if block.kind != "list_item":
+        return False
+    s = content(block)
+    match = re.match(r"\d{1,2}(?:\.\d{1,2})*\.?\s+(\S.*)", s)
+    if not match or not _heading_shaped(s) or not match.group(1)[0].isupper():
+        return False
+    prev = blocks[idx - 1] if idx > 0 else None
+    nxt = blocks[idx + 1] if idx + 1 < len(blocks) else None
+    return (
+        (prev is None or prev.kind != "list_item")
+        and nxt is not None
+        and nxt.kind == "paragraph"
+        and is_body(nxt)
+    )
 
 
 def _next_non_date(

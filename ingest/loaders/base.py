@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-BlockKind = Literal["heading", "paragraph", "list_item", "table", "other"]
+# "chrome" marks page furniture kept in a verbatim text (navigation, cookie banners, breadcrumbs):
+# it stays in the canonical text so offsets hold, but never becomes chunk text.
+BlockKind = Literal["heading", "paragraph", "list_item", "table", "other", "chrome"]
 
 
 class LoadError(Exception):
@@ -44,6 +46,12 @@ class LoadedDocument:
     blocks: list[Block] = field(default_factory=list)
     title: str | None = None
     page_count: int | None = None
+    # Metadata a file states outside its text (DOCX/PDF properties), when filled in.
+    published: str | None = None
+    publisher: str | None = None
+    # Page furniture a loader dropped from ``text`` (grey PDF lines, HTML header/footer): never
+    # chunked, but it may state the page's date or publisher ("Sidst opdateret 06/05 2015").
+    chrome_text: str = ""
 
     def block_text(self, block: Block) -> str:
         return self.text[block.start : block.end]

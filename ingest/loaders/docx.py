@@ -3,7 +3,9 @@
 Headings come from the "Title" and "Heading N" styles (or a paragraph outline level, which
 localised styles such as Danish "Overskrift 1" carry), list items from list styles or
 numbering, and each table becomes one block with a row per line and cells joined by " | ".
-List items get a "- " prefix so the canonical text reads as a list.
+List items get a "- " prefix so the canonical text reads as a list. Chrome pasted in with a
+web page (skip links, breadcrumbs, image file names) is left out of the text; the author and
+creation date properties, when filled in, are passed on as publisher and date hints.
 
 Example:
     >>> import tempfile
@@ -21,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -34,9 +37,12 @@ from docx.text.paragraph import Paragraph
 
 from ingest.loaders._common import TextBuilder
 from ingest.loaders.base import LoadedDocument, LoadError
+from ingest.loaders.chrome import is_chrome_line, strip_image_names
 
 _HEADING_STYLE_RE = re.compile(r"(?:heading|overskrift)\s*(\d)", re.IGNORECASE)
 _LIST_STYLE_RE = re.compile(r"list|liste|punkt|opstilling", re.IGNORECASE)
+# python-docx's blank template carries this creation date; it says nothing about the file.
+_TEMPLATE_CREATED = dt.date(2013, 12, 23)
 
 
 def load_docx(path: Path, data: bytes) -> LoadedDocument:
@@ -44,6 +50,7 @@ def load_docx(path: Path, data: bytes) -> LoadedDocument:
     document = _open(path, data)
     builder = TextBuilder()
     first_title: str | None = None
+    furniture: list[str] = []
     for item in document.iter_inner_content():
         if isinstance(item, Table):
             builder.add(_table_text(item), "table")
@@ -51,6 +58,11 @@ def load_docx(path: Path, data: bytes) -> LoadedDocument:
         content = item.text.strip()
         if not content:
             continue
+        if is_chrome_line(content) or not strip_image_names(content):
+            # Skip links, breadcrumbs, cookie lines and image names pasted with a web page.
+            furniture.append(content)
+            continue
+        content = strip_image_names(content)
         level = _heading_level(item)
         if level is not None:
             builder.add(content, "heading", level=level)
@@ -63,8 +75,24 @@ def load_docx(path: Path, data: bytes) -> LoadedDocument:
     if builder.empty:
         raise LoadError(path, "no readable text")
     text, blocks = builder.build()
-    core_title = (document.core_properties.title or "").strip()
-    return LoadedDocument(path, text, blocks, title=core_title or first_title)
+    core = document.core_properties
+    core_title = (core.title or "").strip()
+    return LoadedDocument(
+        path,
+        text,
+        blocks,
+        title=core_title or first_title,
+        published=_core_date(core.created),
+        publisher=" ".join((core.author or "").split()) or None,
+        chrome_text="\n".join(furniture),
+    )
+
+
+def _core_date(value: dt.datetime | None) -> str | None:
+    """The document's creation date, unless it is the blank template's own (python-docx)."""
+    if value is None or value.date() == _TEMPLATE_CREATED:
+        return None
+    return value.date().isoformat()
 
 
 def _open(path: Path, data: bytes) -> docx.document.Document:

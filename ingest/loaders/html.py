@@ -1,7 +1,10 @@
 """HTML loader: trafilatura extracts the main content as markdown, which becomes the text.
 
 Navigation, footers and other boilerplate are dropped by trafilatura; headings, lists and
-tables survive as markdown and are then found like in a .md file.
+tables survive as markdown and are then found like in a .md file, where chrome lines that
+slipped through are marked (and never chunked). The dropped <header>, <nav>, <footer> and
+<aside> text is kept aside as ``chrome_text``: it often states the page's date
+("Sidst opdateret 06/05 2015") or publisher.
 
 Example:
     >>> import tempfile
@@ -17,11 +20,15 @@ Example:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import lxml.etree
+import lxml.html
 import trafilatura
 
 from ingest.loaders.base import LoadedDocument, LoadError
+from ingest.loaders.chrome import is_chrome_line
 from ingest.loaders.markdown import markdown_document
 
 _SNIFF_BYTES = 64 * 1024
@@ -43,8 +50,33 @@ def load_html(path: Path, data: bytes) -> LoadedDocument:
     )
     if not extracted or not extracted.strip():
         raise LoadError(path, "no readable text")
-    doc = markdown_document(path, extracted.replace("\r\n", "\n"))
+    # The text is built here (trafilatura's markdown), so chrome lines that slipped through
+    # (CMS labels such as "Overskrift:", "Læs mere", image names) are dropped, not marked:
+    # marked blocks would split a heading from its paragraph.
+    kept, dropped = [], []
+    for line in extracted.replace("\r\n", "\n").split("\n"):
+        (dropped if is_chrome_line(line) else kept).append(line)
+    markdown = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    if not markdown:
+        raise LoadError(path, "no readable text")
+    doc = markdown_document(path, markdown)
     metadata = trafilatura.extract_metadata(data)
     if metadata is not None and metadata.title:
         doc.title = " ".join(metadata.title.split())
+    doc.chrome_text = "\n".join([_furniture_text(data), *dropped]).strip()
     return doc
+
+
+def _furniture_text(data: bytes) -> str:
+    """Text of the page's header, navigation, footer and aside elements, one line per block."""
+    try:
+        tree = lxml.html.fromstring(data)
+    except (ValueError, lxml.etree.ParserError):
+        return ""
+    lines: list[str] = []
+    for element in tree.iter("header", "nav", "footer", "aside"):
+        for node in element.iter():
+            own = " ".join((node.text or "").split())
+            if own:
+                lines.append(own)
+    return "\n".join(dict.fromkeys(lines))

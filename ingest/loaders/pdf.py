@@ -33,6 +33,7 @@ from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
 
 from ingest.loaders._common import TextBuilder
 from ingest.loaders.base import BlockKind, LoadedDocument, LoadError
+from ingest.loaders.chrome import is_chrome_line, strip_image_names
 
 # Real-world PDFs may have up to ~1 KB of junk before the header or after %%EOF.
 _HEADER_WINDOW = 1024
@@ -50,6 +51,7 @@ _ENDS_WITH_PAGE_RE = re.compile(r"\D\s\d{1,3}$")
 _TOC_TITLE_RE = re.compile(r"(indhold|indholdsfortegnelse|contents|table of contents)$", re.I)
 # On a contents page most lines end in a page number; their numbered titles are not headings.
 _MIN_TOC_LINES = 5
+_MIN_TOC_ENTRIES = 2
 _TOC_LINE_SHARE = 0.5
 _PAGE_NUMBER_RE = re.compile(
     r"(?:side|page|s\.)?\s*\d{1,4}(?:\s*(?:/|af|of)\s*\d{1,4})?", re.IGNORECASE
@@ -75,6 +77,13 @@ _MAX_HEADING_SHARE = 0.25
 # Danish suspended compounds ("kvalitets- og kompetenceløft") keep their hyphen and space.
 _SUSPENDED_NEXT = {"og", "eller", "samt", "and", "or", "til", "mv"}
 
+# A grey fill: channels within this of each other, lightness in this range.
+_GREY_HUE = 0.05
+_GREY_MIN = 0.3
+_GREY_MAX = 0.85
+# Faint text is furniture only when it is also smaller than the body text.
+_FAINT_SIZE_RATIO = 0.95
+
 # Default titles of authoring tools (reportlab, Word's PDF printer), not real titles.
 _PLACEHOLDER_TITLES = ("microsoft word", "untitled", "(anonymous)", "anonymous")
 
@@ -86,8 +95,9 @@ def load_pdf(path: Path, data: bytes) -> LoadedDocument:
     """Load a .pdf file; raise LoadError for corrupt, truncated, encrypted or scanned PDFs."""
     reader = _open(path, data)
     pages = _page_lines(path, reader)
-    if not any(text for lines in pages for text, _ in lines):
+    if not any(text for lines in pages for text, _, _ in lines):
         raise LoadError(path, "no extractable text (scanned PDF?)")
+    pages, furniture = _drop_furniture(pages)
     pages = _drop_running_lines(pages)
     size_levels = _heading_sizes(pages)
     builder = TextBuilder()
@@ -100,7 +110,15 @@ def load_pdf(path: Path, data: bytes) -> LoadedDocument:
     title = _metadata_title(reader)
     if title is None:
         title = next((text[b.start : b.end] for b in blocks if b.kind == "heading"), None)
-    return LoadedDocument(path, text, blocks, title=title, page_count=len(pages))
+    return LoadedDocument(
+        path,
+        text,
+        blocks,
+        title=title,
+        page_count=len(pages),
+        publisher=_metadata_field(reader, "author"),
+        chrome_text="\n".join(furniture),
+    )
 
 
 def _open(path: Path, data: bytes) -> PdfReader:
@@ -127,46 +145,72 @@ def _open(path: Path, data: bytes) -> PdfReader:
 
 # One extracted line: its text (whitespace collapsed) and its dominant font size in points.
 _Line = tuple[str, float]
+# As extracted, with whether all its characters are faint (grey).
+_RawLine = tuple[str, float, bool]
 
 
-def _page_lines(path: Path, reader: PdfReader) -> list[list[_Line]]:
-    pages: list[list[_Line]] = []
+def _page_lines(path: Path, reader: PdfReader) -> list[list[_RawLine]]:
+    pages: list[list[_RawLine]] = []
     for page in reader.pages:
         try:
-            raw, sizes = _extract_with_sizes(page)
+            raw, sizes, faint = _extract_with_sizes(page)
         except FileNotDecryptedError as exc:
             raise LoadError(path, "encrypted PDF (password protected)") from exc
         except Exception:  # noqa: BLE001 - one broken page must not lose the whole document
-            raw, sizes = "", []
+            raw, sizes, faint = "", [], []
         raw = raw.translate(_GLYPH_FIXES)  # one char to one char, so sizes stay aligned
-        lines: list[_Line] = []
+        lines: list[_RawLine] = []
         pos = 0
         for line in raw.split("\n"):
             size = _dominant_size(line, sizes[pos : pos + len(line)])
-            lines.append((" ".join(line.split()), size))
+            grey = [
+                f for ch, f in zip(line, faint[pos : pos + len(line)], strict=False) if ch.strip()
+            ]
+            lines.append((" ".join(line.split()), size, bool(grey) and all(grey)))
             pos += len(line) + 1
         pages.append(lines)
     return pages
 
 
-def _extract_with_sizes(page: PageObject) -> tuple[str, list[float]]:
-    """The page text plus the font size of every character of it.
+def _extract_with_sizes(page: PageObject) -> tuple[str, list[float], list[bool]]:
+    """The page text, the font size of every character of it, and whether it is faint.
 
     pypdf reports each text run to the visitor in output order, so the runs concatenate to
     exactly the extracted text; if a pypdf version ever breaks that, sizes are dropped.
+    Faint means a grey fill colour (neither black nor white, no hue): the colour of the page
+    furniture (cookie notices, site addresses, print footers) around a printed web page.
     """
-    runs: list[tuple[str, float]] = []
+    runs: list[tuple[str, float, bool]] = []
+    fill = {"faint": False}
+
+    def before(op: bytes, args: list, cm: list[float], tm: list[float]) -> None:  # noqa: ANN001
+        if op in (b"g", b"rg", b"k", b"sc", b"scn"):
+            fill["faint"] = _faint_colour(op, args)
 
     def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
         if text:
             scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
-            runs.append((text, round(size * (scale or 1.0), 1)))
+            runs.append((text, round(size * (scale or 1.0), 1), fill["faint"]))
 
-    raw = page.extract_text(visitor_text=visit) or ""
-    sizes = [size for text, size in runs for _ in text]
+    raw = page.extract_text(visitor_text=visit, visitor_operand_before=before) or ""
+    sizes = [size for text, size, _ in runs for _ in text]
+    faint = [grey for text, _, grey in runs for _ in text]
     if len(sizes) != len(raw):
-        sizes = [0.0] * len(raw)
-    return raw, sizes
+        sizes, faint = [0.0] * len(raw), [False] * len(raw)
+    return raw, sizes, faint
+
+
+def _faint_colour(op: bytes, args: list) -> bool:  # noqa: ANN001
+    try:
+        values = [float(a) for a in args]
+    except (TypeError, ValueError):
+        return False
+    if op == b"k" and len(values) == 4:
+        c, m, y, k = values
+        values = [(1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k)]
+    if not values or len(values) not in (1, 3):
+        return False
+    return max(values) - min(values) < _GREY_HUE and _GREY_MIN <= values[0] <= _GREY_MAX
 
 
 def _dominant_size(line: str, sizes: list[float]) -> float:
@@ -174,6 +218,31 @@ def _dominant_size(line: str, sizes: list[float]) -> float:
         size for ch, size in zip(line, sizes, strict=False) if not ch.isspace()
     )
     return weights.most_common(1)[0][0] if weights else 0.0
+
+
+def _drop_furniture(pages: list[list[_RawLine]]) -> tuple[list[list[_Line]], list[str]]:
+    """Blank out page furniture: faint (grey) lines smaller than the body text, chrome lines
+    (cookie notices, skip links, "Find out more") and image file names; return them too."""
+    chars: Counter[float] = Counter()
+    for lines in pages:
+        for text, size, _ in lines:
+            chars[size] += len(text)
+    body = chars.most_common(1)[0][0] if chars else 0.0
+    cleaned: list[list[_Line]] = []
+    dropped: list[str] = []
+    for lines in pages:
+        kept: list[_Line] = []
+        for text, size, faint in lines:
+            stripped = strip_image_names(text)
+            if text and (
+                (faint and size < body * _FAINT_SIZE_RATIO) or is_chrome_line(text) or not stripped
+            ):
+                dropped.append(text)
+                kept.append(("", size))
+            else:
+                kept.append((stripped, size))
+        cleaned.append(kept)
+    return cleaned, dropped
 
 
 def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
@@ -286,6 +355,12 @@ def _page_blocks(
     blocks: list[tuple[str, BlockKind, int | None]] = []
     if _is_contents_page([text for text, _ in lines]):
         return [(text, "other", None) for text, _ in lines if text]
+    toc_at = _contents_title_index([text for text, _ in lines])
+    if toc_at is not None:
+        # A title page with its contents list: what precedes the list is read as usual; the
+        # entries ("1. Omfang", "2. Housing First") are a list, not a run of headings.
+        before = _page_blocks(lines[:toc_at], size_levels)
+        return before + _contents_blocks([text for text, _ in lines[toc_at:]])
     current: list[str] = []
     kind: BlockKind = "paragraph"
     # Size of the heading just emitted, so that a heading wrapped over two lines is rejoined.
@@ -297,12 +372,14 @@ def _page_blocks(
             blocks.append((_join_lines(current), kind, None))
         current = []
 
-    for line, size in lines:
+    for i, (line, size) in enumerate(lines):
         if not line:
             flush()
             open_heading_size = None
             continue
         level = heading_level(line)
+        if level is not None and size not in size_levels and not _numbered_heading_fits(lines, i):
+            level = None
         by_size = level is None and size in size_levels and _heading_text(line)
         if by_size and open_heading_size == size and not current:
             text, _, previous_level = blocks.pop()
@@ -330,6 +407,27 @@ def _page_blocks(
             flush()
     flush()
     return _demote_repeated_numbers(blocks)
+
+
+def _numbered_heading_fits(lines: list[_Line], i: int) -> bool:
+    """Whether a numbered line in body type ("3. Metode og data") stands as a heading.
+
+    It must stand alone and introduce text: items of a numbered list ("1. Omfang",
+    "2. Housing First") have numbered neighbours, and a numbered paragraph ("1. I denne
+    vejledning ...") goes on in lower case on the next line. Keyword headings ("Kapitel 2")
+    and capitals are not numbered items and always fit.
+    """
+    line = lines[i][0]
+    if _KEYWORD_RE.match(line) or not _NUMBERED_RE.fullmatch(line):
+        return True
+    prev = next((text for text, _ in reversed(lines[:i]) if text), "")
+    nxt = next((text for text, _ in lines[i + 1 :] if text), "")
+    return (
+        bool(nxt)
+        and not nxt[0].islower()
+        and not _BULLET_RE.match(nxt)
+        and not (_BULLET_RE.match(prev) and prev[:1].isdigit())
+    )
 
 
 def _demote_repeated_numbers(
@@ -365,6 +463,31 @@ def _is_contents_page(lines: list[str]) -> bool:
     return entries >= _MIN_TOC_LINES and entries / len(nonblank) >= _TOC_LINE_SHARE
 
 
+def _contents_title_index(lines: list[str]) -> int | None:
+    """Index of a "Contents"/"Indhold" line followed by at least two entries, else ``None``."""
+    for i, line in enumerate(lines):
+        if _TOC_TITLE_RE.match(line) and sum(1 for x in lines[i + 1 :] if x) >= _MIN_TOC_ENTRIES:
+            return i
+    return None
+
+
+def _contents_blocks(lines: list[str]) -> list[tuple[str, BlockKind, int | None]]:
+    """The contents title as a paragraph and each entry as a list item (wrapped lines joined).
+
+    >>> _contents_blocks(["Indhold", "1. Omfang", "2. Housing First i", "Danmark"])[1:]
+    [('1. Omfang', 'list_item', None), ('2. Housing First i Danmark', 'list_item', None)]
+    """
+    title, *entries = [line for line in lines if line]
+    numbered = any(line[:1].isdigit() for line in entries)
+    items: list[str] = []
+    for line in entries:
+        if items and (not line[:1].isdigit() if numbered else line[:1].islower()):
+            items[-1] = _join_lines([items[-1], line])
+        else:
+            items.append(line)
+    return [(title, "paragraph", None)] + [(item, "list_item", None) for item in items]
+
+
 def _heading_text(line: str) -> bool:
     """Whether a line in a heading-sized font reads like a heading rather than a sentence."""
     return (
@@ -395,6 +518,18 @@ def _join_lines(lines: list[str]) -> str:
         else:
             out = f"{out} {line}"
     return out
+
+
+def _metadata_field(reader: PdfReader, name: str) -> str | None:
+    """A filled-in document property (``author``, ``subject``), else ``None``."""
+    try:
+        value = getattr(reader.metadata, name, None) if reader.metadata else None
+    except Exception:  # noqa: BLE001 - broken metadata is common and never fatal
+        return None
+    value = " ".join(str(value or "").split())
+    if not value or value.lower().startswith(_PLACEHOLDER_TITLES) or value.lower() == "unknown":
+        return None
+    return value
 
 
 def _metadata_title(reader: PdfReader) -> str | None:
