@@ -79,15 +79,22 @@ class LinearModel:
 @dataclass(frozen=True)
 class Selection:
     """Which further sentences join the best one: probability at least ``relative`` × the
-    best's and at least ``min_probability``; at most ``max_sentences``."""
+    best's and at least ``min_probability``; at most ``max_sentences``. When none of them is in
+    the other language, the best sentence in that language joins too if its probability
+    reaches ``other_language``: the answer to a cross-lingual question is often the
+    other-language sentence that scored just below one that repeats the question's words."""
 
     relative: float = 0.6
     min_probability: float = 0.3
     max_sentences: int = 3
+    other_language: float = 1.0
 
     def __post_init__(self) -> None:
-        if not (0 <= self.relative <= 1 and 0 <= self.min_probability <= 1):
-            raise AnswerModelError("relative and min_probability are shares between 0 and 1")
+        shares = (self.relative, self.min_probability, self.other_language)
+        if not all(0 <= v <= 1 for v in shares):
+            raise AnswerModelError(
+                "relative, min_probability and other_language are shares between 0 and 1"
+            )
         if not 1 <= self.max_sentences <= 10:
             raise AnswerModelError("max_sentences must be between 1 and 10")
 
@@ -98,6 +105,8 @@ class AnswerModel:
     answerable: LinearModel
     selection: Selection = Selection()
     fusion: FusionWeights = FusionWeights()
+    passages: int = 8
+    """how many fused passages the composer reads"""
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -119,6 +128,7 @@ class AnswerModel:
                 answerable=answerable,
                 selection=Selection(**data.get("selection", {})),
                 fusion=FusionWeights(**data.get("fusion", {})),
+                passages=int(data.get("passages", 8)),
                 provenance=dict(data.get("provenance", {})),
             )
         except (KeyError, TypeError) as exc:
@@ -134,6 +144,7 @@ class AnswerModel:
         return {
             "provenance": self.provenance,
             "fusion": asdict(self.fusion),
+            "passages": self.passages,
             "selection": asdict(self.selection),
             "sentence": asdict(self.sentence),
             "answerable": asdict(self.answerable),

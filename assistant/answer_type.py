@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-AnswerType = Literal["person", "date", "number", "duration"]
+AnswerType = Literal["person", "date", "number", "duration", "reason"]
 
 _PATTERNS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
     (
@@ -42,6 +42,7 @@ _PATTERNS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
         ),
     ),
     ("person", re.compile(r"\b(hvem|who|whom)\b", re.I)),
+    ("reason", re.compile(r"\b(hvorfor|why|what is the reason|hvad er årsagen)\b", re.I)),
 )
 _MONTHS = (
     r"januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december|"
@@ -52,7 +53,9 @@ _DATE = re.compile(
 )
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|"
-    r"half|third|quarter|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|tyve|hundrede|"
+    # Not "to" and "fire": in English text they are a preposition and a noun far more often
+    # than Danish numbers.
+    r"half|third|quarter|tre|fem|seks|syv|otte|elleve|tolv|tyve|hundrede|"
     r"halvdel|tredjedel|fjerdedel)\b",
     re.I,
 )
@@ -61,6 +64,11 @@ _DURATION = re.compile(
     r"seven|eight|nine|ten|twelve|eighteen|halvt?|half|a)\s*(?:-|–|til|to)?\s*\w*\s*"
     r"(dage?|døgn|uger?|måneder|måned|år|timer?|minutter|days?|weeks?|months?|years?|hours?|"
     r"minutes?)\b",
+    re.I,
+)
+_REASON = re.compile(
+    r"\b(fordi|derfor|heraf|hvorfor|årsag\w*|skyldes|baggrund\w*|for at|med henblik på|"
+    r"because|since|therefore|hence|due to|reasons?|in order to|so that|as a result)\b",
     re.I,
 )
 _NAME = re.compile(r"\b[A-ZÆØÅ][a-zæøåéü]+(?:\s+[A-ZÆØÅ][a-zæøåéü]+)+|\b[A-ZÆØÅ]{2,}\b")
@@ -79,7 +87,13 @@ def answers(kind: AnswerType | None, text: str, question: str) -> list[tuple[int
     if kind is None:
         return []
     asked = {w.lower() for w in _WORDS.findall(question)}
-    pattern = {"date": _DATE, "number": _NUMBER, "person": _NAME, "duration": _DURATION}[kind]
+    pattern = {
+        "date": _DATE,
+        "number": _NUMBER,
+        "person": _NAME,
+        "duration": _DURATION,
+        "reason": _REASON,
+    }[kind]
     return [
         m.span()
         for m in pattern.finditer(text)

@@ -55,6 +55,12 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "coverage_fair",  # coverage counting only concepts that can be expressed in its language
     "similarity_z",  # similarity against the question's background in the sentence's language
     "typed_near",  # the asked-for name/date/number stands next to a word of the question
+    # The same signals for a sentence in the other language, so the fit can weigh them apart:
+    # word overlap across languages rests on the glossary alone, and cosines run lower.
+    "coverage_other",
+    "similarity_z_other",
+    "numbers_matched",  # share of the numbers the question names that the sentence repeats
+    "typed_head",  # "how many beds": a number next to "beds" itself (else as typed_near)
 )
 QUESTION_FEATURES: tuple[str, ...] = (
     "best_logit",  # the sentence model's score of the best candidate
@@ -73,6 +79,9 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "log_concepts",  # log(1 + the number of the question's concepts)
     "best_z",  # the best candidate's similarity against its language's background
     "type_near_found",  # an asked-for name/date/number next to the question's words, top three
+    "best_other_language",  # the best candidate is in the other language
+    "best_z_other",  # best_z when the best candidate is in the other language, else 0
+    "type_head_found",  # a top-three candidate has the asked-for number next to the counted noun
 )
 
 _ANAPHOR = re.compile(r"^(this|that|these|those|it|they|such|det|dette|disse|denne|her)\b", re.I)
@@ -84,6 +93,12 @@ _LIST_QUESTION = re.compile(
     re.I,
 )
 _QUESTION_NUMBERS = re.compile(r"(?<![\w.])\d+(?![\w.])")
+# The noun a "how many" question counts: "hvor mange senge", "how many beds".
+_COUNTED = re.compile(
+    r"\b(?:hvor mange|how many|antal(?:let)? af|number of|hvor stor en andel af|"
+    r"what share of|what proportion of)\s+(?:af\s+|of\s+|the\s+|de\s+)?([^\W\d_]{3,})",
+    re.I,
+)
 _MAX_LIST_WORDS = 150
 # Chunks next to the best few passages are read too: the sentence after the one that matched
 # the question often holds the answer, and chunk boundaries fall between them.
@@ -135,6 +150,13 @@ class CandidateBuilder:
         own = _own_concepts(terms)
         weights = [concept_idf(snap, c) for c in own]
         question_stems = {s for lang in ("da", "en") for s in tokenize(question, lang)}
+        numbers = _QUESTION_NUMBERS.findall(question)
+        counted = _COUNTED.search(question)
+        head_stems = (
+            {t for lang in ("da", "en") for t in tokenize(counted.group(1), lang)}
+            if counted
+            else set()
+        )
         stats = _question_stats(retrieval, query_vector, search_vector is not query_vector)
         candidates: list[Candidate] = []
         for rank, found, neighbour in _reading_list(retrieval):
@@ -185,9 +207,16 @@ class CandidateBuilder:
                         features={
                             "similarity": (sim := float(vector @ query_vector)),
                             "similarity_z": _z(sim, stats.get(lang)),
-                            "typed_near": float(
-                                typed and near(spans, _anchors(span_text, lang, question_stems))
+                            "typed_near": (
+                                typed_near := float(
+                                    typed and near(spans, _anchors(span_text, lang, question_stems))
+                                )
                             ),
+                            "typed_head": float(
+                                typed and near(spans, _anchors(span_text, lang, head_stems), 25)
+                            )
+                            if head_stems
+                            else typed_near,
                             "similarity_search": float(vector @ search_vector),
                             "similarity_context": float(context_vector @ query_vector),
                             "chunk_dense": retrieval.dense.get(found.chunk_id, 0.0),
@@ -205,6 +234,7 @@ class CandidateBuilder:
                             "list_unit": float(is_list),
                             "first_in_chunk": float(i == 0),
                             "neighbour": float(neighbour),
+                            "numbers_matched": _numbers_matched(numbers, span_text),
                             "novelty": _novelty(span_text, lang, question_stems),
                             "coverage_fair": self.coverage(
                                 span_text, lang, [c for c, _ in fair], [w for _, w in fair]
@@ -214,6 +244,10 @@ class CandidateBuilder:
                 )
         if wants_list:
             candidates += self._list_runs(candidates, snap, query_vector)
+        for c in candidates:
+            other = c.features["other_language"]
+            c.features["coverage_other"] = other * c.features["coverage"]
+            c.features["similarity_z_other"] = other * c.features["similarity_z"]
         if candidates:
             best_sim = max(c.features["similarity"] for c in candidates)
             best_cov = max(c.coverage for c in candidates)
@@ -342,13 +376,16 @@ class CandidateBuilder:
             "agreement": len(set(dense_top) & set(lexical_top)) / 3.0,
             "lexical_top": math.log1p(max(retrieval.lexical.values(), default=0.0)),
             "type_found": float(kind is None or provides(kind, top_text, question)),
-            "numbers_found": float(
-                all(re.search(rf"(?<![\d/.,^]){n}(?![\d/^])", passages_text) for n in numbers)
-            ),
+            "numbers_found": float(all(_number_in(n, passages_text) for n in numbers)),
             "evidence_fair": evidence_fair,
             "asks_type": float(kind is not None),
             "log_concepts": math.log1p(len(own)),
             "best_z": max((c.features["similarity_z"] for c in candidates), default=0.0),
+            "type_head_found": float(
+                kind is None or any(c.features["typed_head"] for c in ranked[:3])
+            ),
+            "best_other_language": best.features["other_language"] if best else 0.0,
+            "best_z_other": best.features["similarity_z_other"] if best else 0.0,
             "type_near_found": float(
                 kind is None or any(c.features["typed_near"] for c in ranked[:3])
             ),
@@ -397,6 +434,16 @@ def _anchors(text: str, language: str, stems: set[str]) -> list[tuple[int, int]]
         if stem and stem[0] in stems:
             out.append(m.span())
     return out
+
+
+def _numbers_matched(numbers: list[str], text: str) -> float:
+    if not numbers:
+        return 0.0
+    return sum(bool(_number_in(n, text)) for n in numbers) / len(numbers)
+
+
+def _number_in(number: str, text: str) -> bool:
+    return re.search(rf"(?<![\d/.,^]){number}(?![\d/^])", text) is not None
 
 
 def _expressible(concept: Concept, language: str) -> bool:

@@ -1,10 +1,10 @@
 """Page chrome and boilerplate: text that is on a page but is never an answer.
 
-Loaders drop what they can recognise by structure (navigation elements, running headers); what
-reaches the store anyway is caught here, so the composer never quotes it. Two signals, both
-general: the shape of a line (navigation, cookie, date-stamp, image-name and link-only lines,
-in Danish and English) and repetition (a line that recurs in several documents of the store is
-a template, not content).
+Loaders drop what they recognise (``ingest.loaders.chrome``); a store built by older loaders,
+or a line they let through, is caught here, so the composer never quotes it. Two signals, both
+general: the shape of a line (the loaders' own test: navigation, cookie, date-stamp,
+image-name and link-only lines in Danish and English, plus page numbers) and repetition (a
+short line that recurs in several documents of the store is a template, not content).
 
 Example:
     >>> is_chrome("Gå til indhold")
@@ -22,43 +22,21 @@ import threading
 from collections import Counter
 
 from assistant.store_reader import Snapshot
+from ingest.loaders.chrome import is_chrome_line
 
-_CHROME_LINE = re.compile(
-    r"""^\W*(
-        (gå|spring)\s+(direkte\s+)?til\s+(indhold|hovedindhold|navigation|menu)
-      | skip\s+to\s+(main\s+)?(content|navigation)
-      | (sidst|senest)\s+(opdateret|redigeret|ændret)\b.*
-      | (last\s+)?(updated|modified)(\s+on)?\s*:?\s*\d.*
-      | last\s+update\b.*
-      | (klik|tryk)\s+her\b.* | click\s+here\b.* | read\s+more | læs\s+mere | se\s+mere
-      | (del|share|print|udskriv)(\s+(siden|denne\s+side|this\s+page|artiklen))?
-      | (forside|home)(\s*[>›»/|]\s*[^>›»/|]+)+
-      | [^>›»|\n]{1,40}(\s+[>›»|]\s+[^>›»|\n]{1,40}){2,}
-      | .*\b(cookies?|samtykke|consent)\b.*\b(accept|acceptér|accepter|tillad|allow|afvis|
-            decline|indstillinger|settings|bruger|uses?|anvender)\b.*
-      | .*\b(accepter|acceptér|accept|afvis|tillad)\s+(alle|all)\b.*
-      | (overskrift|tekst|billede|image|foto|photo|caption|billedtekst)\s*:
-      | [\w-]*\d{2,4}x\d{2,4}[\w-]*(\.(jpe?g|png|gif|webp|svg))?
-      | [\w-]+\.(jpe?g|png|gif|webp|svg)
-      | (side|page)\s+\d+\s+(af|of)\s+\d+
-      | \d{1,3}
-    )\W*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_LINK_ONLY = re.compile(r"^\s*([-*•>]\s*)?(\[[^\]]*\]\([^)]*\)[\s|,.;]*)+$")
 _WORD = re.compile(r"[^\W\d_]+")
+_PAGE_NUMBER = re.compile(r"^\W*((side|page)\s+)?\d{1,4}(\s+(af|of)\s+\d{1,4})?\W*$", re.I)
 
 
 def is_chrome(text: str) -> bool:
-    """A line or sentence that belongs to the page around the content, judged by its shape."""
-    stripped = " ".join(text.split())
-    if not stripped:
+    """A sentence or line run that belongs to the page around the content: every line of it
+    is chrome by shape (the loaders' own test), a page number, or holds no word at all."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
         return True
-    if _LINK_ONLY.match(stripped):
-        return True
-    if len(stripped) > 300:
-        return False
-    return bool(_CHROME_LINE.match(stripped)) or not _WORD.search(stripped)
+    return all(
+        is_chrome_line(line) or _PAGE_NUMBER.match(line) or not _WORD.search(line) for line in lines
+    )
 
 
 def _normal(line: str) -> str:

@@ -167,6 +167,15 @@ class ExtractiveComposer:
                 continue
             chosen.append(c)
             words += n
+        if not any(c.features["other_language"] for c in chosen):
+            other = next((c for c in ranked if c.features["other_language"]), None)
+            if (
+                other is not None
+                and sigmoid(other.logit) >= self.model.selection.other_language
+                and words + len(other.text.split()) <= self.max_words
+                and not any(_repeats(other, u, translations) for u in chosen)
+            ):
+                chosen.append(other)
         first_seen = {u.passage.doc_id: i for i, u in reversed(list(enumerate(chosen)))}
         return sorted(chosen, key=lambda u: (first_seen[u.passage.doc_id], u.start))
 

@@ -49,9 +49,12 @@ class Assistant:
     """Answers questions from the ingested store. Thread-safe; load once, ask many times."""
 
     def __init__(
-        self, settings: Settings | None = None, composer: Composer | None = None, k: int = 8
+        self,
+        settings: Settings | None = None,
+        composer: Composer | None = None,
+        k: int | None = None,
     ) -> None:
-        if k < 1:
+        if k is not None and k < 1:
             raise ValueError("k must be >= 1")
         self.settings = settings or get_settings()
         self.embeddings = make_embeddings(self.settings)
@@ -59,6 +62,7 @@ class Assistant:
         self.glossary = Glossary.load()
         model = getattr(composer, "model", None)
         model = model if isinstance(model, AnswerModel) else AnswerModel.load()
+        k = k or model.passages
         self.retriever = HybridRetriever(
             reader=self.reader,
             embeddings=self.embeddings,

@@ -339,9 +339,14 @@ def fit_selection(examples: list[Example], oof: dict[int, np.ndarray]) -> tuple[
     """Grid search of the selection thresholds on out-of-fold sentence scores."""
     composer = ExtractiveComposer(_zero_model(FusionWeights()))
     best, best_score, best_fig = Selection(), -1e9, {}
-    grid = itertools.product((0.3, 0.45, 0.6, 0.75, 0.9), (0.1, 0.2, 0.3, 0.5), (1, 2, 3, 4))
-    for relative, floor, most in grid:
-        selection = Selection(relative, floor, most)
+    grid = itertools.product(
+        (0.3, 0.45, 0.6, 0.75, 0.9),
+        (0.0, 0.1, 0.2, 0.3, 0.5),
+        (1, 2, 3, 4),
+        (0.1, 0.2, 0.3, 0.4, 0.5, 1.0),
+    )
+    for relative, floor, most, other in grid:
+        selection = Selection(relative, floor, most, other)
         composer.model = AnswerModel(
             composer.model.sentence, composer.model.answerable, selection, FusionWeights()
         )
@@ -434,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-save", action="store_true", help="fit and report, keep the old model")
     p.add_argument("--report-only", action="store_true", help="only run the suites")
     p.add_argument("--out", type=Path, default=MODEL_PATH)
+    p.add_argument("--passages", type=int, default=8, help="passages the composer reads")
     p.add_argument("--tune", type=Path, nargs="+", default=TUNE, help="tuning suite files")
     p.add_argument("--held-out", type=Path, nargs="*", default=HELD_OUT, help="held-out suites")
     args = p.parse_args(argv)
@@ -454,7 +460,9 @@ def main(argv: list[str] | None = None) -> int:
         for suite in tune:
             settings = _settings(suite, Path("artifacts/evals/stores"))
             assistants[suite.name] = Assistant(
-                settings, composer=ExtractiveComposer(_zero_model(FusionWeights()))
+                settings,
+                composer=ExtractiveComposer(_zero_model(FusionWeights())),
+                k=args.passages,
             )
         cases = [(s.name, c) for s in tune for c in s.cases]
         fusion = fit_fusion(assistants, cases)
@@ -473,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
             answerable,
             selection,
             fusion,
+            args.passages,
             provenance={
                 "fitted_by": "benchmarks/fit_answer_model.py",
                 "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),

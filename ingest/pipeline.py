@@ -43,7 +43,7 @@ from ingest.discovery import discover
 from ingest.embeddings import make_embeddings
 from ingest.language import detect_language
 from ingest.lexical import LEXICAL_VERSION, LexicalIndex
-from ingest.loaders import LoadError, load_file
+from ingest.loaders import LOADERS_VERSION, LoadError, load_file
 from ingest.loaders.base import LoadedDocument
 from ingest.manifest import DocumentMeta, ManifestError, infer_meta, load_manifest
 from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord
@@ -532,7 +532,7 @@ def records_chunk_start(units: list[UnitRecord]) -> int:
 
 
 def chunker_signature(chunker: Chunker) -> str:
-    return f"chunker-v1:{chunker.min_tokens}:{chunker.max_tokens}"
+    return f"chunker-v2:{chunker.min_tokens}:{chunker.max_tokens}:{LOADERS_VERSION}"
 
 
 def _sections(loaded: LoadedDocument, chunks: list) -> list[SectionRecord]:  # noqa: ANN001

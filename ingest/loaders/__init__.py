@@ -24,6 +24,7 @@ from ingest.loaders.text import load_text
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "LOADERS_VERSION",
     "SUPPORTED_SUFFIXES",
     "Block",
     "LoadError",
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# Bump when a loader reads the same bytes differently (chrome dropped, lists kept, metadata
+# inferred): ingestion then re-reads every file instead of keeping what it read before.
+LOADERS_VERSION = "loaders-v2"
 _MB = 1024 * 1024
 
 _LOADERS: dict[str, Callable[[Path, bytes], LoadedDocument]] = {
