@@ -15,7 +15,9 @@ publications, never one file's wording:
   author property.
 - **kind**: a score per kind, summed over keyword patterns (Danish and English) found in the
   title (weight 3) and in the first part of the text (weight 1 per hit, at most 3 hits a
-  pattern). The best kind wins if it scores at least 2; otherwise "other".
+  pattern), plus 6 when the title names the kind of document itself ("Thematic Report on …",
+  "Vejledning om …", "CTI-metodemanual"). The best kind wins if it scores at least 2;
+  otherwise "other".
 
 Example:
     >>> infer_published("Nyhed\\n\\nPubliceret 03-06-2021\\n\\nKommunen har ...")
@@ -136,6 +138,22 @@ KIND_KEYWORDS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 _TITLE_WEIGHT = 3
+# Words that name what a document *is* ("Thematic Report on … strategies", "Vejledning om …")
+# outweigh topic words in a title.
+_DOCTYPE_TITLE_WEIGHT = 6
+KIND_TITLE_NOUNS: dict[str, str] = {
+    "news": r"\bnyhed\b|\bnews\b|pressemeddelelse|press release",
+    "initiative": r"\binitiativ(?:et)?\b|\binitiative\b",
+    "benchmark": r"pejlemærke|\bbenchmarks?\b",
+    "catalogue": r"katalog|\bcatalogue\b",
+    "literature-study": r"litteraturstudie|literature (?:study|review)|systematic review",
+    "guideline": r"vejledning|retningslinje|\bguidelines?\b|\bguidance\b|kvalitetsstandard|"
+    r"\binstruks\b|håndbog|\bhandbook\b",
+    "law": r"(?-i:^(?:Lov|Act)\b)|bekendtgørelse|\bconsolidation act\b|\w+loven\b",
+    "report": r"\brapport\b|\breport\b|\bexecutive summary\b|\bpolicy review\b|\barticle\b|"
+    r"\bartikel\b",
+    "method": r"metodemanual|\bmethod manual\b|dokumenteret metode",
+}
 _MAX_HITS = 3
 _MIN_KIND_SCORE = 2
 _KIND_SCAN_CHARS = 2500
@@ -180,7 +198,8 @@ def infer_published(
         for offset, iso in _dates(source):
             before = source[max(0, offset - _LABEL_WINDOW) : offset].lower()
             before = before.rsplit("\n\n", 1)[-1]
-            if _SUPERSEDED_RE.search(before):
+            sentence = re.split(r"[.!?]\s+(?=[A-ZÆØÅ])|\n", source[max(0, offset - 300) : offset])
+            if _SUPERSEDED_RE.search(sentence[-1]):
                 continue  # "afløser vejledning nr. 8 af …": the date of an older document
             rank = next((r for r, label in enumerate(labels) if re.search(label, before)), None)
             if rank is None:
@@ -260,6 +279,9 @@ def infer_kind(title: str, text: str) -> str:
                 score += _TITLE_WEIGHT
             hits = len(re.findall(pattern, head, re.IGNORECASE | re.MULTILINE))
             score += min(hits, _MAX_HITS)
+        noun = KIND_TITLE_NOUNS.get(kind)
+        if noun and re.search(noun, title, re.IGNORECASE):
+            score += _DOCTYPE_TITLE_WEIGHT
         scores[kind] = score
     kind, score = max(scores.items(), key=lambda item: item[1])
     return kind if score >= _MIN_KIND_SCORE else "other"

@@ -327,6 +327,11 @@ def test_published_dates_are_read_from_labelled_statements() -> None:
         "11. december 2017, jf. lovbekendtgørelse nr. 1089 af 16. august 2023."
     )
     assert infer_published(text, title="Vejledning om bostøtte") == "2023-10-02"
+    replaced = (
+        "Vejledningen afløser Vejledning nr. 8 af 15. februar 2011, Vejledning nr. 97 af "
+        "30. november 2011 og Vejledning nr. 9596 af 31. oktober 2013."
+    )
+    assert infer_published(replaced, title="Vejledning om magtanvendelse") is None
     # Only a year, or a date inside running text with no label: not a publication date.
     assert infer_published("Strategien 2009-2013 blev evalueret i 2014.") is None
     assert infer_published(BODY_DA + "Loven trådte i kraft 1. juli 1998 for alle.") is None
