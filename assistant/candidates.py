@@ -69,7 +69,8 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "dense_top",  # the best chunk's cosine to the question
     "evidence",  # share of the question's concepts found in the best passage
     "best_coverage",  # share of them in the best candidate
-    "unknown_terms",  # share of the question's concepts the store has no word for
+    "unknown_terms",  # weighted share of the question's concepts the store has no word for
+    "unknown_any",  # at least one of the question's concepts is a word the store never uses
     "agreement",  # overlap of the top three chunks of keyword and semantic search
     "lexical_top",  # log(1 + best BM25 score)
     "type_found",  # an asked-for name/date/number is among the top candidates
@@ -147,8 +148,11 @@ class CandidateBuilder:
         search_vector = query_vector if search_vector is None else search_vector
         kind = expected_type(question)
         wants_list = asks_for_list(question)
-        own = _own_concepts(terms)
-        weights = [concept_idf(snap, c) for c in own]
+        # A sentence is scored on everything the question means, a follow-up's earlier turn
+        # included at its lower weight ("og hvad med botilbud?" asks the earlier question
+        # about botilbud); whether the material answers at all is judged on its own concepts.
+        own = terms.concepts
+        weights = [c.weight * concept_idf(snap, c) for c in own]
         question_stems = {s for lang in ("da", "en") for s in tokenize(question, lang)}
         numbers = _QUESTION_NUMBERS.findall(question)
         counted = _COUNTED.search(question)
@@ -373,6 +377,7 @@ class CandidateBuilder:
             "evidence": evidence,
             "best_coverage": best.coverage if best else 0.0,
             "unknown_terms": unknown_share(snap, own),
+            "unknown_any": float(any(not _known(snap, c) for c in own)),
             "agreement": len(set(dense_top) & set(lexical_top)) / 3.0,
             "lexical_top": math.log1p(max(retrieval.lexical.values(), default=0.0)),
             "type_found": float(kind is None or provides(kind, top_text, question)),
@@ -464,19 +469,30 @@ def concept_idf(snap: Snapshot, concept: Concept) -> float:
 
 
 def unknown_share(snap: Snapshot, concepts: list[Concept]) -> float:
-    """Share of ``concepts`` for which no form, in either language, occurs in the store: a
-    question about recipes uses words a corpus on social psychiatry never does."""
+    """Weighted share of ``concepts`` for which no form, in either language, occurs in the
+    store: a question about recipes uses words a corpus on social psychiatry never does. An
+    unknown word weighs as much as the rarest known one (it is rarer still)."""
     if not concepts:
         return 0.0
-    unknown = 0
+    total = unknown = 0.0
     for c in concepts:
-        known = any(
-            all(stem in snap.idf.get(lang, {}) for stem in alt)
-            for lang, alts in c.forms.items()
-            for alt in alts
-        )
-        unknown += not known
-    return unknown / len(concepts)
+        known = _known(snap, c)
+        weight = concept_idf(snap, c) if known else _max_idf(snap, c.source_language)
+        total += weight
+        unknown += 0.0 if known else weight
+    return unknown / total if total else 0.0
+
+
+def _known(snap: Snapshot, concept: Concept) -> bool:
+    return any(
+        all(stem in snap.idf.get(lang, {}) for stem in alt)
+        for lang, alts in concept.forms.items()
+        for alt in alts
+    )
+
+
+def _max_idf(snap: Snapshot, language: str) -> float:
+    return snap.idf.get(language, {}).get("\0max", 1.0)
 
 
 def _own_concepts(terms: QueryTerms) -> list[Concept]:

@@ -26,6 +26,7 @@ from assistant.chrome import BoilerplateCache
 from assistant.models import Citation, OtherVersion, Passage
 from assistant.retriever import QueryTerms, Retrieval
 from assistant.store_reader import Snapshot
+from ingest.language import detect_language
 from ingest.lexical import index_language
 
 _TEXTS = {
@@ -194,7 +195,7 @@ class ExtractiveComposer:
                     n=n,
                     doc_id=p.doc_id,
                     title=p.title,
-                    language=p.language,
+                    language=quote_language(unit.text, p.language),
                     section=p.section,
                     page=p.page,
                     quote=unit.text,
@@ -204,8 +205,9 @@ class ExtractiveComposer:
                 )
             )
             sentence = plain_text(unit.text)
-            if index_language(p.language) != lang:
-                marker = _TEXTS["quote_in"][lang][index_language(p.language)]  # type: ignore[index]
+            quote_lang = quote_language(unit.text, p.language)
+            if quote_lang != lang:
+                marker = _TEXTS["quote_in"][lang][quote_lang]  # type: ignore[index]
                 parts.append(f"“{sentence}” ({marker}) [{n}]")
             else:
                 parts.append(f"{sentence} [{n}]")
@@ -232,7 +234,7 @@ class ExtractiveComposer:
 
 
 def plain_text(quote: str) -> str:
-    """A quote as it reads, without the markup of its source: links become their words,
+    r"""A quote as it reads, without the markup of its source: links become their words,
     headings, block quotes and bold lose their marks, list items go one to a line.
 
     >>> plain_text("Se [litteraturstudiet](#) om **kvalitet**.")
@@ -251,6 +253,20 @@ def plain_text(quote: str) -> str:
         if line:
             lines.append(f"• {line}" if item and not re.match(r"^\d+[.)]\s", line) else line)
     return "\n".join(lines)
+
+
+def quote_language(quote: str, passage_language: str) -> str:
+    """The language a quote is in: its own when it is long enough to tell (a heading-like line
+    of an English page can sit in a chunk detected as Danish), else its passage's.
+
+    >>> quote_language("SOCIAL POLICY IN DENMARK Published by The Ministry of Social Affairs", "da")
+    'en'
+    """
+    if len(quote.split()) >= 6:
+        detected = detect_language(quote, default=None)
+        if detected in ("da", "en"):
+            return detected
+    return index_language(passage_language)
 
 
 def _repeats(candidate: Candidate, chosen: Candidate, translations: dict[str, list[str]]) -> bool:

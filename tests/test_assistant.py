@@ -58,8 +58,11 @@ def test_parallel_versions_prefer_the_question_language(assistant) -> None:  # n
     assert {c.doc_id for c in da.citations} == {"nyhed-kvalitet-botilbud-bostoette-da"}
     assert {c.doc_id for c in en.citations} == {"news-quality-housing-support-en"}
     assert "VIVE" in da.answer and "VIVE" in en.answer
-    assert "Findes også på engelsk" in da.answer
-    assert "Also available in Danish" in en.answer
+    # The other version is named beside the answer, not inside it.
+    assert "Findes også" not in da.answer
+    assert [v.doc_id for v in da.other_versions] == ["news-quality-housing-support-en"]
+    assert "Also available" not in en.answer
+    assert [v.language for v in en.other_versions] == ["da"]
 
 
 def test_follow_up_uses_the_conversation(assistant) -> None:  # noqa: ANN001
