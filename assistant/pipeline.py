@@ -57,6 +57,10 @@ class Assistant:
         self.retriever = HybridRetriever(
             reader=self.reader, embeddings=self.embeddings, glossary=self.glossary, k=k
         )
+        if composer is None and self.settings.composer == "generative":
+            from assistant.generative.composer import make_composer
+
+            composer = make_composer(self.settings, self.embeddings)
         self.composer = composer or ExtractiveComposer()
         self.k = k
         self.reader.snapshot()
@@ -71,6 +75,11 @@ class Assistant:
         except Exception:  # noqa: BLE001 - any failure to open the store means not ready
             return False
         return True
+
+    @property
+    def composer_name(self) -> str:
+        """Which composer answers: ``extractive`` or ``generative``."""
+        return getattr(self.composer, "name", "extractive")
 
     @property
     def empty(self) -> bool:
@@ -146,6 +155,10 @@ class Assistant:
             citations=composition.citations,
             related=composition.related,
             warnings=warnings,
+            composer=composition.composer,
+            fell_back=composition.fell_back,
+            fallback_reason=composition.fallback_reason,
+            verification=composition.verification,
             timings_ms={
                 "embed": round((t1 - t0) * 1000, 2),
                 "search": round((t2 - t1) * 1000, 2),
