@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(400, ge=16, le=8192)
     llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_max_retries: int = Field(0, ge=0, le=5, description="Retries on 429/5xx (each waits).")
+    llm_stream: bool = Field(
+        False, description="Ask the model to stream its reply (for gateways that only stream)."
+    )
     llm_min_similarity: float = Field(
         0.84,
         ge=0,

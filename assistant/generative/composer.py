@@ -122,6 +122,7 @@ class GenerativeComposer:
             sentences=len(verdicts),
             kept=len(kept),
             dropped=[v.reason for _, v in verdicts if not v.ok],
+            similarities=[round(v.similarity, 4) for _, v in verdicts],
         )
         if not any(s.markers for s in parsed.sentences):
             return self._fall_back(base, "format_ignored", "no [n] markers", info)
@@ -251,6 +252,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         max_retries=settings.llm_max_retries,
         max_tokens=settings.llm_max_tokens,
         temperature=settings.llm_temperature,
+        streaming=settings.llm_stream,
     )
 
 

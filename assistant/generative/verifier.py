@@ -1,7 +1,7 @@
 """Checks one generated sentence against the passages it cites before anyone sees it.
 
 A sentence passes when
-1. it cites at least one passage, and only passages that exist;
+1. it cites at least one passage, and only passages that exist, and has at least 3 words;
 2. it is in the answer's language (a sentence long enough to tell);
 3. it does not talk about instructions, and its best support is not an instruction planted
    in a passage (text that tries to steer the model);
@@ -58,9 +58,9 @@ _WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*", re.UNICODE)
 # Capitalised words that are not names to check: the languages and the country themselves.
 _NOT_NAMES = {"I", "Danish", "English", "Denmark", "Danmark", "Dansk", "Engelsk"}
 _INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b.{0,60}?\b(?:instructions?|rules|prompt|above|"
+    r"\b(?:ignor\w*|disregard\w*|forget\w*|override\w*)\b.{0,60}?\b(?:instructions?|rules|prompt|above|"
     r"previous|question)\b"
-    r"|\b(?:ignorer|glem|tilsidesæt|se bort fra)\b.{0,60}?\b(?:instruks\w*|instruktion\w*|"
+    r"|\b(?:ignorer\w*|glem\w*|tilsidesæt\w*|se bort fra)\b.{0,60}?\b(?:instruks\w*|instruktion\w*|"
     r"regler\w*|ovenstående|tidligere|spørgsmålet)\b"
     r"|\bsystem ?prompt\b|\bas an ai\b|\bsom en ai\b|\byou are now\b|\bdu er nu\b"
     r"|\bnew instructions?\b|\bnye instruk\w*|\binstructions? (?:say|tell|from)\b"
@@ -75,19 +75,31 @@ def looks_like_instruction(text: str) -> bool:
     return _INSTRUCTION.search(text) is not None
 
 
+_DATE = re.compile(r"(?<![\w.,])(\d{1,2})[-./](\d{1,2})[-./](\d{4}|\d{2})(?![\w]|[.,]\d)")
+
+
 def _canonical_number(token: str) -> str:
     if _THOUSANDS.match(token):
-        return re.sub(r"[.,]", "", token)
-    return token.replace(",", ".").rstrip(".")
+        token = re.sub(r"[.,]", "", token)
+    token = token.replace(",", ".").rstrip(".")
+    whole, dot, rest = token.partition(".")
+    return (whole.lstrip("0") or "0") + dot + rest
 
 
 def facts(text: str, language: str) -> dict[str, object]:
     """The checkable facts in ``text``: numbers, months, whether it cites a §, and names."""
-    numbers = {_canonical_number(t) for t in _NUMBER.findall(text)}
+    # A numeric date (03-09-2020) is a day, a month and a year: "3. september 2020" matches it.
+    months: set[int] = set()
+    numbers: set[str] = set()
+    for day, month, year in _DATE.findall(text):
+        numbers |= {_canonical_number(day), _canonical_number(month), year}
+        if 1 <= int(month) <= 12:
+            months.add(int(month))
+    numbers |= {_canonical_number(t) for t in _NUMBER.findall(_DATE.sub(" ", text))}
     words = list(_WORD.finditer(text))
     lowered = [w.group(0).lower() for w in words]
     numbers |= {str(_NUMBER_WORDS[language][w]) for w in lowered if w in _NUMBER_WORDS[language]}
-    months = {_MONTHS[w] for w in lowered if w in _MONTHS}
+    months |= {_MONTHS[w] for w in lowered if w in _MONTHS}
     names = set()
     for i, w in enumerate(words):
         token = w.group(0)
@@ -169,12 +181,21 @@ class Verifier:
         if any(n not in evidence for n in sentence.markers):
             return Verdict(False, "unknown_passage")
         text = sentence.text
-        if len(_WORD.findall(text)) >= self.min_words_for_language:
+        words = len(_WORD.findall(text))
+        if words < 3:
+            # "Svar [1]." says nothing, yet short strings sit close to anything in e5's space.
+            return Verdict(False, "too_short")
+        if words >= self.min_words_for_language:
             detected = detect_language(text, default=None)
             if detected in ("da", "en", "other") and detected != language:
                 return Verdict(False, "wrong_language")
         if looks_like_instruction(text):
             return Verdict(False, "instruction")
+        # Facts first against everything cited (cheap, and the most telling reason), then
+        # again against the passages that turn out to support the sentence.
+        reason = self._facts_missing(text, language, [evidence[n] for n in sentence.markers])
+        if reason:
+            return Verdict(False, reason)
         supports: list[Support] = []
         best_overall = 0.0
         instruction_support = False
