@@ -140,3 +140,49 @@ def test_api_with_the_generative_composer(corpus_settings, fake, caplog) -> None
         assert reasons >= {"llm_error", "too_little_verified"}
     finally:
         server.stop()
+
+
+def first_sentence_reply(body: dict) -> str:
+    """Restates the first passage's first full sentence: faithful, so it should be kept."""
+    import re
+
+    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    text = re.search(r'<passage n="1"[^>]*>\n(.*?)</passage>', user, re.S).group(1)
+    sentence = next(
+        (s for s in re.split(r"(?<=[.!?])\s+", " ".join(text.split())) if len(s.split()) > 5),
+        text,
+    )
+    return f"{sentence.rstrip('.')} [1]."
+
+
+def test_evals_side_by_side(corpus_settings, fake, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from evals.cli import main
+
+    for _ in range(40):
+        fake.queue(first_sentence_reply)
+    monkeypatch.setenv("KVA_LLM_BASE_URL", fake.url)
+    monkeypatch.setenv("KVA_LLM_MODEL", "org-model")
+    out = tmp_path / "run"
+    code = main(
+        [
+            "run",
+            "evals/suites/core.yaml",
+            "--tag",
+            "service-act",
+            "--data-dir",
+            str(corpus_settings.data_dir),
+            "--composer",
+            "generative",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    table = (out / "composers.md").read_text(encoding="utf-8")
+    assert "| metric | extractive | generative |" in table and "faithfulness" in table
+    stats = json.loads((out / "composers.json").read_text(encoding="utf-8"))
+    assert stats["extractive"]["generated_sentences"] == 0
+    assert stats["generative"]["generated_sentences"] > 0
+    assert 0 < stats["generative"]["faithfulness"] <= 1
+    assert (out / "extractive" / "results.json").is_file()
