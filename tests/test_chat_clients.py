@@ -206,3 +206,20 @@ def test_llm_cli(api: Server, tmp_path: Path) -> None:  # noqa: F811
     )
     assert proc.returncode == 0, proc.stderr
     assert "85" in proc.stdout and "Kilder:" in proc.stdout
+
+
+def test_task_answers_without_a_server() -> None:
+    from assistant.api.chat_tasks import answer_task, short_title
+
+    assert answer_task(DA_Q) is None
+    assert json.loads(answer_task(TITLE_TASK) or "") == {
+        "title": "Hvilken paragraf i serviceloven gælder for bostøtte"
+    }
+    # An older template asks for the bare title; autocompletion suggests nothing.
+    old = task("Create a concise, 3-5 word title for the chat history.", "Only the title.")
+    assert answer_task(old) == short_title(DA_Q)
+    auto = task("You are an autocompletion system.", 'Respond only in JSON: `{ "text": "" }`.')
+    assert json.loads(answer_task(auto) or "") == {"text": ""}
+    assert json.loads(
+        answer_task('### Task:\nGenerate tags.\n### Output:\n{ "tags": [] }') or ""
+    ) == {"tags": []}
