@@ -54,6 +54,7 @@ def test_chat_openai_against_a_loopback_server(corpus_settings, fake, stream: bo
     assert "Section 85" in answer.citations[0].quote
     sent = fake.requests[-1]
     assert sent["model"] == "org-model" and bool(sent.get("stream")) is stream
+    assert sent["max_tokens"] == 400 and "max_completion_tokens" not in sent
     assert (
         sent["messages"][0]["role"] == "system"
         and '<passage n="1"' in sent["messages"][1]["content"]

@@ -250,7 +250,9 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         api_key=settings.llm_api_key or SecretStr("not-needed"),
         timeout=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,
-        max_tokens=settings.llm_max_tokens,
+        # As ``max_tokens``: ChatOpenAI would send ``max_completion_tokens``, which vLLM, Ollama
+        # and llama.cpp servers of 2025 ignore (and then write until the context is full).
+        extra_body={"max_tokens": settings.llm_max_tokens},
         temperature=settings.llm_temperature,
         streaming=settings.llm_stream,
     )
