@@ -79,7 +79,8 @@ class Answer(BaseModel):
     fallback_reason: str | None = Field(
         None,
         description="Why it fell back: llm_unavailable, llm_timeout, llm_rate_limited, "
-        "llm_error, format_ignored, wrong_language, model_abstained, too_little_verified.",
+        "llm_error, format_ignored, wrong_language, model_abstained, too_little_verified, "
+        "internal_error.",
     )
     verification: dict[str, Any] | None = Field(
         None,

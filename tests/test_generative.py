@@ -328,3 +328,18 @@ def test_generic_fake_chat_model_fits_the_protocol(assistant) -> None:  # noqa: 
     composer = GenerativeComposer(model, assistant.embeddings)
     answer = Assistant(assistant.settings, composer=composer).ask(Q_SECTION)
     assert answer.fell_back and answer.fallback_reason == "format_ignored"
+
+
+def test_a_failing_verifier_costs_the_answer_not_a_500(assistant) -> None:  # noqa: ANN001
+    from assistant.pipeline import Assistant
+
+    class Broken(Verifier):
+        def check(self, *a: Any, **kw: Any):  # noqa: ANN202
+            raise RuntimeError("bug")
+
+    model = ScriptedChat(reply=cites(SECTION_85, "Bostøtte gives efter § 85 [{n}]."))
+    composer = GenerativeComposer(
+        model, assistant.embeddings, verifier=Broken(assistant.embeddings)
+    )
+    answer = Assistant(assistant.settings, composer=composer).ask(Q_SECTION)
+    assert answer.fell_back and answer.fallback_reason == "internal_error" and answer.citations

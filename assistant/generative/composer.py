@@ -90,6 +90,13 @@ class GenerativeComposer:
         if base.abstained:
             # The shared abstention decision: the model is not asked about what is not there.
             return dataclasses.replace(base, composer=self.name)
+        try:
+            return self._generate(request, base)
+        except Exception as exc:  # noqa: BLE001 - a bug here must cost the answer, not a 500
+            log.exception("generative composer failed")
+            return self._fall_back(base, "internal_error", f"{type(exc).__name__}: {exc}")
+
+    def _generate(self, request: CompositionRequest, base: Composition) -> Composition:
         passages = self._passages(request, base)
         evidence = self._evidence(request, passages)
         messages = build_messages(
