@@ -25,6 +25,7 @@ suites or corpus folders are skipped with a message (exit 0), so the script runs
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import tempfile
@@ -58,6 +59,13 @@ def _evidence(request: CompositionRequest, passage) -> Evidence:  # noqa: ANN001
     return Evidence(0, passage.text, passage.language, snap.texts[passage.doc_id], vectors)
 
 
+def _best(verifier: Verifier, cache: dict[str, np.ndarray], text: str, ev: Evidence) -> float:
+    """The verifier's measure (best sentence cosine), each text embedded once."""
+    if text not in cache:
+        cache[text] = np.asarray(verifier.embeddings.embed_query(text), dtype=np.float32)
+    return max((float(v @ cache[text]) for _, _, v in ev.sentences), default=0.0)
+
+
 def collect(assistant: Assistant, composer: _Recording, suites: list) -> dict[str, list[float]]:
     verifier = Verifier(assistant.embeddings)
     scores: dict[str, list[float]] = {
@@ -66,6 +74,7 @@ def collect(assistant: Assistant, composer: _Recording, suites: list) -> dict[st
         "wrong": [],
         "unrelated": [],
     }
+    cache: dict[str, np.ndarray] = {}
     cited: list[tuple[str, str, Evidence]] = []  # (case id, doc id, evidence) per case
     claims: list[tuple[str, str, str]] = []  # (case id, doc id, sentence)
     for suite in suites:
@@ -91,7 +100,7 @@ def collect(assistant: Assistant, composer: _Recording, suites: list) -> dict[st
                 if passage is None or len(words) < 6:
                     continue
                 own = _evidence(request, passage)
-                best = lambda text, ev: (verifier.similarities(text, ev) or [(0.0, 0, 0)])[0][0]  # noqa: E731
+                best = functools.partial(_best, verifier, cache)
                 scores["verbatim"].append(best(sentence, own))
                 scores["compressed"].append(
                     best(" ".join(words[: max(4, len(words) * 6 // 10)]), own)
@@ -108,9 +117,7 @@ def collect(assistant: Assistant, composer: _Recording, suites: list) -> dict[st
         for j in range(1, len(cited)):
             other_case, other_doc, ev = cited[(i + j) % len(cited)]
             if other_doc != doc_id and other_case != case_id:
-                scores["unrelated"].append(
-                    (verifier.similarities(sentence, ev) or [(0.0, 0, 0)])[0][0]
-                )
+                scores["unrelated"].append(_best(verifier, cache, sentence, ev))
                 break
     return scores
 
