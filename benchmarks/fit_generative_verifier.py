@@ -6,14 +6,17 @@ language model is needed to fit it: for every answerable case the extractive ans
 sentences stand in for faithful generated sentences, and the same sentences set against
 passages that do not say them stand in for unfaithful ones.
 
-- positives: the cited sentence itself (a faithful restatement) and its first 60 % of words
-  (a faithful but compressed sentence, the harder case) against the passage it came from;
+- positives: the cited sentence itself (a faithful restatement), its first 60 % of words
+  (a faithful but compressed sentence) and, where the corpus holds a translation of its
+  document, the corresponding sentence of the translation (a faithful sentence in the other
+  language, the hardest case), each against the passage the sentence came from;
 - negatives: the cited sentence against the best other-document passage among the retrieved
   ones (a plausible wrong citation, the hard case) and against the cited passage of an
   unrelated case (a claim the passage does not make).
 
 It prints the score distributions, the pass/reject rates per threshold and the threshold with
-the best balanced accuracy on the hard pair (compressed positives vs wrong-citation negatives).
+the best balanced accuracy of the positives (compressed and translated) against the
+wrong-citation negatives.
 
     python benchmarks/fit_generative_verifier.py [--suite FILE ...] [--corpus DIR] [--data-dir DIR]
 
@@ -66,6 +69,24 @@ def _best(verifier: Verifier, cache: dict[str, np.ndarray], text: str, ev: Evide
     return max((float(v @ cache[text]) for _, _, v in ev.sentences), default=0.0)
 
 
+def _translation(request, doc_id: str, start: int, end: int, own: Evidence) -> str | None:  # noqa: ANN001
+    """The sentence of the document's translation that corresponds to the cited one (the
+    closest by passage vectors): a faithful sentence in the other language."""
+    snap = request.retrieval.snapshot
+    doc = snap.documents.get(doc_id)
+    mine = next((v for s, e, v in own.sentences if s <= start < e), None)
+    if doc is None or mine is None or not doc.translations:
+        return None
+    other = doc.translations[0]
+    chunk_ids = [cid for cid, ch in snap.chunks.items() if ch.doc_id == other]
+    units = [u for us in snap.unit_vectors(chunk_ids).values() for u in us]
+    if not units:
+        return None
+    s, e, _ = max(units, key=lambda u: float(u[2] @ mine))
+    text = _plain(snap.texts[other][s:e])
+    return text if len(text.split()) >= 6 else None
+
+
 def collect(assistant: Assistant, composer: _Recording, suites: list) -> dict[str, list[float]]:
     verifier = Verifier(assistant.embeddings)
     scores: dict[str, list[float]] = {
@@ -105,6 +126,9 @@ def collect(assistant: Assistant, composer: _Recording, suites: list) -> dict[st
                 scores["compressed"].append(
                     best(" ".join(words[: max(4, len(words) * 6 // 10)]), own)
                 )
+                translated = _translation(request, c.doc_id, c.start, c.end, own)
+                if translated:
+                    scores["translated"].append(best(translated, own))
                 others = [p for p in request.retrieval.passages if p.doc_id != c.doc_id]
                 if others:
                     scores["wrong"].append(
@@ -130,16 +154,23 @@ def report(scores: dict[str, list[float]]) -> float | None:
                 f"{name:>10}: n={len(values):4d}  p5 {q[0]:.3f}  p25 {q[1]:.3f}  "
                 f"median {q[2]:.3f}  p75 {q[3]:.3f}  p95 {q[4]:.3f}"
             )
-    pos, neg = np.array(scores["compressed"]), np.array(scores["wrong"])
+    # Faithful sentences: compressed restatements and, where the corpus has translations,
+    # the same sentence in the other language (what a cross-lingual answer looks like).
+    pos = np.array(scores["compressed"] + scores["translated"])
+    neg = np.array(scores["wrong"])
     if not len(pos) or not len(neg):
         print("not enough cases to fit a threshold")
         return None
-    print("\nthreshold  verbatim-kept  compressed-kept  wrong-rejected  unrelated-rejected")
+    print(
+        "\nthreshold  verbatim-kept  compressed-kept  translated-kept  wrong-rejected  "
+        "unrelated-rejected"
+    )
     best_t, best_acc = 0.0, -1.0
     for t in np.arange(0.70, 0.96, 0.01):
         rates = [
             np.mean(np.array(scores["verbatim"]) >= t),
-            np.mean(pos >= t),
+            np.mean(np.array(scores["compressed"]) >= t),
+            np.mean(np.array(scores["translated"]) >= t) if scores["translated"] else float("nan"),
             np.mean(neg < t),
             np.mean(np.array(scores["unrelated"]) < t) if scores["unrelated"] else float("nan"),
         ]
@@ -149,7 +180,7 @@ def report(scores: dict[str, list[float]]) -> float | None:
         if acc > best_acc:
             best_t, best_acc = float(t), float(acc)
     print(
-        f"\nbest balanced accuracy (compressed vs wrong citation): {best_acc:.3f} at "
+        f"\nbest balanced accuracy (compressed + translated vs wrong citation): {best_acc:.3f} at "
         f"threshold {best_t:.3f}  ->  KVA_LLM_MIN_SIMILARITY={best_t:.3f}"
     )
     return best_t
