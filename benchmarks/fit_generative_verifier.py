@@ -92,6 +92,7 @@ def collect(assistant: Assistant, composer: _Recording, suites: list) -> dict[st
     scores: dict[str, list[float]] = {
         "verbatim": [],
         "compressed": [],
+        "translated": [],
         "wrong": [],
         "unrelated": [],
     }
