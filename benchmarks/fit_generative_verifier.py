@@ -9,7 +9,9 @@ passages that do not say them stand in for unfaithful ones.
 - positives: the cited sentence itself (a faithful restatement), its first 60 % of words
   (a faithful but compressed sentence) and, where the corpus holds a translation of its
   document, the corresponding sentence of the translation (a faithful sentence in the other
-  language, the hardest case), each against the passage the sentence came from;
+  language) and its first 60 % (compressed and in the other language: what a generated
+  cross-lingual answer looks like, the hardest case), each against the passage the sentence
+  came from;
 - negatives: the cited sentence against the best other-document passage among the retrieved
   ones (a plausible wrong citation, the hard case) and against the cited passage of an
   unrelated case (a claim the passage does not make).
@@ -94,6 +96,7 @@ def collect(assistant: Assistant, composer: _Recording, suites: list) -> dict[st
         "verbatim": [],
         "compressed": [],
         "translated": [],
+        "translated_short": [],
         "wrong": [],
         "unrelated": [],
     }
@@ -131,6 +134,10 @@ def collect(assistant: Assistant, composer: _Recording, suites: list) -> dict[st
                 translated = _translation(request, c.doc_id, c.start, c.end, own)
                 if translated:
                     scores["translated"].append(best(translated, own))
+                    t_words = translated.split()
+                    scores["translated_short"].append(
+                        best(" ".join(t_words[: max(4, len(t_words) * 6 // 10)]), own)
+                    )
                 others = [p for p in request.retrieval.passages if p.doc_id != c.doc_id]
                 if others:
                     scores["wrong"].append(
@@ -158,14 +165,15 @@ def report(scores: dict[str, list[float]]) -> float | None:
             )
     # Faithful sentences: compressed restatements and, where the corpus has translations,
     # the same sentence in the other language (what a cross-lingual answer looks like).
-    pos = np.array(scores["compressed"] + scores["translated"])
+    faithful = ("compressed", "translated", "translated_short")
+    pos = np.array([v for k in faithful for v in scores[k]])
     neg = np.array(scores["wrong"])
     if not len(pos) or not len(neg):
         print("not enough cases to fit a threshold")
         return None
     print(
-        "\nthreshold  verbatim-kept  compressed-kept  translated-kept  wrong-rejected  "
-        "unrelated-rejected"
+        "\nthreshold  verbatim-kept  compressed-kept  translated-kept  short-transl.-kept  "
+        "wrong-rejected  unrelated-rejected"
     )
     best_t, best_acc = 0.0, -1.0
     for t in np.arange(0.70, 0.96, 0.01):
@@ -173,6 +181,9 @@ def report(scores: dict[str, list[float]]) -> float | None:
             np.mean(np.array(scores["verbatim"]) >= t),
             np.mean(np.array(scores["compressed"]) >= t),
             np.mean(np.array(scores["translated"]) >= t) if scores["translated"] else float("nan"),
+            np.mean(np.array(scores["translated_short"]) >= t)
+            if scores["translated_short"]
+            else float("nan"),
             np.mean(neg < t),
             np.mean(np.array(scores["unrelated"]) < t) if scores["unrelated"] else float("nan"),
         ]
@@ -182,17 +193,17 @@ def report(scores: dict[str, list[float]]) -> float | None:
         if acc > best_acc:
             best_t, best_acc = float(t), float(acc)
     print(
-        f"\nbest balanced accuracy (compressed + translated vs wrong citation): {best_acc:.3f} "
+        f"\nbest balanced accuracy (faithful vs wrong citation): {best_acc:.3f} "
         f"at threshold {best_t:.3f}"
     )
     # The recommendation keeps faithful sentences: the facts check (numbers, dates, names) is
     # what stops invented content, and every faithful sentence dropped costs the answer. So:
     # the highest threshold that keeps 95 % of each kind of faithful sentence.
-    classes = [np.array(scores[k]) for k in ("compressed", "translated") if scores[k]]
+    classes = [np.array(scores[k]) for k in faithful if scores[k]]
     keep_t = float(min(np.percentile(c, 5) for c in classes))
     keep_t = float(np.floor(keep_t * 200) / 200)  # down to a multiple of 0.005
     print(
-        f"highest threshold keeping 95 % of compressed and translated sentences: {keep_t:.3f} "
+        f"highest threshold keeping 95 % of each kind of faithful sentence: {keep_t:.3f} "
         f"(rejects {np.mean(neg < keep_t):.2f} of wrong citations, "
         f"{np.mean(np.array(scores['unrelated']) < keep_t):.2f} of unrelated claims)"
         f"  ->  KVA_LLM_MIN_SIMILARITY={keep_t:.3f}"
