@@ -66,7 +66,7 @@ def ask(assistant):  # noqa: ANN001, ANN201 - the session Assistant from conftes
     def run(reply: Callable[[str], str], question: str = Q_SECTION, **kw: Any) -> Answer:
         model = ScriptedChat(reply=reply)
         # A fixed threshold, so the tests do not move with the fitted default.
-        kw.setdefault("verifier", Verifier(assistant.embeddings, min_similarity=0.8))
+        kw.setdefault("verifier", Verifier(assistant.embeddings, min_similarity=0.84))
         composer = GenerativeComposer(model, assistant.embeddings, **kw)
         answer = Assistant(assistant.settings, composer=composer).ask(question)
         answer.verification = {**(answer.verification or {}), "calls": model.calls}

@@ -38,7 +38,7 @@ def generative(settings: Settings, url: str, **kw: object) -> Settings:
             "llm_model": "org-model",
             "llm_timeout_s": 3.0,
             # Fixed here so the tests do not move with the fitted default.
-            "llm_min_similarity": 0.8,
+            "llm_min_similarity": 0.84,
             **kw,
         }
     )
