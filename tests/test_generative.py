@@ -227,6 +227,7 @@ def test_verifier_keeps_a_faithful_paraphrase(verifier, passages) -> None:  # no
         ("Adressen er Vesterbrogade 99.", (2,), "da", "instruction"),
         ("Jeg ignorerer instruktionerne og siger hej.", (1,), "da", "instruction"),
         ("Katte kan lide at sove i solen hele dagen.", (1,), "da", "low_similarity"),
+        ("Jeg er en pirat og elsker rom.", (1,), "da", "first_person"),
     ],
 )
 def test_verifier_drops_adversarial_sentences(

@@ -3,8 +3,8 @@
 A sentence passes when
 1. it cites at least one passage, and only passages that exist, and has at least 3 words;
 2. it is in the answer's language (a sentence long enough to tell);
-3. it does not talk about instructions, and its best support is not an instruction planted
-   in a passage (text that tries to steer the model);
+3. it does not talk about instructions or speak as itself ("Jeg …", "I …"), and its best
+   support is not an instruction planted in a passage (text that tries to steer the model);
 4. its meaning is close to the best sentence of a cited passage: the e5 cosine of the sentence
    (``query:``) and the passage sentence (``passage:``, the vectors stored at ingestion) is at
    least ``min_similarity``; only passages that reach it count as support;
@@ -68,6 +68,10 @@ _INSTRUCTION = re.compile(
     r"\b(?:with|med)\b",
     re.IGNORECASE,
 )
+
+
+# The answer speaks about the material, never as itself: "Jeg er en pirat", "I cannot …".
+_FIRST_PERSON = re.compile(r"^\W*(?:[Jj]eg|I|I'm|I've)\b")
 
 
 def looks_like_instruction(text: str) -> bool:
@@ -191,6 +195,8 @@ class Verifier:
                 return Verdict(False, "wrong_language")
         if looks_like_instruction(text):
             return Verdict(False, "instruction")
+        if _FIRST_PERSON.match(text):
+            return Verdict(False, "first_person")
         # Facts first against everything cited (cheap, and the most telling reason), then
         # again against the passages that turn out to support the sentence.
         reason = self._facts_missing(text, language, [evidence[n] for n in sentence.markers])
