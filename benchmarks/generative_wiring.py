@@ -83,7 +83,7 @@ def start_llama_server() -> tuple[subprocess.Popen, str, str]:
             "--port",
             str(port),
             "--n_ctx",
-            "8192",
+            "4096",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=len(QUESTIONS))
     parser.add_argument("--base-url", help="an OpenAI-compatible server already running")
     parser.add_argument("--model", default="gemma3-270m")
-    parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--passages", type=int, default=3, help="passages in the prompt")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per model call")
     args = parser.parse_args(argv)
     proc = None
     if args.base_url:
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             composer="generative",
             llm_base_url=url,
             llm_model=model,
-            llm_timeout_s=120,
+            llm_timeout_s=args.timeout,
             llm_max_tokens=args.max_tokens,
         )
         Indexer(settings).run([settings.corpus_dir])
@@ -132,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             chat,  # type: ignore[arg-type]
             base.embeddings,
             verifier=Verifier(base.embeddings, settings.llm_min_similarity),
+            max_passages=args.passages,
         )
         assistant = Assistant(settings, composer=composer)
         print(f"model {model} at {url}; min similarity {settings.llm_min_similarity}\n")
