@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         False, description="Ask the model to stream its reply (for gateways that only stream)."
     )
     llm_min_similarity: float = Field(
-        0.84,
+        0.855,
         ge=0,
         le=1,
         description="e5 cosine a generated sentence needs with its cited passage's best sentence "

@@ -158,7 +158,7 @@ class Verifier:
     def __init__(
         self,
         embeddings: Embeddings,
-        min_similarity: float = 0.84,
+        min_similarity: float = 0.855,
         glossary: Glossary | None = None,
         min_words_for_language: int = 5,
     ) -> None:
