@@ -14,12 +14,22 @@ from pathlib import Path
 from ingest.settings import Settings
 
 
-def _settings(data_dir: str | None) -> Settings:
-    return Settings(data_dir=Path(data_dir)) if data_dir else Settings()
+def _settings(data_dir: str | None, composer: str | None = None) -> Settings:
+    overrides: dict[str, object] = {}
+    if data_dir:
+        overrides["data_dir"] = Path(data_dir)
+    if composer:
+        overrides["composer"] = composer
+    return Settings(**overrides)  # type: ignore[arg-type]
 
 
 def _print_for_person(answer) -> None:  # noqa: ANN001 - assistant.models.Answer
     print(answer.answer)
+    if answer.fell_back:
+        print(
+            f"\n({answer.composer} composer fell back to the extractive answer: "
+            f"{answer.fallback_reason})"
+        )
     for w in answer.warnings:
         print(f"\n! {w}")
     if answer.citations:
@@ -35,12 +45,19 @@ def _print_for_person(answer) -> None:  # noqa: ANN001 - assistant.models.Answer
 
 
 def _ask(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from assistant.guard import QuestionError
     from assistant.pipeline import Assistant
     from ingest.embeddings import EmbeddingModelError
 
     try:
-        assistant = Assistant(_settings(args.data_dir))
+        settings = _settings(args.data_dir, args.composer)
+    except ValidationError as exc:
+        print(f"error: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    try:
+        assistant = Assistant(settings)
     except EmbeddingModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -104,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--questions", metavar="FILE", help="answer one question a line ('-': stdin)")
     ask.add_argument("--language", choices=["da", "en"], help="answer in this language")
     ask.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
+    ask.add_argument(
+        "--composer",
+        choices=["extractive", "generative"],
+        help="who writes the answer (default: KVA_COMPOSER); generative needs KVA_LLM_BASE_URL "
+        "and KVA_LLM_MODEL",
+    )
     ask.set_defaults(func=_ask)
     serve = sub.add_parser("serve", help="start the HTTP API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -69,6 +69,12 @@ class Composition:
     notes: list[str] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)
     other_versions: list[OtherVersion] = field(default_factory=list)
+    # Which composer produced the answer, and whether a generative one fell back to the
+    # extractive answer (``fallback_reason`` says why; ``verification`` counts what was kept).
+    composer: str = "extractive"
+    fell_back: bool = False
+    fallback_reason: str | None = None
+    verification: dict[str, Any] | None = None
 
 
 class Composer(Protocol):

@@ -6,7 +6,7 @@ returned by ``POST /api/ask``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -91,3 +91,19 @@ class Answer(BaseModel):
         description="Translations of the cited documents (shown discreetly, not in the answer).",
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    composer: str = Field(
+        "extractive", description="Which composer produced the answer: extractive or generative."
+    )
+    fell_back: bool = Field(
+        False, description="A generative answer was replaced by the extractive one."
+    )
+    fallback_reason: str | None = Field(
+        None,
+        description="Why it fell back: llm_unavailable, llm_timeout, llm_rate_limited, "
+        "llm_error, format_ignored, wrong_language, model_abstained, too_little_verified, "
+        "internal_error.",
+    )
+    verification: dict[str, Any] | None = Field(
+        None,
+        description="Generative answers: sentences generated, kept, and why others were dropped.",
+    )

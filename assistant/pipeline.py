@@ -71,6 +71,10 @@ class Assistant:
             sentences=SentenceIndexCache(),
             fusion=model.fusion,
         )
+        if composer is None and self.settings.composer == "generative":
+            from assistant.generative.composer import make_composer
+
+            composer = make_composer(self.settings, self.embeddings)
         self.composer = composer or ExtractiveComposer(model)
         self.k = k
         # Open the store and build the sentence matrix now, not inside the first question.
@@ -86,6 +90,11 @@ class Assistant:
         except Exception:  # noqa: BLE001 - any failure to open the store means not ready
             return False
         return True
+
+    @property
+    def composer_name(self) -> str:
+        """Which composer answers: ``extractive`` or ``generative``."""
+        return getattr(self.composer, "name", "extractive")
 
     @property
     def empty(self) -> bool:
@@ -186,6 +195,10 @@ class Assistant:
             related=composition.related,
             warnings=prepared.warnings,
             other_versions=composition.other_versions,
+            composer=composition.composer,
+            fell_back=composition.fell_back,
+            fallback_reason=composition.fallback_reason,
+            verification=composition.verification,
             timings_ms={
                 **prepared.timings_ms,
                 "compose": round((t3 - t2) * 1000, 2),

@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         "--ingest", action="store_true", help="in-process: ingest the corpus folder before running"
     )
     r.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    r.add_argument(
+        "--composer",
+        choices=["extractive", "generative"],
+        help="in-process: the composer to evaluate (default: KVA_COMPOSER); generative also "
+        "runs the extractive one and writes composers.md side by side",
+    )
 
     c = sub.add_parser("compare", help="compare two runs case by case")
     c.add_argument("run_a", help="earlier run: folder or results.json")
@@ -117,6 +123,9 @@ def _backend(args: argparse.Namespace, corpus: Path | None = None) -> Any:
             raise SuiteError(str(exc)) from None
     else:
         settings = Settings(data_dir=args.data_dir) if args.data_dir else get_settings()
+    if getattr(args, "composer", None):
+        # Validated again: generative needs KVA_LLM_BASE_URL and KVA_LLM_MODEL.
+        settings = Settings.model_validate({**settings.model_dump(), "composer": args.composer})
     if args.ingest or corpus is not None:
         bring_up_to_date(settings)
     from evals.backends import InProcessBackend
@@ -166,8 +175,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     gates: list[Gate] = [parse_gate(s, "under") for s in args.fail_under]
     gates += [parse_gate(s, "over") for s in args.fail_over]
     suites = load_suites(args.suites or [DEFAULT_SUITES])
-    if args.api and (args.ingest or args.data_dir):
-        _err("error: --ingest and --data-dir apply to in-process runs, not to --api")
+    if args.api and (args.ingest or args.data_dir or args.composer):
+        _err("error: --ingest, --data-dir and --composer apply to in-process runs, not to --api")
         return 2
     if args.api and args.corpus:
         _err("error: --corpus applies to in-process runs, not to --api")
@@ -189,6 +198,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     paths = write_results(results, out)
     _print_summary(results)
     print(f"wrote {paths['json']}, {paths['csv']}, {paths['html']}")
+    if args.composer == "generative":
+        _side_by_side(args, suites, results, out)
     failed = check_gates(results["summary"], gates)
     if failed:
         _err("FAILED gates:\n" + "\n".join(f"  - {line}" for line in failed))
@@ -196,6 +207,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if gates:
         print(f"all {len(gates)} gate(s) passed")
     return 0
+
+
+def _side_by_side(args: argparse.Namespace, suites: list, results: dict, out: Path) -> None:
+    """The same suites through the extractive composer, and both composers in one table."""
+    from evals.composers import side_by_side, write_side_by_side
+    from evals.runner import run_suites, write_results
+
+    args.composer, args.ingest = "extractive", False
+    backend, per_suite = _backends(args, suites)
+    baseline = run_suites(
+        suites,
+        backend,
+        tags=args.tag or None,
+        progress=False if args.no_progress else None,
+        backends=per_suite,
+    )
+    write_results(baseline, out / "extractive")
+    runs = {"extractive": baseline, "generative": results}
+    print(side_by_side(runs), end="")
+    print(f"wrote {write_side_by_side(runs, out)} (extractive run in {out / 'extractive'})")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

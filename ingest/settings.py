@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +42,39 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, description="Bearer key for admin endpoints; unset = off.")
     api_url: str = Field("http://127.0.0.1:8000", validation_alias="API_URL")
     max_upload_mb: float = Field(50.0, gt=0)
+
+    # Answer composition. ``generative`` needs an OpenAI-compatible server (Azure OpenAI, vLLM,
+    # Ollama, llama.cpp's llama-server); every generated sentence is verified against its
+    # cited passage and the extractive answer is the fallback.
+    composer: Literal["extractive", "generative"] = "extractive"
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible base URL ending in /v1, e.g. http://gpu:8080/v1."
+    )
+    llm_model: str | None = Field(None, description="Model name the server knows.")
+    llm_api_key: SecretStr | None = Field(None, description="Bearer key; unset for local servers.")
+    llm_timeout_s: float = Field(30.0, gt=0, le=600)
+    llm_max_tokens: int = Field(400, ge=16, le=8192)
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_max_retries: int = Field(0, ge=0, le=5, description="Retries on 429/5xx (each waits).")
+    llm_stream: bool = Field(
+        False, description="Ask the model to stream its reply (for gateways that only stream)."
+    )
+    llm_min_similarity: float = Field(
+        0.855,
+        ge=0,
+        le=1,
+        description="e5 cosine a generated sentence needs with its cited passage's best sentence "
+        "(fitted by benchmarks/fit_generative_verifier.py).",
+    )
+
+    @model_validator(mode="after")
+    def _generative_needs_a_model(self) -> Settings:
+        if self.composer == "generative" and not (self.llm_base_url and self.llm_model):
+            raise ValueError(
+                "KVA_COMPOSER=generative needs KVA_LLM_BASE_URL and KVA_LLM_MODEL "
+                "(an OpenAI-compatible server and the model name it serves)"
+            )
+        return self
 
     @field_validator("data_dir", "corpus_dir")
     @classmethod

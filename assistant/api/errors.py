@@ -37,13 +37,20 @@ class ApiError(Exception):
     """Raised by routes; rendered by :func:`install_error_handlers`."""
 
     def __init__(
-        self, status_code: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
         self.headers = headers
+        # More fields for the error object, e.g. OpenAI's ``type`` and ``param`` on /v1.
+        self.extra = extra
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -75,7 +82,9 @@ def _describe(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
+        return error_response(
+            exc.status_code, exc.code, exc.message, headers=exc.headers, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

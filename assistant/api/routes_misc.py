@@ -32,6 +32,11 @@ def readyz(request: Request) -> JSONResponse:
     assistant: Any = getattr(state, "assistant", None)
     ready = assistant is not None and bool(getattr(assistant, "ready", True))
     body: dict[str, Any] = {"ready": ready, "ingest_queue": state.jobs.pending()}
+    # Which composer answers: the extractive default or the organisation's own model.
+    settings = state.settings
+    body["composer"] = getattr(assistant, "composer_name", None) or settings.composer
+    if body["composer"] == "generative":
+        body["llm"] = {"base_url": settings.llm_base_url, "model": settings.llm_model}
     if getattr(state, "load_error", None):
         body["error"] = state.load_error
     return JSONResponse(body, status_code=200 if ready else 503)
