@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -193,9 +194,9 @@ class CandidateBuilder:
                     continue
                 context = [v for v in (prev_, (start, end, vector), next_) if v is not None]
                 context_vector = _normalised(np.sum([v for _, _, v in context], axis=0))
-                context_text = " ".join(
-                    [heading] + [text[s:e] for s, e, _ in context if (s, e) != (start, end)]
-                )
+                context_texts = [heading] + [
+                    text[s:e] for s, e, _ in context if (s, e) != (start, end)
+                ]
                 coverage = self.coverage(span_text, lang, own, weights)
                 candidates.append(
                     Candidate(
@@ -227,7 +228,7 @@ class CandidateBuilder:
                             "passage_rank": 1.0 / (1 + rank),
                             "coverage": coverage,
                             "coverage_context": self.coverage(
-                                f"{span_text} {context_text}", lang, own, weights
+                                [span_text, *context_texts], lang, own, weights
                             ),
                             "typed": float(kind is not None and typed),
                             "type_missing": float(kind is not None and not typed),
@@ -239,7 +240,7 @@ class CandidateBuilder:
                             "first_in_chunk": float(i == 0),
                             "neighbour": float(neighbour),
                             "numbers_matched": _numbers_matched(numbers, span_text),
-                            "novelty": _novelty(span_text, lang, question_stems),
+                            "novelty": _novelty(self.glossary, span_text, lang, question_stems),
                             "coverage_fair": self.coverage(
                                 span_text, lang, [c for c, _ in fair], [w for _, w in fair]
                             ),
@@ -307,14 +308,18 @@ class CandidateBuilder:
         return out
 
     def coverage(
-        self, text: str, lang: str, concepts: list[Concept], weights: list[float]
+        self, text: str | list[str], lang: str, concepts: list[Concept], weights: list[float]
     ) -> float:
-        """Weighted share of ``concepts`` that ``text`` (in ``lang``) expresses."""
+        """Weighted share of ``concepts`` that ``text`` (in ``lang``; several texts read as
+        one) expresses."""
         if not concepts:
             return 0.0
-        token_list = tokenize(text, lang)
-        tokens = set(token_list)
-        entries = {id(e) for _, _, e in self.glossary.spans(token_list, lang)}
+        tokens: set[str] = set()
+        entries: set[int] = set()
+        for part in [text] if isinstance(text, str) else text:
+            stems, found = _analyse(self.glossary, part, lang)
+            tokens.update(stems)
+            entries.update(found)
         total = sum(weights) or 1.0
         matched = sum(
             w for c, w in zip(concepts, weights, strict=True) if c.matched_by(tokens, lang, entries)
@@ -435,7 +440,7 @@ def _anchors(text: str, language: str, stems: set[str]) -> list[tuple[int, int]]
     """Spans of the words of ``text`` that the question also uses (compared as stems)."""
     out = []
     for m in _WORD_SPAN.finditer(text):
-        stem = tokenize(m.group(0), language)
+        stem = _stem(m.group(0), language)
         if stem and stem[0] in stems:
             out.append(m.span())
     return out
@@ -455,8 +460,21 @@ def _expressible(concept: Concept, language: str) -> bool:
     return concept.entry is not None or bool(concept.forms.get(language))
 
 
-def _novelty(text: str, language: str, question_stems: set[str]) -> float:
-    tokens = tokenize(text, language)
+@lru_cache(maxsize=65536)
+def _stem(word: str, language: str) -> list[str]:
+    return tokenize(word, language)
+
+
+@lru_cache(maxsize=16384)
+def _analyse(glossary: Glossary, text: str, lang: str) -> tuple[tuple[str, ...], frozenset[int]]:
+    """A text's stems and the glossary entries it names; cached, since the same sentences are
+    read for every question that retrieves them."""
+    stems = tokenize(text, lang)
+    return tuple(stems), frozenset(id(e) for _, _, e in glossary.spans(stems, lang))
+
+
+def _novelty(glossary: Glossary, text: str, language: str, question_stems: set[str]) -> float:
+    tokens = _analyse(glossary, text, language)[0]
     if not tokens:
         return 0.0
     return sum(t not in question_stems for t in tokens) / len(tokens)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from functools import lru_cache
 
 from assistant.store_reader import Snapshot
 from ingest.loaders.chrome import is_chrome_line
@@ -28,6 +29,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 _PAGE_NUMBER = re.compile(r"^\W*((side|page)\s+)?\d{1,4}(\s+(af|of)\s+\d{1,4})?\W*$", re.I)
 
 
+@lru_cache(maxsize=16384)
 def is_chrome(text: str) -> bool:
     """A sentence or line run that belongs to the page around the content: every line of it
     is chrome by shape (the loaders' own test), a page number, or holds no word at all."""
@@ -39,8 +41,12 @@ def is_chrome(text: str) -> bool:
     )
 
 
+_TOKEN = re.compile(r"[^\W_]+")
+
+
 def _normal(line: str) -> str:
-    return " ".join(_WORD.findall(line.lower()))
+    # Digits count: two lines that differ only in a figure say different things.
+    return " ".join(_TOKEN.findall(line.lower()))
 
 
 class Boilerplate:

@@ -196,12 +196,13 @@ class ExtractiveComposer:
         for unit in chosen:
             n = len(citations) + 1
             p = unit.passage
+            quote_lang = quote_language(unit.text, p.language, snap.documents[p.doc_id].language)
             citations.append(
                 Citation(
                     n=n,
                     doc_id=p.doc_id,
                     title=p.title,
-                    language=quote_language(unit.text, p.language),
+                    language=quote_lang,
                     section=p.section,
                     page=p.page,
                     quote=unit.text,
@@ -211,7 +212,6 @@ class ExtractiveComposer:
                 )
             )
             sentence = plain_text(unit.text)
-            quote_lang = quote_language(unit.text, p.language)
             if quote_lang != lang:
                 marker = _TEXTS["quote_in"][lang][quote_lang]  # type: ignore[index]
                 parts.append(f"“{sentence}” ({marker}) [{n}]")
@@ -261,14 +261,15 @@ def plain_text(quote: str) -> str:
     return "\n".join(lines)
 
 
-def quote_language(quote: str, passage_language: str) -> str:
-    """The language a quote is in: its own when it is long enough to tell (a heading-like line
-    of an English page can sit in a chunk detected as Danish), else its passage's.
+def quote_language(quote: str, passage_language: str, document_language: str) -> str:
+    """The language a quote is in. Its chunk's language, unless that differs from its
+    document's: then the quote itself is read when it is long enough to tell (a heading-like
+    line of an English page can make a chunk look Danish).
 
-    >>> quote_language("SOCIAL POLICY IN DENMARK Published by The Ministry of Social Affairs", "da")
+    >>> quote_language("SOCIAL POLICY IN DENMARK Published by The Ministry of Social", "da", "en")
     'en'
     """
-    if len(quote.split()) >= 6:
+    if passage_language != document_language and len(quote.split()) >= 6:
         detected = detect_language(quote, default=None)
         if detected in ("da", "en"):
             return detected

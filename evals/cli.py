@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--data-dir", help="in-process: use this data folder (KVA_DATA_DIR)")
     r.add_argument(
+        "--corpus",
+        metavar="DIR",
+        help="in-process: ingest this folder into a scratch store (kept under "
+        "artifacts/evals/stores/, or --data-dir) and run every suite against it; without it, "
+        "a suite that names its own corpus runs against a store of that corpus",
+    )
+    r.add_argument(
         "--ingest", action="store_true", help="in-process: ingest the corpus folder before running"
     )
     r.add_argument("--no-progress", action="store_true", help="never show a progress bar")

@@ -17,7 +17,7 @@ from ingest.settings import PROJECT_ROOT
 QUESTIONS = [
     "Hvilken paragraf i serviceloven handler bostøtten efter?",
     "Which sections of the Service Act does the effort catalogue concern?",
-    "Hvem kan jeg kontakte om nyheden?",
+    "Hvem er kontaktpersonerne?",
     "Who prepared the literature studies?",
     "Hvornår udkommer de faglige pejlemærker?",
     "What is recovery about?",

@@ -158,7 +158,9 @@ def results() -> dict:
 
 
 def test_bundled_suite_meets_the_brief() -> None:
-    suites = load_suites([SUITES])
+    # The seed suite; the development suites over real pages are checked in
+    # test_answer_engine.py against their own corpus.
+    suites = [s for s in load_suites([SUITES]) if s.corpus is None]
     cases = [c for s in suites for c in s.cases]
     manifest = yaml.safe_load((ROOT / "corpus" / "manifest.yaml").read_text(encoding="utf-8"))
     doc_ids = {d["id"] for d in manifest["documents"].values()}

@@ -1,0 +1,240 @@
+"""The fitted answer engine: model file, candidates, chrome, sentence index, composition, and
+the development suite over real pages (checked against its corpus when ../shared is there)."""
+
+from __future__ import annotations
+
+import doctest
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import assistant.answer_model
+import assistant.answer_type
+import assistant.candidates
+import assistant.chrome
+import assistant.composer
+import assistant.sentence_index
+import evals.stores
+from assistant.answer_model import MODEL_PATH, AnswerModel, AnswerModelError
+from assistant.candidates import QUESTION_FEATURES, SENTENCE_FEATURES
+from assistant.chrome import Boilerplate, is_chrome
+from assistant.composer import plain_text
+from assistant.glossary import Glossary
+from assistant.models import Turn
+from assistant.sentence_index import SentenceIndex
+from evals.suite import load_suite
+from evals.textutil import contains_fact
+from ingest.settings import PROJECT_ROOT
+
+SUITES = PROJECT_ROOT / "evals" / "suites"
+DEV_SUITES = [SUITES / "social-dev-tune.yaml", SUITES / "social-dev-heldout.yaml"]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        assistant.answer_model,
+        assistant.answer_type,
+        assistant.candidates,
+        assistant.chrome,
+        assistant.composer,
+        assistant.sentence_index,
+        evals.stores,
+    ],
+)
+def test_docstring_examples_run(module) -> None:  # noqa: ANN001
+    result = doctest.testmod(module)
+    assert result.failed == 0 and result.attempted > 0
+
+
+# --- the fitted model -------------------------------------------------------------------------
+def test_committed_model_is_complete_and_says_where_it_came_from() -> None:
+    model = AnswerModel.load()
+    assert model.sentence.features == SENTENCE_FEATURES
+    assert model.answerable.features == QUESTION_FEATURES
+    provenance = model.provenance
+    assert provenance["fitted_by"] == "benchmarks/fit_answer_model.py"
+    assert "social-dev-tune" in provenance["tuning_suites"]
+    assert "social-dev-heldout" not in provenance["tuning_suites"]
+
+
+def test_model_file_errors_name_the_problem(tmp_path: Path) -> None:
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    data["sentence"]["features"][0] = "made_up"
+    with pytest.raises(AnswerModelError, match="unknown features"):
+        AnswerModel.from_dict(data)
+    data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    data["answerable"]["threshold"] = 1.5
+    with pytest.raises(AnswerModelError, match="threshold"):
+        AnswerModel.from_dict(data)
+    del data["sentence"]
+    with pytest.raises(AnswerModelError, match="malformed"):
+        AnswerModel.from_dict(data)
+    broken = tmp_path / "model.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(AnswerModelError, match="cannot read"):
+        AnswerModel.load(broken)
+
+
+def test_contributions_explain_a_score() -> None:
+    model = AnswerModel.load().answerable
+    row = dict.fromkeys(QUESTION_FEATURES, 0.5)
+    parts = model.contributions(row)
+    logit = sum(parts.values()) + model.intercept
+    assert abs(float(model.logits([row])[0]) - logit) < 1e-3
+
+
+# --- chrome and boilerplate -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Gå til indhold",
+        "Sidst opdateret 03-06-2021",
+        "Forside » Voksne » Recovery",
+        "1600x900_new4",
+        "[Literature study: Quality in housing support](#)",
+        "Side 3 af 7",
+        "Vi bruger cookies til statistik. Accepter alle cookies",
+    ],
+)
+def test_chrome_is_recognised(line: str) -> None:
+    assert is_chrome(line)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Bostøtte gives efter servicelovens § 85.",
+        "Housing First is an approach that sees housing as a basic human right.",
+        "Læs mere om CTI i manualen, som beskriver de tre faser.",
+    ],
+)
+def test_content_is_not_chrome(sentence: str) -> None:
+    assert not is_chrome(sentence)
+
+
+def test_boilerplate_is_short_lines_repeated_across_documents() -> None:
+    footer = "Socialstyrelsen · Edisonsvej 18 · 5000 Odense"
+    shared = "Recovery er en personlig proces, som ingen kan gennemføre for en anden, " * 2
+    texts = {f"d{i}": f"Indhold {i} om noget særligt.\n{footer}\n{shared}" for i in range(3)}
+    texts["d3"] = "Kun to sider har denne linje.\nIndhold 1 om noget særligt."
+    plate = Boilerplate(texts)
+    assert footer in plate
+    assert shared.strip() not in plate  # long: content found on several pages, not a template
+    assert "Indhold 1 om noget særligt." not in plate  # two documents only
+    with pytest.raises(ValueError):
+        Boilerplate(texts, min_documents=1)
+
+
+# --- text of an answer --------------------------------------------------------------------------
+def test_plain_text_drops_markup_but_keeps_words() -> None:
+    quote = "## Kontakt\n- > [Anna Lund](mailto:anna@x.dk), **specialkonsulent**\n![logo](l.png)"
+    assert plain_text(quote) == "Kontakt\n• Anna Lund, specialkonsulent"
+
+
+def test_glossary_never_gives_one_word_two_meanings() -> None:
+    seen = defaultdict(set)
+    glossary = Glossary.load()
+    for i, entry in enumerate(glossary._entries):
+        for lang, forms in entry.stems.items():
+            for form in forms:
+                seen[(lang, form)].add(i)
+    assert not {k: v for k, v in seen.items() if len(v) > 1}
+
+
+# --- the sentence index -------------------------------------------------------------------------
+def test_sentence_index_ranks_chunks_and_measures_the_background() -> None:
+    vectors = np.eye(4, dtype=np.float32)
+    index = SentenceIndex(
+        ["a", "a", "b", "c"],
+        [0, 10, 0, 0],
+        [9, 20, 8, 5],
+        vectors,
+        neighbours={"a": (None, "b"), "b": ("a", None)},
+        languages=["da", "da", "en", "en"],
+    )
+    query = np.array([0.1, 0.9, 0.3, 0.0], dtype=np.float32)
+    assert [c for c, _ in index.best_chunks(query, k=3)] == ["a", "b", "c"]
+    assert [c for c, _ in index.best_chunks(query, k=3, allowed={"b", "c"})] == ["b", "c"]
+    stats = index.language_stats(index.similarities(query))
+    assert stats["da"][0] == pytest.approx(0.5) and stats["en"][0] == pytest.approx(0.15)
+    assert index.neighbours["a"] == (None, "b")
+    with pytest.raises(ValueError):
+        SentenceIndex(["a"], [0, 1], [1], vectors[:1])
+
+
+# --- composition on the real seed store -------------------------------------------------------
+def test_answers_never_repeat_a_quote_or_quote_chrome(assistant) -> None:  # noqa: ANN001
+    questions = [
+        "Hvad er kvalitet på botilbud og i bostøtte?",
+        "What are the two tracks of the initiative?",
+        "Hvem har udarbejdet litteraturstudierne?",
+        "Hvilke delinitiativer er der?",
+    ]
+    for q in questions:
+        answer = assistant.ask(q)
+        quotes = [" ".join(c.quote.lower().split()) for c in answer.citations]
+        assert len(quotes) == len(set(quotes)), q
+        spans = sorted((c.doc_id, c.start, c.end) for c in answer.citations)
+        for (d1, _, e1), (d2, s2, _) in zip(spans, spans[1:], strict=False):
+            assert d1 != d2 or s2 >= e1, q
+        assert not any(is_chrome(c.quote) for c in answer.citations), q
+        assert "](" not in answer.answer and "##" not in answer.answer, q
+
+
+def test_off_topic_question_is_declined(assistant) -> None:  # noqa: ANN001
+    answer = assistant.ask("How do I make a sourdough bread with a crispy crust?")
+    assert answer.abstained and not answer.citations
+    assert answer.answer.startswith("The material does not cover this.")
+
+
+def test_follow_up_is_answered_from_the_conversation(assistant) -> None:  # noqa: ANN001
+    history = [
+        Turn(role="user", content="Who prepared the literature studies?"),
+        Turn(role="assistant", content="VIVE [1]"),
+    ]
+    answer = assistant.ask("And what are they about?", history=history)
+    assert not answer.abstained and answer.citations
+
+
+# --- the development suite over real pages ----------------------------------------------------
+def test_dev_suite_is_split_by_document_and_big_enough() -> None:
+    tune, held_out = (load_suite(p) for p in DEV_SUITES)
+    cases = tune.cases + held_out.cases
+    assert len(cases) >= 200
+    assert not {c.id for c in tune.cases} & {c.id for c in held_out.cases}
+    for suite in (tune, held_out):
+        tags = defaultdict(int)
+        for c in suite.cases:
+            for t in c.tags:
+                tags[t] += 1
+        for tag in ("cross-lingual", "list", "follow-up", "absent", "off-domain", "number"):
+            assert tags[tag] >= 5, (suite.name, tag)
+        langs = {c.language for c in suite.cases if "cross-lingual" in c.tags}
+        assert langs == {"da", "en"}, suite.name
+        assert suite.corpus_dir is not None and suite.corpus_dir.name == "social-dev"
+
+    def main_source(suite):  # noqa: ANN001, ANN202
+        return {c.expected_sources[0] for c in suite.cases if c.expected_sources}
+
+    # Each answerable case is about a document of its own half.
+    assert not main_source(tune) & main_source(held_out)
+
+
+def test_dev_suite_facts_are_in_their_sources() -> None:
+    from ingest.loaders import load_file
+
+    corpus = load_suite(DEV_SUITES[0]).corpus_dir
+    if corpus is None or not corpus.is_dir():
+        pytest.skip(f"the development corpus is not here ({corpus}); it lives in ../shared")
+    texts = {p.stem: load_file(p).text for p in corpus.iterdir() if p.is_file()}
+    for path in DEV_SUITES:
+        for case in load_suite(path).cases:
+            assert set(case.expected_sources) <= set(texts), case.id
+            for group in case.expected_facts:
+                assert any(
+                    contains_fact(texts[s], alt) for s in case.expected_sources for alt in group
+                ), (case.id, group)
