@@ -13,10 +13,13 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +28,8 @@ from ingest.lexical import LexicalIndex, tokenize
 from ingest.records import ChunkRecord, DocumentRecord, Records
 from ingest.settings import Settings
 from ingest.vector_store import StoreModelMismatch, VectorStore
+
+log = logging.getLogger("kva.store")
 
 
 @dataclass
@@ -38,6 +43,33 @@ class Snapshot:
     idf: dict[str, dict[str, float]] = field(default_factory=dict)
 
     records: Records | None = None
+    reopen: Callable[[], VectorStore] | None = None
+    _vector_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def dense(
+        self, vector: list[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Dense hits; never raises for an id the records list (it reopens Chroma once, then
+        falls back to keyword-only retrieval with a log line rather than failing the ask)."""
+        if self.vectors is None:
+            return []
+        try:
+            return self.vectors.query(vector, k, where)
+        except Exception as first:  # noqa: BLE001 - any Chroma failure gets one fresh retry
+            if self.reopen is None:
+                raise
+            log.warning("dense query failed (%s); reopening the vector store", first)
+            try:
+                with self._vector_lock:
+                    self.vectors = self.reopen()
+                return self.vectors.query(vector, k, where)
+            except Exception as second:  # noqa: BLE001
+                log.error(
+                    "dense query failed again (%s); answering from keyword search only; "
+                    "run `python -m ingest check --repair`",
+                    second,
+                )
+                return []
 
     def unit_vectors(self, chunk_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
         """chunk id -> [(start, end, vector)] of its answer units."""
@@ -102,9 +134,13 @@ class StoreReader:
         folder = records.get_meta("bm25_dir")
         if folder:
             snap.lexical = LexicalIndex.load(self.settings.bm25_dir / folder)
-        snap.vectors = VectorStore(
-            self.settings, model_id, records.get_meta("collection"), create=False
-        )
+        collection = records.get_meta("collection")
+
+        def reopen() -> VectorStore:
+            return VectorStore(self.settings, model_id, collection, create=False)
+
+        snap.reopen = reopen
+        snap.vectors = reopen()
         snap.idf = _idf(snap)
         return snap
 

@@ -1,0 +1,132 @@
+"""Faults and abuse from issue 12, each reproduced against the real thing: a uvicorn process on
+loopback, the ingest CLI in another process, a real Chroma store that gets corrupted on disk."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ingest.settings import PROJECT_ROOT
+
+PY = sys.executable
+API_KEY = "reliability-key"
+ZEBRA = (
+    "# Zebraer på botilbud\n\nZebraprojektet handler om striber og kvalitet i botilbud. "
+    "Zebraer måles hvert år af kommunen med et særligt zebraskema.\n"
+)
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, KVA_DATA_DIR=str(data_dir), KVA_API_KEY=API_KEY, **extra)
+    env.pop("API_URL", None)
+    return env
+
+
+def run_ingest(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PY, "-m", "ingest", *args],
+        cwd=PROJECT_ROOT,
+        env=_env(data_dir, **extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@dataclass
+class ApiProcess:
+    url: str
+    data_dir: Path
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=120)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_api(data_dir: Path, log_path: Path, wait_ready: bool = True) -> ApiProcess:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [PY, "-m", "uvicorn", "--factory", "assistant.api.app:create_app", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=_env(data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("wb"),
+    )
+    api = ApiProcess(f"http://127.0.0.1:{port}", data_dir, proc, log_path)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            r = httpx.get(api.url + "/readyz", timeout=5)
+            if r.status_code == 200 or (not wait_ready and r.status_code == 503):
+                return api
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"API exited: {api.logs()[-2000:]}")
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("API did not start")
+
+
+def stop_api(api: ApiProcess) -> None:
+    api.proc.send_signal(signal.SIGTERM)
+    try:
+        api.proc.wait(20)
+    except subprocess.TimeoutExpired:
+        api.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
+    """A uvicorn process over a store holding the bundled corpus."""
+    data = tmp_path_factory.mktemp("reliability")
+    done = run_ingest(data, str(PROJECT_ROOT / "corpus"))
+    assert done.returncode == 0, done.stderr
+    api = start_api(data, data / "api.log")
+    yield api
+    stop_api(api)
+
+
+def test_reader_sees_documents_ingested_by_another_process(served: ApiProcess) -> None:
+    """Point 1: a CLI ingest into the served data dir; filtered asks on the new document used
+    to fail with 500 'Error finding id' until restart, unfiltered ones missed it."""
+    with served.client() as c:
+        assert c.post("/api/ask", json={"question": "Hvad er kvalitet?"}).status_code == 200
+        folder = served.data_dir / "cli-new"
+        folder.mkdir()
+        (folder / "zebra.txt").write_text(ZEBRA)
+        done = run_ingest(served.data_dir, str(folder))
+        assert done.returncode == 0, done.stderr
+        question = "Hvad er zebraprojektet?"
+        for _ in range(3):
+            r = c.post("/api/ask", json={"question": question, "filters": {"doc_ids": ["zebra"]}})
+            assert r.status_code == 200, r.text
+            assert [x["doc_id"] for x in r.json()["citations"]] == ["zebra"]
+            r = c.post("/api/ask", json={"question": question})
+            assert r.status_code == 200, r.text
+            assert "zebra" in {x["doc_id"] for x in r.json()["citations"]}
+        # An edit of the same document from the CLI is seen as well.
+        (folder / "zebra.txt").write_text(ZEBRA.replace("zebraskema", "stribeskema"))
+        assert run_ingest(served.data_dir, str(folder)).returncode == 0
+        r = c.post(
+            "/api/ask",
+            json={"question": "Hvad måles med stribeskema?", "filters": {"doc_ids": ["zebra"]}},
+        )
+        assert r.status_code == 200, r.text
+        assert "stribeskema" in r.json()["answer"] or r.json()["citations"], r.json()
