@@ -73,6 +73,14 @@ class Assistant:
         return True
 
     @property
+    def store_problem(self) -> str | None:
+        """Why the store failed its check, or None; the API is not ready while it fails."""
+        try:
+            return self.reader.snapshot().problem
+        except Exception as exc:  # noqa: BLE001
+            return f"{type(exc).__name__}: {exc}"
+
+    @property
     def empty(self) -> bool:
         return self.reader.snapshot().chunk_count == 0
 

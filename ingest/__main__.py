@@ -1,8 +1,10 @@
-"""Command line: ``python -m ingest [PATH ...] [--rebuild] [--data-dir DIR]`` and
-``python -m ingest stats [--json]``.
+"""Command line: ``python -m ingest [PATH ...] [--rebuild] [--data-dir DIR]``,
+``python -m ingest stats [--json]`` and ``python -m ingest check [--repair] [--json]``.
 
 Exit codes: 0 all files ingested, 1 some files failed (the rest is committed), 2 the run
-could not start (bad settings, model mismatch), 130 interrupted (nothing committed).
+could not start or the store is broken beyond repair (bad settings, model mismatch, corrupt
+database, disk full, unwritable data dir), 130 interrupted. ``check``: 0 the store is whole
+(or was repaired), 1 problems found (run with ``--repair``), 2 it cannot be repaired.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def _progress_bar():  # noqa: ANN202 - returns a Progress callable
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from ingest.check import StoreCorrupt
     from ingest.embeddings import EmbeddingModelError
     from ingest.pipeline import Indexer
 
@@ -48,7 +51,7 @@ def _ingest(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
     try:
         report = Indexer(settings, progress=_progress_bar()).run(paths, rebuild=args.rebuild)
-    except EmbeddingModelError as exc:
+    except (EmbeddingModelError, StoreCorrupt) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -68,6 +71,30 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _check(args: argparse.Namespace) -> int:
+    from ingest.check import StoreCorrupt, check_store, repair_store
+    from ingest.pipeline import Indexer
+
+    settings = _settings(args.data_dir)
+    report = check_store(settings)
+    if args.repair and not report.ok:
+        try:
+            with Indexer(settings).locked():
+                report = repair_store(settings)
+        except StoreCorrupt as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps({**report.model_dump(), "ok": report.ok}, ensure_ascii=False))
+    else:
+        for line in report.repaired:
+            print(f"repaired: {line}")
+        for problem in report.problems:
+            print(f"problem: {problem.index}: {problem.message}")
+        print(report.summary() if report.ok else "store NOT ok; run with --repair")
+    return 0 if report.ok else 1
+
+
 def _stats(args: argparse.Namespace) -> int:
     from ingest.stats import store_stats
 
@@ -82,6 +109,16 @@ def _stats(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:
+        parser = argparse.ArgumentParser(
+            prog="python -m ingest check",
+            description="Verify that every committed chunk is in every index; --repair "
+            "rebuilds what is missing from the stored text.",
+        )
+        parser.add_argument("--repair", action="store_true", help="rebuild what is missing")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
+        return _check(parser.parse_args(argv[1:]))
     if argv[:1] == ["stats"]:
         parser = argparse.ArgumentParser(prog="python -m ingest stats")
         parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,0 +1,155 @@
+"""Store corruption (issue 12, points 5 and 9): each fault is made on disk, the check must
+find it, ingest must repair it (or refuse with exit 2), and no committed chunk may be lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.check import check_store
+from ingest.pipeline import Indexer
+from ingest.records import Records
+from ingest.settings import PROJECT_ROOT, Settings
+from ingest.vector_store import VectorStore
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("pristine")
+    report = Indexer(Settings(data_dir=data)).run([PROJECT_ROOT / "corpus"])
+    assert report.ok and len(report.added) == 3
+    return data
+
+
+@pytest.fixture
+def store(pristine: Path, tmp_path: Path) -> Settings:
+    shutil.copytree(pristine, tmp_path / "data")
+    return Settings(data_dir=tmp_path / "data")
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args, "--data-dir", str(settings.data_dir)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _whole(settings: Settings) -> int:
+    """Every committed chunk is in Chroma, BM25 and the units; returns the chunk count."""
+    report = check_store(settings)
+    assert report.ok, report.summary()
+    records = Records(settings.records_path)
+    committed = {c.chunk_id for c in records.get_chunks()}
+    store = VectorStore(
+        settings, records.get_meta("embedding_model"), records.get_meta("collection")
+    )
+    assert store.all_ids() == committed
+    return len(committed)
+
+
+def _bm25(settings: Settings) -> Path:
+    return settings.bm25_dir / Records(settings.records_path).get_meta("bm25_dir")
+
+
+def test_deleted_bm25_folder_is_found_and_ingest_repairs_it(store: Settings) -> None:
+    before = _whole(store)
+    shutil.rmtree(_bm25(store))
+    found = check_store(store)
+    assert [p.index for p in found.problems] == ["bm25"]
+    cli = _cli(store, "check")
+    assert cli.returncode == 1 and "keyword index" in cli.stdout
+    report = Indexer(store).run([PROJECT_ROOT / "corpus"])
+    assert report.repaired and "keyword index" in report.repaired[0]
+    assert _whole(store) == before
+
+
+def test_shifted_chunk_id_file_is_found_and_repaired(store: Settings) -> None:
+    before = _whole(store)
+    ids_file = next(_bm25(store).glob("*/chunk_ids.json"))
+    ids = json.loads(ids_file.read_text())
+    ids_file.write_text(json.dumps(ids[1:] + ids[:1]))
+    assert not check_store(store).ok
+    cli = _cli(store, "check", "--repair")
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "repaired:" in cli.stdout
+    assert _whole(store) == before
+
+
+def test_deleted_chroma_folder_is_refilled_not_emptied(store: Settings) -> None:
+    before = _whole(store)
+    shutil.rmtree(store.chroma_dir)
+    assert any(p.index == "chroma" for p in check_store(store).problems)
+    report = Indexer(store).run([PROJECT_ROOT / "corpus"])
+    assert any("vectors" in line for line in report.repaired)
+    assert _whole(store) == before
+
+
+def test_missing_sentence_units_are_re_embedded(store: Settings) -> None:
+    before = _whole(store)
+    with sqlite3.connect(store.records_path) as db:
+        victim = db.execute("SELECT chunk_id FROM chunks LIMIT 1").fetchone()[0]
+        db.execute("DELETE FROM units WHERE chunk_id = ?", (victim,))
+    found = check_store(store)
+    assert found.problems[0].index == "units" and found.problems[0].chunk_ids == [victim]
+    assert _cli(store, "check", "--repair").returncode == 0
+    assert _whole(store) == before
+
+
+def test_garbled_hnsw_files_never_crash_and_lose_nothing(store: Settings) -> None:
+    before = _whole(store)
+    for path in store.chroma_dir.glob("*/*.bin"):
+        size = path.stat().st_size
+        with path.open("r+b") as f:
+            f.write(os.urandom(min(size, 4096)))
+    # The vectors live in a child process's hands first; whatever it finds, we survive.
+    cli = _cli(store, "check", "--repair")
+    assert cli.returncode in (0, 2), cli.stderr
+    assert _cli(store, str(PROJECT_ROOT / "corpus")).returncode in (0, 2)
+    if cli.returncode == 0:
+        assert _whole(store) == before
+
+
+def test_garbled_records_page_exits_2_with_one_line(store: Settings) -> None:
+    path = store.records_path
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.seek(size // 2)
+        f.write(b"\xa5" * 4096)
+    assert not check_store(store).ok
+    done = _cli(store, str(PROJECT_ROOT / "corpus"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_orphans_of_a_killed_run_are_ignored_and_swept(store: Settings) -> None:
+    before = _whole(store)
+    records = Records(store.records_path)
+    live = VectorStore(store, records.get_meta("embedding_model"), records.get_meta("collection"))
+    # What a run killed before its commit leaves: vectors, a collection and a BM25 folder.
+    live.upsert([f"orphan-{i}" for i in range(30)], [[0.05] * 384] * 30, [{"doc_id": "x"}] * 30)
+    stray = VectorStore(store, records.get_meta("embedding_model"), f"{store.collection}-1")
+    stray.upsert(["a"], [[0.1] * 384], [{"doc_id": "x"}])
+    (store.bm25_dir / "gen-99-1").mkdir()
+    from assistant.store_reader import StoreReader
+
+    snap = StoreReader(store).snapshot()
+    assert snap.orphans == 30 and len(snap.chunks) == before
+    Indexer(store).run([PROJECT_ROOT / "corpus"])
+    assert _whole(store) == before
+    assert sorted(p.name for p in store.bm25_dir.iterdir()) == [_bm25(store).name]
+    names = {c.name for c in live.client.list_collections()}
+    assert names == {Records(store.records_path).get_meta("collection")}
