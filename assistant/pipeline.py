@@ -103,7 +103,14 @@ class Assistant:
     ) -> Answer:
         started = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)
-        history = history or []
+        # Bounded here too (the CLI and library callers have no API in front): only recent
+        # turns matter, and an earlier question is read no further than a question would be.
+        limit = self.settings.max_question_chars
+        history = [
+            Turn(role=t.role, content=t.content[:limit])
+            for t in (history or [])[-self.settings.max_history_turns :]
+            if t.role == "user"
+        ]
         earlier_lang = next(
             (question_language(t.content) for t in reversed(history) if t.role == "user"), None
         )

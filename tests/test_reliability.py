@@ -130,3 +130,79 @@ def test_reader_sees_documents_ingested_by_another_process(served: ApiProcess) -
         )
         assert r.status_code == 200, r.text
         assert "stribeskema" in r.json()["answer"] or r.json()["citations"], r.json()
+
+
+def test_history_flood_is_refused_before_the_model(served: ApiProcess) -> None:
+    """Point 2: a 300 KB history used to take a minute of CPU; now a clear 422 at once."""
+    big = "Hvad er kvalitet i bostøtten og botilbud? " * 7500
+    floods = [
+        ("/api/ask", {"question": "og det?", "history": [{"role": "user", "content": big}]}),
+        ("/api/ask/stream", {"question": "og det?", "history": [{"role": "user", "content": big}]}),
+        (
+            "/api/ask",
+            {"question": "og det?", "history": [{"role": "user", "content": "Hvad?"}] * 51},
+        ),
+        (
+            "/v1/chat/completions",
+            {
+                "messages": [
+                    {"role": "user", "content": big},
+                    {"role": "assistant", "content": "Svar."},
+                    {"role": "user", "content": "og det?"},
+                ]
+            },
+        ),
+        (
+            "/v1/chat/completions",
+            {
+                "stream": True,
+                "messages": [
+                    {"role": "user", "content": "Hvad?"},
+                    {"role": "assistant", "content": "x" * 25_000},
+                    {"role": "user", "content": "og det?"},
+                ],
+            },
+        ),
+    ]
+    with served.client() as c:
+        for path, body in floods:
+            started = time.monotonic()
+            r = c.post(path, json=body)
+            assert r.status_code == 422, (path, r.status_code, r.text[:300])
+            assert r.json()["error"]["code"] in ("history_too_long", "invalid_request")
+            assert "limit" in r.json()["error"]["message"]
+            assert time.monotonic() - started < 10
+        # Within the limits a follow-up still works.
+        r = c.post(
+            "/api/ask",
+            json={
+                "question": "og botilbud?",
+                "history": [{"role": "user", "content": "Hvilken paragraf gælder for bostøtte?"}],
+            },
+        )
+        assert r.status_code == 200, r.text
+
+
+def test_lone_surrogates_are_422_not_500(served: ApiProcess) -> None:
+    """Point 7: '\\ud800' in the question, history, filters and chat messages."""
+    bad = '"\\ud800 hvad"'
+    bodies = [
+        ("/api/ask", '{"question": BAD}'),
+        ("/api/ask/stream", '{"question": BAD}'),
+        ("/api/ask", '{"question": "ok", "history": [{"role": "user", "content": BAD}]}'),
+        ("/api/ask", '{"question": "Hvad er kvalitet?", "filters": {"doc_ids": [BAD]}}'),
+        ("/v1/chat/completions", '{"messages": [{"role": "user", "content": BAD}]}'),
+        (
+            "/v1/chat/completions",
+            '{"messages": [{"role": "user", "content": [{"type": "text", "text": BAD}]}]}',
+        ),
+        ("/api/feedback", '{"question": BAD, "answer": "a", "rating": "up"}'),
+    ]
+    with served.client() as c:
+        for path, raw in bodies:
+            r = c.post(
+                path, content=raw.replace("BAD", bad), headers={"Content-Type": "application/json"}
+            )
+            assert r.status_code == 422, (path, r.status_code, r.text[:300])
+            message = r.json()["error"]["message"]
+            assert "surrogate" in message or "unicode string" in message, message

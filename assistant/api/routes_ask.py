@@ -21,7 +21,12 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from assistant.api.answering import answer_question, check_question, split_for_stream
+from assistant.api.answering import (
+    answer_question,
+    check_history,
+    check_question,
+    split_for_stream,
+)
 from assistant.api.deps import check_doc_ids, get_assistant, get_settings
 from assistant.api.errors import ApiError, error_body
 from assistant.api.privacy import mask_cpr
@@ -42,6 +47,7 @@ def ask(
 ) -> Answer:
     """Answer a question with citations (the same JSON as ``assistant ask --json``)."""
     check_doc_ids(request, body.filters)
+    check_history(body.history, settings)
     return answer_question(
         assistant,
         body.question,
@@ -59,6 +65,7 @@ async def ask_stream(
     """The same answer as server-sent events: citations, text deltas, then ``done``."""
     # Validation errors must be a plain 422, not an event inside a 200 stream.
     check_question(body.question, settings.max_question_chars)
+    check_history(body.history, settings)
     await anyio.to_thread.run_sync(check_doc_ids, request, body.filters)
 
     async def events() -> AsyncIterator[ServerSentEvent]:

@@ -24,11 +24,17 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assistant.api.answering import answer_question, check_question, split_for_stream
+from assistant.api.answering import (
+    answer_question,
+    check_history,
+    check_question,
+    split_for_stream,
+)
 from assistant.api.deps import get_assistant, get_settings
 from assistant.api.errors import ApiError, error_body
+from assistant.api.schemas import refuse_lone_surrogates
 from assistant.models import Answer, Turn
 from ingest.settings import Settings
 
@@ -59,6 +65,11 @@ class ChatRequest(BaseModel):
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+
+    @model_validator(mode="after")
+    def _valid_text(self) -> ChatRequest:
+        refuse_lone_surrogates(self)
+        return self
 
 
 def format_reply(answer: Answer) -> str:
@@ -126,6 +137,7 @@ async def chat_completions(
     """Chat completion; with ``stream: true`` a ``chat.completion.chunk`` SSE stream."""
     question, history = _split_messages(body.messages)
     check_question(question, settings.max_question_chars)
+    check_history(history, settings)
     cid = f"chatcmpl-{uuid.uuid4().hex}"
 
     def run() -> Answer:
