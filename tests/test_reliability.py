@@ -206,3 +206,33 @@ def test_lone_surrogates_are_422_not_500(served: ApiProcess) -> None:
             assert r.status_code == 422, (path, r.status_code, r.text[:300])
             message = r.json()["error"]["message"]
             assert "surrogate" in message or "unicode string" in message, message
+
+
+def _raw_post_headers(url: str, path: str, headers: dict[str, str]) -> str:
+    """Send only the request head of a huge upload (no body) and read what comes back."""
+    host, port = url.removeprefix("http://").split(":")
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}"] + [f"{k}: {v}" for k, v in headers.items()]
+    with socket.create_connection((host, int(port)), timeout=15) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        try:
+            return s.recv(65536).decode("latin-1")
+        except TimeoutError:
+            return "(no answer while the body was awaited)"
+
+
+def test_upload_without_key_is_refused_before_the_body(served: ApiProcess) -> None:
+    """Point 4: three 900 MB unauthenticated uploads used to be spooled to disk before 401."""
+    head = {
+        "Content-Type": "multipart/form-data; boundary=xyz",
+        "Content-Length": str(900 * 1024 * 1024),
+    }
+    reply = _raw_post_headers(served.url, "/api/documents", head)
+    assert reply.startswith("HTTP/1.1 401"), reply[:200]
+    reply = _raw_post_headers(
+        served.url, "/api/documents", {**head, "Authorization": "Bearer wrong"}
+    )
+    assert reply.startswith("HTTP/1.1 401"), reply[:200]
+    # With the key, the declared size is over the upload cap: 413, still before the body.
+    big = {**head, "Content-Length": str(4 * 1024**3), "Authorization": f"Bearer {API_KEY}"}
+    reply = _raw_post_headers(served.url, "/api/documents", big)
+    assert reply.startswith("HTTP/1.1 413"), reply[:200]

@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from assistant.api import routes_ask, routes_documents, routes_misc, routes_openai
+from assistant.api.auth import AdminGateMiddleware
 from assistant.api.errors import install_error_handlers
 from assistant.api.feedback import FeedbackStore
 from assistant.api.jobs import IngestQueue, JobStore, Progress
@@ -107,6 +108,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         BodyLimitMiddleware,
         default=JSON_BODY_LIMIT,
         overrides={("POST", "/api/documents"): upload_cap},
+    )
+    # Outside the body limit: a request without the admin key is refused before its body.
+    app.add_middleware(
+        AdminGateMiddleware,
+        api_key=settings.api_key,
+        routes=[("POST", "/api/documents"), ("DELETE", "/api/documents/")],
     )
     app.add_middleware(RequestContextMiddleware)
     app.include_router(routes_misc.router)
