@@ -236,3 +236,92 @@ def test_upload_without_key_is_refused_before_the_body(served: ApiProcess) -> No
     big = {**head, "Content-Length": str(4 * 1024**3), "Authorization": f"Bearer {API_KEY}"}
     reply = _raw_post_headers(served.url, "/api/documents", big)
     assert reply.startswith("HTTP/1.1 413"), reply[:200]
+
+
+CPR_FORMATS = [
+    "010203-1234",
+    "0102031235",
+    "010203 1236",
+    "01.02.03-1237",
+    "010203\u20131238",  # en dash
+    "010203\u20111239",  # non-breaking hyphen
+    "010203/1240",
+    "010203\u00a01241",  # non-breaking space
+    "01-02-03-1242",
+]
+
+
+def _leaks(data_dir: Path, extra_text: str = "") -> list[str]:
+    """Every CPR value (as written, and as bare digits) found in a file name or file."""
+    blobs = [extra_text.encode()]
+    names = []
+    for path in data_dir.rglob("*"):
+        names.append(str(path.relative_to(data_dir)))
+        if path.is_file():
+            blobs.append(path.read_bytes())
+    found = []
+    for value in CPR_FORMATS:
+        digits = "".join(ch for ch in value if ch.isdigit())
+        for form in {value, digits, value.replace("\u2013", "-")}:
+            if any(form.encode() in blob for blob in blobs) or any(form in n for n in names):
+                found.append(form)
+    return found
+
+
+def test_cpr_numbers_in_every_format_are_masked_on_every_channel(
+    served: ApiProcess, tmp_path: Path
+) -> None:
+    """Point 6: X-Request-ID, upload file names (uploads/, jobs, records, Chroma), logs,
+    feedback and `evals from-feedback` drafts; all formats of the campaign."""
+    from assistant.guard import contains_cpr, mask_cpr
+
+    for value in CPR_FORMATS:
+        assert contains_cpr(f"cpr {value}.") and value not in mask_cpr(f"cpr {value}.")
+    admin = {"Authorization": f"Bearer {API_KEY}"}
+    with served.client() as c:
+        job_ids = []
+        for value in CPR_FORMATS:
+            question = f"Hvad gælder for borger {value} på botilbud?"
+            r = c.post(
+                "/api/ask", json={"question": question}, headers={"X-Request-ID": value.encode()}
+            )
+            assert r.status_code == 200, r.text
+            assert value not in r.headers["x-request-id"]
+            r = c.post(
+                "/api/feedback",
+                json={
+                    "question": question,
+                    "answer": f"svar {value}",
+                    "rating": "down",
+                    "comment": f"borger {value}",
+                },
+                headers={"X-Request-ID": value.encode()},
+            )
+            assert r.status_code == 201, r.text
+            r = c.get("/api/search", params={"q": f"borger {value}"})
+            assert r.status_code == 200
+            r = c.post(
+                "/api/documents",
+                files={"files": (f"notat {value}.txt", f"Notat om kvalitet nr {len(job_ids)}.\n")},
+                headers=admin,
+            )
+            assert r.status_code == 202, r.text
+            job_ids.append(r.json()["job_id"])
+        deadline = time.monotonic() + 300
+        for job_id in job_ids:
+            while (job := c.get(f"/api/jobs/{job_id}").json())["status"] in ("queued", "running"):
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+            assert job["status"] == "done", job
+        docs = c.get("/api/documents").json()["documents"]
+        assert sum("cpr-removed" in d["doc_id"] for d in docs) >= 1
+    draft = subprocess.run(
+        [PY, "-m", "evals", "from-feedback", "--db", str(served.data_dir / "feedback.sqlite")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert draft.returncode == 0, draft.stderr
+    assert "******-****" in draft.stdout
+    assert _leaks(served.data_dir, draft.stdout) == []
