@@ -120,6 +120,11 @@ class Indexer:
     def run(self, paths: list[Path | str] | None = None, *, rebuild: bool = False) -> IngestReport:
         started = time.perf_counter()
         roots = [Path(p) for p in (paths or [self.settings.corpus_dir])]
+        uploads = self.settings.uploads_dir
+        if rebuild and uploads.is_dir() and not any(_within(uploads, r) for r in roots):
+            # Files uploaded through the API live only there: a rebuild re-reads them too,
+            # instead of dropping every uploaded document.
+            roots.append(uploads)
         with self._lock():
             report = self._run(roots, rebuild)
         report.seconds = round(time.perf_counter() - started, 3)
@@ -621,6 +626,11 @@ class Indexer:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _within(path: Path, root: Path) -> bool:
+    path, root = path.resolve(), root.resolve()
+    return path == root or root in path.parents
 
 
 def _chunk_id(doc_id: str, start: int, end: int, text_hash: str) -> str:

@@ -153,3 +153,17 @@ def test_orphans_of_a_killed_run_are_ignored_and_swept(store: Settings) -> None:
     assert sorted(p.name for p in store.bm25_dir.iterdir()) == [_bm25(store).name]
     names = {c.name for c in live.client.list_collections()}
     assert names == {Records(store.records_path).get_meta("collection")}
+
+
+def test_rebuild_keeps_documents_uploaded_through_the_api(store: Settings) -> None:
+    """Point 3: `ingest --rebuild` used to drop every uploaded document silently."""
+    store.uploads_dir.mkdir(parents=True)
+    (store.uploads_dir / "uploaded_note.txt").write_text(
+        "# Uploadet notat\n\nEt notat om kvalitet i bostøtten, uploadet gennem API'et.\n"
+    )
+    assert Indexer(store).run([store.uploads_dir]).added == ["uploaded-note"]
+    cli = _cli(store, "--rebuild", str(PROJECT_ROOT / "corpus"))
+    assert cli.returncode == 0, cli.stderr
+    docs = {d.doc_id for d in Records(store.records_path).list_documents()}
+    assert "uploaded-note" in docs and len(docs) == 4
+    _whole(store)
