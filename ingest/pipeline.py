@@ -379,7 +379,7 @@ class Indexer:
         )
         if not rebuild and source in existing and existing[source][1] == content_hash:
             return None
-        loaded = load_file(path, max_bytes=max_bytes)
+        loaded = load_file(path, max_bytes=max_bytes, max_text_chars=self.settings.max_text_chars)
         if not loaded.text.strip():
             raise LoadError(path, "no text in file")
         meta = entry or infer_meta(path, loaded.text, loaded.title)

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     collection: str = "kvalitet"
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
+    max_text_chars: int = Field(
+        2_000_000, ge=1000, description="Files whose extracted text is longer are refused."
+    )
     chunk_min_tokens: int = Field(40, ge=1)
     chunk_max_tokens: int = Field(220, ge=16, le=500)
     max_question_chars: int = Field(2000, ge=10)

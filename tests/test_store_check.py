@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,38 @@ def test_rebuild_keeps_documents_uploaded_through_the_api(store: Settings) -> No
     docs = {d.doc_id for d in Records(store.records_path).list_documents()}
     assert "uploaded-note" in docs and len(docs) == 4
     _whole(store)
+
+
+def test_decompression_bombs_and_huge_texts_are_refused_with_one_line(
+    store: Settings, tmp_path: Path
+) -> None:
+    """Point 8: a small DOCX holding tens of MB of XML, and a text past the per-file limit."""
+    import zipfile
+
+    import docx
+
+    folder = tmp_path / "bombs"
+    folder.mkdir()
+    plain = folder / "plain.docx"
+    d = docx.Document()
+    d.add_paragraph("Kvalitet.")
+    d.save(plain)
+    bomb = folder / "bomb.docx"
+    para = "<w:p><w:r><w:t>kvalitet kvalitet kvalitet</w:t></w:r></w:p>"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "word/document.xml":
+                body = body.replace(b"<w:body>", b"<w:body>" + para.encode() * 600_000)
+            out.writestr(item, body)
+    assert bomb.stat().st_size < 1024 * 1024
+    plain.unlink()
+    (folder / "long.txt").write_text("Kvalitet i bostøtten. " * 2000)
+    started = time.monotonic()
+    settings = store.model_copy(update={"max_text_chars": 20_000})
+    report = Indexer(settings).run([folder])
+    assert time.monotonic() - started < 60
+    why = dict(report.failed)
+    assert "unpacks to" in why[str(bomb)] and "limit" in why[str(bomb)]
+    assert "extracted text" in why[str(folder / "long.txt")]
+    assert len(Records(store.records_path).list_documents()) == 3
