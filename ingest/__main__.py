@@ -10,15 +10,49 @@ database, disk full, unwritable data dir), 130 interrupted. ``check``: 0 the sto
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ingest.settings import Settings
+if TYPE_CHECKING:
+    from ingest.settings import Settings
 
 
 def _settings(data_dir: str | None) -> Settings:
+    from ingest.settings import Settings
+
     return Settings(data_dir=Path(data_dir)) if data_dir else Settings()
+
+
+def _failure_line(exc: BaseException, settings: Settings) -> str | None:
+    """One line for the failures that are the environment's, not a file's; None otherwise."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return f"the disk is full ({exc.strerror}); nothing new was committed"
+    if any(m in text for m in ("disk is full", "No space left", "File too large", "disk I/O")):
+        return (
+            f"the disk is full or failing ({text.splitlines()[0][:200]}); nothing new was committed"
+        )
+    if isinstance(exc, OSError):
+        where = exc.filename or settings.data_dir
+        return f"cannot write to the data dir: {where}: {exc.strerror or exc}"
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (
+            f"the record database {settings.records_path} is corrupt or unreadable ({text}); "
+            "run `python -m ingest check`"
+        )
+    try:
+        from chromadb.errors import ChromaError
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, ChromaError):
+        return (
+            f"the vector store failed ({text.splitlines()[0][:200]}); run `python -m ingest check`"
+        )
+    return None
 
 
 def _progress_bar():  # noqa: ANN202 - returns a Progress callable
@@ -49,14 +83,36 @@ def _ingest(args: argparse.Namespace) -> int:
 
     settings = _settings(args.data_dir)
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    indexer = Indexer(settings, progress=_progress_bar())
     try:
-        report = Indexer(settings, progress=_progress_bar()).run(paths, rebuild=args.rebuild)
+        report = indexer.run(paths, rebuild=args.rebuild)
     except (EmbeddingModelError, StoreCorrupt) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: nothing was committed; the previous state is intact", file=sys.stderr)
+        if indexer.committed is not None:
+            print(
+                f"interrupted after the commit: the new state (generation {indexer.committed}) "
+                "is in place; the next run finishes the clean-up",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                "interrupted: nothing was committed; the previous state is intact",
+                file=sys.stderr,
+            )
         return 130
+    except Exception as exc:
+        line = _failure_line(exc, settings)
+        if line is None:
+            raise
+        state = (
+            f"generation {indexer.committed} was committed"
+            if indexer.committed is not None
+            else "the previous state is intact"
+        )
+        print(f"error: {line}; {state}", file=sys.stderr)
+        return 2
     for path, why in report.failed:
         print(f"failed: {path}: {why}", file=sys.stderr)
     if args.json:
@@ -136,5 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     return _ingest(parser.parse_args(argv))
 
 
+def entry() -> int:
+    try:
+        return main()
+    except KeyboardInterrupt:
+        # Ctrl-C while Python is still importing: nothing has been touched yet.
+        print("interrupted before the run started: nothing was changed", file=sys.stderr)
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

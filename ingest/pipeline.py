@@ -115,6 +115,9 @@ class Indexer:
     def __init__(self, settings: Settings | None = None, progress: Progress | None = None) -> None:
         self.settings = settings or get_settings()
         self.progress = progress or (lambda stage, done, total: None)
+        # The generation this indexer committed, once it has (an interrupt after it must not
+        # claim that nothing was committed).
+        self.committed: int | None = None
 
     # --- public -------------------------------------------------------------------------
     def run(self, paths: list[Path | str] | None = None, *, rebuild: bool = False) -> IngestReport:
@@ -145,6 +148,7 @@ class Indexer:
             with records.transaction() as conn:
                 Records.delete_document(conn, doc_id)
                 self._commit_meta(conn, generation, folder, store, lexical)
+            self.committed = generation
             store.delete(stale)
             self._sweep_lexical(folder)
             record_verified(self.settings, generation)
@@ -221,6 +225,7 @@ class Indexer:
             folder = self.settings.bm25_dir / (records.get_meta("bm25_dir") or "")
         with records.transaction() as conn:
             self._commit_meta(conn, generation, folder, store, lexical)
+        self.committed = generation
         self._sweep_lexical(folder)
         if old_collection and store.name != old_collection:
             self._drop_collection(store, old_collection)
@@ -322,6 +327,7 @@ class Indexer:
                     conn, self._doc_row(item, now), item.sections, item.chunks, item.units
                 )
             self._commit_meta(conn, generation, folder, store, lexical)
+        self.committed = generation
         # After the commit nothing references these any more.
         new_chunk_ids = {c.chunk_id for p in prepared for c in p.chunks}
         store.delete([c for c in stale if c not in new_chunk_ids])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -203,3 +204,62 @@ def test_decompression_bombs_and_huge_texts_are_refused_with_one_line(
     assert "unpacks to" in why[str(bomb)] and "limit" in why[str(bomb)]
     assert "extracted text" in why[str(folder / "long.txt")]
     assert len(Records(store.records_path).list_documents()) == 3
+
+
+def _limited_fsize(limit: int):  # noqa: ANN202 - a preexec_fn
+    def apply() -> None:
+        import resource
+        import signal
+
+        # Writes past ``limit`` fail with EFBIG instead of killing the process: disk full.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_disk_full_unwritable_dir_and_early_interrupt_give_one_line(
+    store: Settings, tmp_path: Path
+) -> None:
+    """Point 10: raw tracebacks and exit 1 ("some files failed") for environment failures."""
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "zebra.txt").write_text("# Zebraer\n\nZebraprojektet handler om kvalitet i botilbud.\n")
+    before = {d.doc_id for d in Records(store.records_path).list_documents()}
+    cmd = [sys.executable, "-m", "ingest", str(new), "--data-dir", str(store.data_dir)]
+    full = subprocess.run(
+        cmd,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limited_fsize(64 * 1024),
+    )
+    lines = [x for x in full.stderr.splitlines() if x.strip()]
+    assert full.returncode == 2, full.stderr
+    assert len(lines) == 1 and "the disk is full" in lines[0], full.stderr
+    assert "cannot rollback" not in full.stderr
+    assert {d.doc_id for d in Records(store.records_path).list_documents()} == before
+    assert check_store(store).ok
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    bad = subprocess.run(
+        [sys.executable, "-m", "ingest", str(new), "--data-dir", str(blocker / "data")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [x for x in bad.stderr.splitlines() if x.strip()]
+    assert bad.returncode == 2 and len(lines) == 1, bad.stderr
+    assert "cannot write to the data dir" in lines[0]
+
+    proc = subprocess.Popen(
+        cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(0.8)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
