@@ -325,3 +325,34 @@ def test_cpr_numbers_in_every_format_are_masked_on_every_channel(
     assert draft.returncode == 0, draft.stderr
     assert "******-****" in draft.stdout
     assert _leaks(served.data_dir, draft.stdout) == []
+
+
+def test_readyz_refuses_a_store_that_fails_its_check(served: ApiProcess, tmp_path: Path) -> None:
+    """Point 5: /readyz said ready over a broken store; now 503 with the reason."""
+    import shutil
+
+    from ingest.records import Records
+
+    data = tmp_path / "broken"
+    shutil.copytree(served.data_dir, data, ignore=shutil.ignore_patterns("*.log"))
+    folder = Records(data / "store" / "records.sqlite").get_meta("bm25_dir")
+    shutil.rmtree(data / "store" / "bm25" / folder)
+    api = start_api(data, tmp_path / "broken.log", wait_ready=False)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            r = httpx.get(api.url + "/readyz", timeout=30)
+            body = r.json()
+            if body.get("error") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert r.status_code == 503, body
+        assert "store check failed" in body["error"] and "keyword index" in body["error"]
+        assert "--repair" in body["error"]
+        # Asking still works (the dense side answers), it is just not advertised as ready.
+        r = httpx.post(api.url + "/api/ask", json={"question": "Hvad er kvalitet?"}, timeout=60)
+        assert r.status_code == 200, r.text
+    finally:
+        stop_api(api)
+    done = run_ingest(data, "check", "--repair")
+    assert done.returncode == 0, done.stdout + done.stderr
