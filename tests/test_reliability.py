@@ -356,3 +356,21 @@ def test_readyz_refuses_a_store_that_fails_its_check(served: ApiProcess, tmp_pat
         stop_api(api)
     done = run_ingest(data, "check", "--repair")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_answer_markup_renders_quoted_markdown_as_text() -> None:
+    """Point 11: a quote holding `![](http://…)` or a `javascript:` link must not render."""
+    from markdown_it import MarkdownIt
+
+    from ui.render import answer_markup
+
+    text = (
+        "Se ![](http://evil.example/x.png) og [klik](javascript:alert(1)) og "
+        "<img src=x onerror=alert(1)> http://evil.example/ [1]. # Ikke en overskrift"
+    )
+    markup = answer_markup(text)
+    rendered = MarkdownIt("commonmark").enable("table").render(markup)
+    assert "<img" not in rendered and "<a " not in rendered and "<h1" not in rendered
+    assert 'class="kva-marker"' in rendered
+    # What a reader sees is still the text itself.
+    assert "javascript" in rendered and "evil.example" in rendered
