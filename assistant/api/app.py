@@ -99,7 +99,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.load_error = None
     app.state.feedback = FeedbackStore(settings.feedback_path)
     run, refresh = _ingest_runner(app, settings)
-    app.state.jobs = IngestQueue(JobStore(settings.data_dir / "jobs.sqlite"), run, refresh)
+    app.state.jobs = IngestQueue(
+        JobStore(settings.data_dir / "jobs.sqlite"), run, refresh, uploads_dir=settings.uploads_dir
+    )
 
     install_error_handlers(app)
     # Added first = runs inside the request-id middleware, so its 413s carry a request id.
