@@ -407,3 +407,22 @@ def test_jobs_of_a_dead_worker_are_requeued_or_failed_at_start(tmp_path: Path) -
     assert store.get(kept)["status"] == "done"
     assert store.get(gone)["status"] == "failed" and "restart" in store.get(gone)["error"]
     assert store.get(alive)["status"] == "queued"
+
+
+def test_same_name_upload_needs_replace(served: ApiProcess) -> None:
+    """Point 11: another file under an existing name silently replaced the document."""
+    admin = {"Authorization": f"Bearer {API_KEY}"}
+    with served.client() as c:
+
+        def send(text: str, query: str = "") -> httpx.Response:
+            files = {"files": ("samme_navn.txt", text.encode())}
+            return c.post(f"/api/documents{query}", files=files, headers=admin)
+
+        assert send("Første version om kvalitet.").status_code == 202
+        r = send("Anden version om kvalitet.")
+        assert r.status_code == 409, r.text
+        assert r.json()["error"]["code"] == "document_exists"
+        assert "replace=true" in r.json()["error"]["message"]
+        assert send("Anden version om kvalitet.", "?replace=true").status_code == 202
+        two = [("files", ("a.txt", b"x")), ("files", ("a.txt", b"y"))]
+        assert c.post("/api/documents", files=two, headers=admin).status_code == 422

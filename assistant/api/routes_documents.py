@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from assistant.api.auth import require_admin
@@ -95,6 +95,10 @@ def build_router() -> APIRouter:
         request: Request,
         files: Annotated[list[UploadFile], File(description="One or more documents.")],
         settings: SettingsDep,
+        replace: Annotated[
+            bool,
+            Query(description="Replace documents uploaded before under the same file name."),
+        ] = False,
     ) -> JSONResponse:
         """Admin: save the files and ingest them in the background (202 + job id)."""
         from ingest.loaders import SUPPORTED_SUFFIXES
@@ -108,6 +112,17 @@ def build_router() -> APIRouter:
         names = [safe_filename(f.filename) for f in files]
         for name in names:
             check_suffix(name, SUPPORTED_SUFFIXES)
+        if len(set(names)) < len(names):
+            raise ApiError(422, "duplicate_names", "Two files in this upload have the same name.")
+        existing = [n for n in names if (settings.uploads_dir / n).exists()]
+        if existing and not replace:
+            # A new file under an old name would silently replace that document.
+            raise ApiError(
+                409,
+                "document_exists",
+                f"{', '.join(existing)}: a file of that name was uploaded before; upload again "
+                "with ?replace=true to replace it.",
+            )
         max_bytes = int(settings.max_upload_mb * 1024 * 1024)
         saved: list[Path] = []
         for upload, name in zip(files, names, strict=True):
