@@ -84,6 +84,7 @@ def _ingest(args: argparse.Namespace) -> int:
     settings = _settings(args.data_dir)
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
     indexer = Indexer(settings, progress=_progress_bar())
+    indexer.on_wait = lambda line: print(line, file=sys.stderr, flush=True)
     try:
         report = indexer.run(paths, rebuild=args.rebuild)
     except (EmbeddingModelError, StoreCorrupt) as exc:

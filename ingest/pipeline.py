@@ -29,6 +29,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -51,6 +52,8 @@ from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
 from ingest.units import answer_units, pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore
+
+_log = logging.getLogger("kva.ingest")
 
 # Part of each chunk's text hash: bump when unit segmentation changes, so vectors are redone.
 UNITS_VERSION = "units-v2"
@@ -115,6 +118,8 @@ class Indexer:
     def __init__(self, settings: Settings | None = None, progress: Progress | None = None) -> None:
         self.settings = settings or get_settings()
         self.progress = progress or (lambda stage, done, total: None)
+        # Told when the run must wait for another writer (the CLI prints it).
+        self.on_wait: Callable[[str], None] = _log.warning
         # The generation this indexer committed, once it has (an interrupt after it must not
         # claim that nothing was committed).
         self.committed: int | None = None
@@ -627,7 +632,13 @@ class Indexer:
         self.settings.bm25_dir.mkdir(parents=True, exist_ok=True)
         with open(self.settings.store_dir / "ingest.lock", "w") as handle:
             # One writer at a time across processes (CLI and API); readers never take it.
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.on_wait(
+                    f"waiting for another ingestion run to finish (lock: {handle.name}) ..."
+                )
+                fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
             finally:

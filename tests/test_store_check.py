@@ -263,3 +263,32 @@ def test_disk_full_unwritable_dir_and_early_interrupt_give_one_line(
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
+
+
+def test_second_ingest_says_it_waits_for_the_lock(store: Settings) -> None:
+    """Point 11: a second ingest waited on the lock without saying so."""
+    import fcntl
+
+    with open(store.store_dir / "ingest.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        shutil.rmtree(_bm25(store))
+        second = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ingest",
+                str(PROJECT_ROOT / "corpus"),
+                "--data-dir",
+                str(store.data_dir),
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = second.stderr.readline()
+        assert "waiting for another ingestion run" in line, line
+        fcntl.flock(held, fcntl.LOCK_UN)
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    assert _whole(store)
