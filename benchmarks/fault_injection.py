@@ -75,6 +75,8 @@ def signal_during_ingest(sig: int, after_s: float) -> Callable[[Path, Path], str
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # A background shell starts children with SIGINT ignored; Ctrl-C must reach it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         time.sleep(after_s)
         if proc.poll() is None:

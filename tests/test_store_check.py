@@ -256,7 +256,13 @@ def test_disk_full_unwritable_dir_and_early_interrupt_give_one_line(
     assert "cannot write to the data dir" in lines[0]
 
     proc = subprocess.Popen(
-        cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Run from a background shell, children start with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(0.8)
     proc.send_signal(signal.SIGINT)
