@@ -114,6 +114,8 @@ def _ingest(args: argparse.Namespace) -> int:
         )
         print(f"error: {line}; {state}", file=sys.stderr)
         return 2
+    for line in report.repaired:
+        print(f"repaired: {line}", file=sys.stderr)
     for path, why in report.failed:
         print(f"failed: {path}: {why}", file=sys.stderr)
     if args.json:

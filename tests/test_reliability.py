@@ -426,3 +426,20 @@ def test_same_name_upload_needs_replace(served: ApiProcess) -> None:
         assert send("Anden version om kvalitet.", "?replace=true").status_code == 202
         two = [("files", ("a.txt", b"x")), ("files", ("a.txt", b"y"))]
         assert c.post("/api/documents", files=two, headers=admin).status_code == 422
+
+
+def test_header_floods_are_refused_and_the_spec_declares_auth(served: ApiProcess) -> None:
+    """Point 11: 100 KB and 5,000 headers were accepted; the spec had no auth scheme/4xx."""
+    with served.client() as c:
+        r = c.get("/healthz", headers={"X-Big": "a" * 100_000})
+        assert r.status_code in (400, 431), r.status_code
+        many = [(f"X-H{i}", "1") for i in range(5000)]
+        r = c.get("/healthz", headers=many)
+        assert r.status_code in (400, 431), r.status_code
+        assert c.get("/healthz", headers={"X-Ok": "a" * 1000}).status_code == 200
+        spec = c.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    upload = spec["paths"]["/api/documents"]["post"]
+    assert upload["security"] == [{"HTTPBearer": []}]
+    assert {"401", "403", "409", "413", "415", "422"} <= set(upload["responses"])
+    assert {"422", "503"} <= set(spec["paths"]["/api/ask"]["post"]["responses"])

@@ -31,7 +31,7 @@ from assistant.api.auth import AdminGateMiddleware
 from assistant.api.errors import install_error_handlers
 from assistant.api.feedback import FeedbackStore
 from assistant.api.jobs import IngestQueue, JobStore, Progress
-from assistant.api.limits import BodyLimitMiddleware
+from assistant.api.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from assistant.api.logging import ensure_logging
 from assistant.api.middleware import RequestContextMiddleware
 from ingest.settings import Settings, get_settings
@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         api_key=settings.api_key,
         routes=[("POST", "/api/documents"), ("DELETE", "/api/documents/")],
     )
+    app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(routes_misc.router)
     app.include_router(routes_ask.router)

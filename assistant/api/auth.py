@@ -11,8 +11,10 @@ Example:
 from __future__ import annotations
 
 import secrets
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.api.errors import ApiError, error_response
@@ -27,7 +29,21 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip() or None
 
 
-def require_admin(request: Request) -> None:
+# Declares the scheme in the OpenAPI spec (and the lock icon in /docs); the check itself is
+# ours, so that a missing key is the API's 401 error body rather than FastAPI's 403.
+bearer_scheme = HTTPBearer(auto_error=False, description="The admin key (KVA_API_KEY).")
+
+# Documented answers of admin routes, for the OpenAPI spec.
+ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or wrong admin key (`Authorization: Bearer <key>`)."},
+    403: {"description": "Admin endpoints are off: no KVA_API_KEY is configured."},
+}
+
+
+def require_admin(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+) -> None:
     """FastAPI dependency for admin routes."""
     refusal = admin_refusal(
         request.app.state.settings.api_key, request.headers.get("authorization")

@@ -41,7 +41,17 @@ AssistantDep = Annotated[Any, Depends(get_assistant)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-@router.post("/ask", response_model=Answer)
+ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The request body is over 1 MB."},
+    422: {
+        "description": "Empty or too long question, too long history, unknown document ids, "
+        "invalid text or fields."
+    },
+    503: {"description": "The assistant is still loading (Retry-After)."},
+}
+
+
+@router.post("/ask", response_model=Answer, responses=ASK_RESPONSES)
 def ask(
     body: AskRequest, request: Request, assistant: AssistantDep, settings: SettingsDep
 ) -> Answer:
@@ -58,7 +68,7 @@ def ask(
     )
 
 
-@router.post("/ask/stream", response_class=EventSourceResponse)
+@router.post("/ask/stream", response_class=EventSourceResponse, responses=ASK_RESPONSES)
 async def ask_stream(
     body: AskRequest, request: Request, assistant: AssistantDep, settings: SettingsDep
 ) -> EventSourceResponse:

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from assistant.api.auth import require_admin
+from assistant.api.auth import ADMIN_RESPONSES, require_admin
 from assistant.api.deps import get_records, get_settings
 from assistant.api.errors import ApiError
 from assistant.api.uploads import check_suffix, safe_filename, save_stream
@@ -90,6 +90,13 @@ def build_router() -> APIRouter:
         "/documents",
         status_code=202,
         dependencies=[Depends(require_admin)],
+        responses={
+            **ADMIN_RESPONSES,
+            409: {"description": "A file of that name was uploaded before (use replace=true)."},
+            413: {"description": "A file or the whole body is over the upload limit."},
+            415: {"description": "A file type that cannot be ingested."},
+            422: {"description": "No files, too many, duplicate names or an empty file."},
+        },
     )
     def upload_documents(
         request: Request,
@@ -137,7 +144,11 @@ def build_router() -> APIRouter:
             headers={"Location": f"/api/jobs/{job_id}"},
         )
 
-    @router.delete("/documents/{doc_id}", dependencies=[Depends(require_admin)])
+    @router.delete(
+        "/documents/{doc_id}",
+        dependencies=[Depends(require_admin)],
+        responses={**ADMIN_RESPONSES, 404: {"description": "No document with that id."}},
+    )
     def delete_document(doc_id: str, settings: SettingsDep, request: Request) -> dict[str, Any]:
         """Admin: remove a document from the store (and its file, if it was uploaded)."""
         from ingest.pipeline import Indexer
