@@ -298,3 +298,25 @@ def test_second_ingest_says_it_waits_for_the_lock(store: Settings) -> None:
     out, err = second.communicate(timeout=300)
     assert second.returncode == 0, err
     assert _whole(store)
+
+
+def test_symlinks_out_of_the_corpus_are_not_followed_and_files_count_once(
+    tmp_path: Path,
+) -> None:
+    """Point 11: a symlink out of the corpus was followed silently; a file reached by two
+    paths became two documents."""
+    from ingest.discovery import discover
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Kvalitet.")
+    (corpus / "b-link.txt").symlink_to(corpus / "a.txt")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("Hemmeligt.")
+    (corpus / "leak.txt").symlink_to(outside)
+    (corpus / "dir-leak").symlink_to(tmp_path, target_is_directory=True)
+    found = discover([corpus])
+    assert [p.name for p in found.files] == ["a.txt"]
+    problems = {p.name: why for p, why in found.problems}
+    assert set(problems) == {"leak.txt", "dir-leak"}
+    assert all("outside" in why for why in problems.values())
