@@ -88,6 +88,7 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
     """Report every way the committed state is not fully present; changes nothing."""
     from ingest.lexical import LexicalIndex
     from ingest.records import Records
+    from ingest.units import answer_units
 
     report = CheckReport()
     if not settings.records_path.exists():
@@ -100,7 +101,10 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
         records = Records(settings.records_path)
         report.generation = records.generation()
         chunks = records.get_chunks()
-        units = {u.chunk_id for u in records.get_units([c.chunk_id for c in chunks])}
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for u in records.get_units([c.chunk_id for c in chunks]):
+            spans.setdefault(u.chunk_id, []).append((u.start, u.end))
+        texts = {d.doc_id: records.get_text(d.doc_id) or "" for d in records.list_documents()}
         lengths = {d.doc_id: d.char_count for d in records.list_documents()}
     except sqlite3.DatabaseError as exc:
         report.problems.append(
@@ -120,13 +124,20 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
                 chunk_ids=bad_offsets,
             )
         )
-    no_units = sorted(committed - units)
-    if no_units:
+    # Every sentence of every chunk has its vector (a chunk pooled from some of its sentences
+    # would be silently worse, so a partial set counts as missing).
+    incomplete = sorted(
+        c.chunk_id
+        for c in chunks
+        if c.chunk_id not in bad_offsets
+        and sorted(spans.get(c.chunk_id, [])) != answer_units(texts[c.doc_id], c.start, c.end)
+    )
+    if incomplete:
         report.problems.append(
             Problem(
                 index="units",
-                message=f"{len(no_units)} of {len(chunks)} chunks have no sentence vectors",
-                chunk_ids=no_units,
+                message=f"{len(incomplete)} of {len(chunks)} chunks miss sentence vectors",
+                chunk_ids=incomplete,
             )
         )
     folder = records.get_meta("bm25_dir")

@@ -189,6 +189,9 @@ class Indexer:
                 )
             with records.transaction() as conn:
                 conn.executemany(
+                    "DELETE FROM units WHERE chunk_id = ?", [(cid,) for cid in sorted(no_units)]
+                )
+                conn.executemany(
                     'INSERT OR REPLACE INTO units(chunk_id, seq, start, "end", vector) '
                     "VALUES(?,?,?,?,?)",
                     [(u.chunk_id, u.seq, u.start, u.end, u.vector) for u in units],

@@ -101,8 +101,14 @@ def test_missing_sentence_units_are_re_embedded(store: Settings) -> None:
     with sqlite3.connect(store.records_path) as db:
         victim = db.execute("SELECT chunk_id FROM chunks LIMIT 1").fetchone()[0]
         db.execute("DELETE FROM units WHERE chunk_id = ?", (victim,))
+        # A chunk that lost one of its sentences only: pooling the rest would degrade silently.
+        partial = db.execute(
+            "SELECT chunk_id FROM units WHERE seq = 1 AND chunk_id != ? LIMIT 1", (victim,)
+        ).fetchone()[0]
+        db.execute("DELETE FROM units WHERE chunk_id = ? AND seq = 1", (partial,))
     found = check_store(store)
-    assert found.problems[0].index == "units" and found.problems[0].chunk_ids == [victim]
+    assert found.problems[0].index == "units"
+    assert sorted(found.problems[0].chunk_ids) == sorted([victim, partial])
     assert _cli(store, "check", "--repair").returncode == 0
     assert _whole(store) == before
 
