@@ -302,7 +302,12 @@ def test_cpr_numbers_in_every_format_are_masked_on_every_channel(
             assert r.status_code == 200
             r = c.post(
                 "/api/documents",
-                files={"files": (f"notat {value}.txt", f"Notat om kvalitet nr {len(job_ids)}.\n")},
+                files={
+                    "files": (
+                        f"notat {len(job_ids)} {value}.txt",
+                        f"Notat om kvalitet nr {len(job_ids)}.\n",
+                    )
+                },
                 headers=admin,
             )
             assert r.status_code == 202, r.text
