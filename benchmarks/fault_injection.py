@@ -178,7 +178,11 @@ def run_case(name: str, pristine: Path, work: Path) -> dict[str, str]:
     check = cli(data, "check")
     after = committed(data)
     lost = sorted(d for d, n in before.items() if after.get(d) != n)
+    # What the operator saw: the faulty run's own line (signals, disk full), else what the
+    # next run said about the damage (repaired: ..., error: ...).
     message = next((x for x in (after_run.stderr + after_run.stdout).splitlines() if x.strip()), "")
+    if injected.startswith("exit "):
+        message = f"{injected}; next run: {message[:60]}"
     if after_run.returncode == 2:
         outcome = "refused, exit 2"
         lost_text = "none (refused; restore or rebuild)" if not lost or not after else str(lost)
