@@ -97,6 +97,14 @@ class Assistant:
         return getattr(self.composer, "name", "extractive")
 
     @property
+    def store_problem(self) -> str | None:
+        """Why the store failed its check, or None; the API is not ready while it fails."""
+        try:
+            return self.reader.snapshot().problem
+        except Exception as exc:  # noqa: BLE001
+            return f"{type(exc).__name__}: {exc}"
+
+    @property
     def empty(self) -> bool:
         return self.reader.snapshot().chunk_count == 0
 
@@ -121,7 +129,14 @@ class Assistant:
         itself when there is nothing to compose (a question in a third language)."""
         started = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)
-        history = history or []
+        # Bounded here too (the CLI and library callers have no API in front): only recent
+        # turns matter, and an earlier question is read no further than a question would be.
+        limit = self.settings.max_question_chars
+        history = [
+            Turn(role=t.role, content=t.content[:limit])
+            for t in (history or [])[-self.settings.max_history_turns :]
+            if t.role == "user"
+        ]
         earlier_lang = next(
             (question_language(t.content) for t in reversed(history) if t.role == "user"), None
         )

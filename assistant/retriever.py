@@ -195,7 +195,7 @@ class HybridRetriever(BaseRetriever):
             return Retrieval([], {}, snap)
         allowed = _allowed(snap, filters)
         vector = vector if vector is not None else self.embeddings.embed_query(query)
-        dense_hits = snap.vectors.query(vector, k=max(3 * k, 20), where=_where(filters))
+        dense_hits = snap.dense(vector, max(3 * k, 20), _where(filters))
         dense = {cid: s for cid, s in dense_hits if cid in snap.chunks and cid in allowed}
         rankings = [sorted(dense, key=lambda c: -dense[c])]
         names = ["dense"]

@@ -22,6 +22,9 @@ APP_FACTORY = "assistant.api.app:create_app"
 # Loading the models can starve the ping thread of the GIL for longer than uvicorn's default 5 s
 # on a busy machine, which made workers die and restart in a loop, never becoming ready.
 WORKER_HEALTHCHECK_S = 120
+# Request heads: h11 refuses (431/400) a head past this size before it is parsed whole;
+# httptools would accept 100 KB of headers. The app refuses too many headers on its own.
+MAX_HEAD_BYTES = 16 * 1024
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
@@ -36,6 +39,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         access_log=False,
         log_config=None,
         timeout_keep_alive=15,
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 

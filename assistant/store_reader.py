@@ -13,18 +13,24 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from ingest.check import check_store
 from ingest.embeddings import make_embeddings
 from ingest.lexical import LexicalIndex, tokenize
 from ingest.records import ChunkRecord, DocumentRecord, Records
 from ingest.settings import Settings
 from ingest.vector_store import StoreModelMismatch, VectorStore
+
+log = logging.getLogger("kva.store")
 
 
 @dataclass
@@ -38,6 +44,39 @@ class Snapshot:
     idf: dict[str, dict[str, float]] = field(default_factory=dict)
 
     records: Records | None = None
+    # Why the committed state failed its check (None: it passed); readiness reports it.
+    problem: str | None = None
+    # Uncommitted vectors a killed run left in the collection: asked for on top of k, so
+    # that filtering them out does not shorten the dense ranking.
+    orphans: int = 0
+    reopen: Callable[[], VectorStore] | None = None
+    _vector_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def dense(
+        self, vector: list[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Dense hits; never raises for an id the records list (it reopens Chroma once, then
+        falls back to keyword-only retrieval with a log line rather than failing the ask)."""
+        if self.vectors is None:
+            return []
+        k += self.orphans
+        try:
+            return self.vectors.query(vector, k, where)
+        except Exception as first:  # noqa: BLE001 - any Chroma failure gets one fresh retry
+            if self.reopen is None:
+                raise
+            log.warning("dense query failed (%s); reopening the vector store", first)
+            try:
+                with self._vector_lock:
+                    self.vectors = self.reopen()
+                return self.vectors.query(vector, k, where)
+            except Exception as second:  # noqa: BLE001
+                log.error(
+                    "dense query failed again (%s); answering from keyword search only; "
+                    "run `python -m ingest check --repair`",
+                    second,
+                )
+                return []
 
     def unit_vectors(self, chunk_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
         """chunk id -> [(start, end, vector)] of its answer units."""
@@ -96,15 +135,32 @@ class StoreReader:
                 f"the store was built with embedding model {stored!r}, but the settings ask for "
                 f"{model_id!r}; query with the same model or re-ingest with --rebuild"
             )
+        check = check_store(self.settings)
+        if not check.ok:
+            snap.problem = (
+                f"store check failed: {check.summary()}; run `python -m ingest check --repair`"
+            )
+            log.error(snap.problem)
+        if any(p.index == "records" for p in check.problems):
+            return snap
         snap.documents = {d.doc_id: d for d in records.list_documents()}
         snap.texts = {doc_id: records.get_text(doc_id) or "" for doc_id in snap.documents}
         snap.chunks = {c.chunk_id: c for c in records.get_chunks()}
         folder = records.get_meta("bm25_dir")
-        if folder:
+        if folder and not any(p.index == "bm25" for p in check.problems):
             snap.lexical = LexicalIndex.load(self.settings.bm25_dir / folder)
-        snap.vectors = VectorStore(
-            self.settings, model_id, records.get_meta("collection"), create=False
-        )
+        collection = records.get_meta("collection")
+
+        def reopen() -> VectorStore:
+            return VectorStore(self.settings, model_id, collection, create=False)
+
+        if any(p.index == "chroma" for p in check.problems):
+            # Opening a collection whose files crash the process would take the server down.
+            snap.idf = _idf(snap)
+            return snap
+        snap.reopen = reopen
+        snap.vectors = reopen()
+        snap.orphans = max(0, snap.vectors.count() - len(snap.chunks))
         snap.idf = _idf(snap)
         return snap
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from assistant.guard import mask_cpr
 from evals.textutil import guess_language, normalise
 
 
@@ -55,6 +56,8 @@ def draft_suite(rows: list[dict[str, Any]], name: str = "from-feedback") -> dict
     """A suite mapping with one draft case per distinct question (repeats are merged)."""
     cases: dict[str, dict[str, Any]] = {}
     for row in rows:
+        # Stored masked by the API, but rows may come from older files or other writers.
+        row = {k: mask_cpr(v) if isinstance(v, str) else v for k, v in row.items()}
         question = (row.get("question") or "").strip()
         if not question:
             continue

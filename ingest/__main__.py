@@ -1,22 +1,58 @@
-"""Command line: ``python -m ingest [PATH ...] [--rebuild] [--data-dir DIR]`` and
-``python -m ingest stats [--json]``.
+"""Command line: ``python -m ingest [PATH ...] [--rebuild] [--data-dir DIR]``,
+``python -m ingest stats [--json]`` and ``python -m ingest check [--repair] [--json]``.
 
 Exit codes: 0 all files ingested, 1 some files failed (the rest is committed), 2 the run
-could not start (bad settings, model mismatch), 130 interrupted (nothing committed).
+could not start or the store is broken beyond repair (bad settings, model mismatch, corrupt
+database, disk full, unwritable data dir), 130 interrupted. ``check``: 0 the store is whole
+(or was repaired), 1 problems found (run with ``--repair``), 2 it cannot be repaired.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ingest.settings import Settings
+if TYPE_CHECKING:
+    from ingest.settings import Settings
 
 
 def _settings(data_dir: str | None) -> Settings:
+    from ingest.settings import Settings
+
     return Settings(data_dir=Path(data_dir)) if data_dir else Settings()
+
+
+def _failure_line(exc: BaseException, settings: Settings) -> str | None:
+    """One line for the failures that are the environment's, not a file's; None otherwise."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return f"the disk is full ({exc.strerror}); nothing new was committed"
+    if any(m in text for m in ("disk is full", "No space left", "File too large", "disk I/O")):
+        return (
+            f"the disk is full or failing ({text.splitlines()[0][:200]}); nothing new was committed"
+        )
+    if isinstance(exc, OSError):
+        where = exc.filename or settings.data_dir
+        return f"cannot write to the data dir: {where}: {exc.strerror or exc}"
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (
+            f"the record database {settings.records_path} is corrupt or unreadable ({text}); "
+            "run `python -m ingest check`"
+        )
+    try:
+        from chromadb.errors import ChromaError
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, ChromaError):
+        return (
+            f"the vector store failed ({text.splitlines()[0][:200]}); run `python -m ingest check`"
+        )
+    return None
 
 
 def _progress_bar():  # noqa: ANN202 - returns a Progress callable
@@ -41,19 +77,45 @@ def _progress_bar():  # noqa: ANN202 - returns a Progress callable
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from ingest.check import StoreCorrupt
     from ingest.embeddings import EmbeddingModelError
     from ingest.pipeline import Indexer
 
     settings = _settings(args.data_dir)
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    indexer = Indexer(settings, progress=_progress_bar())
+    indexer.on_wait = lambda line: print(line, file=sys.stderr, flush=True)
     try:
-        report = Indexer(settings, progress=_progress_bar()).run(paths, rebuild=args.rebuild)
-    except EmbeddingModelError as exc:
+        report = indexer.run(paths, rebuild=args.rebuild)
+    except (EmbeddingModelError, StoreCorrupt) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: nothing was committed; the previous state is intact", file=sys.stderr)
+        if indexer.committed is not None:
+            print(
+                f"interrupted after the commit: the new state (generation {indexer.committed}) "
+                "is in place; the next run finishes the clean-up",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                "interrupted: nothing was committed; the previous state is intact",
+                file=sys.stderr,
+            )
         return 130
+    except Exception as exc:
+        line = _failure_line(exc, settings)
+        if line is None:
+            raise
+        state = (
+            f"generation {indexer.committed} was committed"
+            if indexer.committed is not None
+            else "the previous state is intact"
+        )
+        print(f"error: {line}; {state}", file=sys.stderr)
+        return 2
+    for line in report.repaired:
+        print(f"repaired: {line}", file=sys.stderr)
     for path, why in report.failed:
         print(f"failed: {path}: {why}", file=sys.stderr)
     if args.json:
@@ -65,6 +127,30 @@ def _ingest(args: argparse.Namespace) -> int:
             f"failed {len(report.failed)}; {report.chunks} chunks "
             f"({report.embedded} embedded) in {report.seconds:.1f} s -> {settings.store_dir}"
         )
+    return 0 if report.ok else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ingest.check import StoreCorrupt, check_store, repair_store
+    from ingest.pipeline import Indexer
+
+    settings = _settings(args.data_dir)
+    report = check_store(settings)
+    if args.repair and not report.ok:
+        try:
+            with Indexer(settings).locked():
+                report = repair_store(settings)
+        except StoreCorrupt as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps({**report.model_dump(), "ok": report.ok}, ensure_ascii=False))
+    else:
+        for line in report.repaired:
+            print(f"repaired: {line}")
+        for problem in report.problems:
+            print(f"problem: {problem.index}: {problem.message}")
+        print(report.summary() if report.ok else "store NOT ok; run with --repair")
     return 0 if report.ok else 1
 
 
@@ -82,6 +168,16 @@ def _stats(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:
+        parser = argparse.ArgumentParser(
+            prog="python -m ingest check",
+            description="Verify that every committed chunk is in every index; --repair "
+            "rebuilds what is missing from the stored text.",
+        )
+        parser.add_argument("--repair", action="store_true", help="rebuild what is missing")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
+        return _check(parser.parse_args(argv[1:]))
     if argv[:1] == ["stats"]:
         parser = argparse.ArgumentParser(prog="python -m ingest stats")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -99,5 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     return _ingest(parser.parse_args(argv))
 
 
+def entry() -> int:
+    try:
+        return main()
+    except KeyboardInterrupt:
+        # Ctrl-C while Python is still importing: nothing has been touched yet.
+        print("interrupted before the run started: nothing was changed", file=sys.stderr)
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -1,8 +1,11 @@
 """Finding the files to ingest under the paths a user names.
 
 Directory symlinks are followed once: a loop (a link to an ancestor) is reported, not walked
-forever. Hidden files and the manifest are skipped; in a folder, files of unsupported types are
-skipped silently, while an unsupported file named explicitly is an error.
+forever. A symlink inside a folder that leads out of the folder named is reported and not
+followed (a corpus must not pull in files from elsewhere), and one file reached by two paths
+is ingested once. Hidden files and the manifest are skipped; in a folder, files of
+unsupported types are skipped silently, while an unsupported file named explicitly is an
+error.
 
 Example:
     >>> import tempfile, pathlib
@@ -46,11 +49,13 @@ def discover(paths: list[Path]) -> Discovery:
                 seen.add(path)
                 found.files.append(path)
             continue
-        _walk(path, found, seen, visited_dirs=set())
+        _walk(path, found, seen, visited_dirs=set(), root=path.resolve())
     return found
 
 
-def _walk(folder: Path, found: Discovery, seen: set[Path], visited_dirs: set[Path]) -> None:
+def _walk(
+    folder: Path, found: Discovery, seen: set[Path], visited_dirs: set[Path], root: Path
+) -> None:
     real = folder.resolve()
     if real in visited_dirs:
         found.problems.append((folder, "directory symlink loop, skipped"))
@@ -66,10 +71,19 @@ def _walk(folder: Path, found: Discovery, seen: set[Path], visited_dirs: set[Pat
             continue
         path = folder / entry.name
         try:
+            if entry.is_symlink():
+                target = path.resolve()
+                if target != root and root not in target.parents:
+                    found.problems.append(
+                        (path, f"symbolic link to {target}, outside {root}: not followed")
+                    )
+                    continue
             if entry.is_dir():
-                _walk(path, found, seen, visited_dirs)
-            elif entry.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and path not in seen:
-                seen.add(path)
-                found.files.append(path)
+                _walk(path, found, seen, visited_dirs, root)
+            elif entry.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
+                real = path.resolve()
+                if path not in seen and real not in seen:
+                    seen.update((path, real))
+                    found.files.append(path)
         except OSError as exc:
             found.problems.append((path, f"cannot read ({exc.strerror or exc})"))

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -123,6 +124,23 @@ class LexicalIndex:
 
     def size(self) -> int:
         return sum(len(ids) for _, ids in self._indexes.values())
+
+    def ids(self) -> set[str]:
+        """Chunk ids, or ValueError when an id list does not match its index's row count."""
+        found: set[str] = set()
+        for lang, (retriever, ids) in self._indexes.items():
+            rows = int(retriever.scores.get("num_docs", len(ids)))
+            if rows != len(ids):
+                raise ValueError(f"{lang}: {len(ids)} chunk ids for {rows} indexed rows")
+            found.update(ids)
+        return found
+
+    def digest(self) -> str:
+        """Fingerprint of the id lists in order: a shifted id file changes it."""
+        h = hashlib.sha256()
+        for lang in sorted(self._indexes):
+            h.update(lang.encode() + b"\0" + "\n".join(self._indexes[lang][1]).encode() + b"\0")
+        return h.hexdigest()
 
     def search(
         self, tokens: list[str], language: str, k: int, allowed: set[str] | None = None

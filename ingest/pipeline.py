@@ -29,6 +29,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ingest.check import CheckReport, expected_vectors, record_verified, repair_store
 from ingest.chunker import Chunker
 from ingest.discovery import discover
 from ingest.embeddings import make_embeddings
@@ -50,6 +52,8 @@ from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
 from ingest.units import answer_units, pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore
+
+_log = logging.getLogger("kva.ingest")
 
 # Part of each chunk's text hash: bump when unit segmentation changes, so vectors are redone.
 UNITS_VERSION = "units-v2"
@@ -64,6 +68,7 @@ class IngestReport(BaseModel):
     unchanged: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
     failed: list[tuple[str, str]] = Field(default_factory=list)
+    repaired: list[str] = Field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -113,11 +118,21 @@ class Indexer:
     def __init__(self, settings: Settings | None = None, progress: Progress | None = None) -> None:
         self.settings = settings or get_settings()
         self.progress = progress or (lambda stage, done, total: None)
+        # Told when the run must wait for another writer (the CLI prints it).
+        self.on_wait: Callable[[str], None] = _log.warning
+        # The generation this indexer committed, once it has (an interrupt after it must not
+        # claim that nothing was committed).
+        self.committed: int | None = None
 
     # --- public -------------------------------------------------------------------------
     def run(self, paths: list[Path | str] | None = None, *, rebuild: bool = False) -> IngestReport:
         started = time.perf_counter()
         roots = [Path(p) for p in (paths or [self.settings.corpus_dir])]
+        uploads = self.settings.uploads_dir
+        if rebuild and uploads.is_dir() and not any(_within(uploads, r) for r in roots):
+            # Files uploaded through the API live only there: a rebuild re-reads them too,
+            # instead of dropping every uploaded document.
+            roots.append(uploads)
         with self._lock():
             report = self._run(roots, rebuild)
         report.seconds = round(time.perf_counter() - started, 3)
@@ -137,18 +152,117 @@ class Indexer:
             folder = self._save_lexical(lexical, generation)
             with records.transaction() as conn:
                 Records.delete_document(conn, doc_id)
-                self._commit_meta(conn, generation, folder, store)
+                self._commit_meta(conn, generation, folder, store, lexical)
+            self.committed = generation
             store.delete(stale)
             self._sweep_lexical(folder)
+            record_verified(self.settings, generation)
             source = PROJECT_ROOT / doc.source_path
             if self.settings.uploads_dir in source.parents:
                 source.unlink(missing_ok=True)
             return True
 
+    def repair(self, report: CheckReport) -> list[str]:
+        """Rebuild the indexes ``report`` found incomplete from the records; one new generation.
+        Call under the lock (``repair_store`` does, through ``run``)."""
+        records = Records(self.settings.records_path)
+        broken = {p.index for p in report.problems}
+        done: list[str] = []
+        chunks = records.get_chunks()
+        no_units = {cid for p in report.problems if p.index == "units" for cid in p.chunk_ids}
+        units: list[UnitRecord] = []
+        if no_units:
+            embeddings = make_embeddings(self.settings)
+            for chunk in (c for c in chunks if c.chunk_id in no_units):
+                text = records.get_text(chunk.doc_id) or ""
+                spans = answer_units(text, chunk.start, chunk.end)
+                vectors = embeddings.embed_documents([text[s:e] for s, e in spans])
+                units.extend(
+                    UnitRecord(
+                        chunk_id=chunk.chunk_id,
+                        seq=i,
+                        start=s,
+                        end=e,
+                        vector=np.asarray(v, dtype=np.float32).tobytes(),
+                    )
+                    for i, ((s, e), v) in enumerate(zip(spans, vectors, strict=True))
+                )
+            with records.transaction() as conn:
+                conn.executemany(
+                    "DELETE FROM units WHERE chunk_id = ?", [(cid,) for cid in sorted(no_units)]
+                )
+                conn.executemany(
+                    'INSERT OR REPLACE INTO units(chunk_id, seq, start, "end", vector) '
+                    "VALUES(?,?,?,?,?)",
+                    [(u.chunk_id, u.seq, u.start, u.end, u.vector) for u in units],
+                )
+            done.append(f"re-embedded the sentences of {len(no_units)} chunks")
+            broken.add("chroma")  # their pooled vectors change with them
+        model_id = records.get_meta("embedding_model") or self._model_id()
+        old_collection = records.get_meta("collection")
+        store = None
+        if "chroma" in broken:
+            # A fresh collection, never the broken one: its files may crash whoever loads them.
+            name = f"{self.settings.collection}-{int(time.time() * 1000)}"
+            store = VectorStore(self.settings, model_id, name)
+            docs = {d.doc_id: d for d in records.list_documents()}
+            expected = expected_vectors(records, [c.chunk_id for c in chunks])
+            store.upsert(
+                [c.chunk_id for c in chunks],
+                [list(map(float, expected[c.chunk_id])) for c in chunks],
+                [
+                    {
+                        "doc_id": c.doc_id,
+                        "language": c.language,
+                        "doc_language": docs[c.doc_id].language,
+                        "kind": docs[c.doc_id].kind,
+                        "seq": c.seq,
+                    }
+                    for c in chunks
+                ],
+            )
+            done.append(f"re-wrote {len(chunks)} vectors into collection {name}")
+        else:
+            store = VectorStore(self.settings, model_id, old_collection, create=False)
+        lexical = self._lexical_without(records, set(), [])
+        generation = records.generation() + 1
+        if "bm25" in broken:
+            folder = self._save_lexical(lexical, generation)
+            done.append(f"rebuilt the keyword index ({lexical.size()} chunks)")
+        else:
+            folder = self.settings.bm25_dir / (records.get_meta("bm25_dir") or "")
+        with records.transaction() as conn:
+            self._commit_meta(conn, generation, folder, store, lexical)
+        self.committed = generation
+        self._sweep_lexical(folder)
+        if old_collection and store.name != old_collection:
+            self._drop_collection(store, old_collection)
+        return done
+
+    def _sweep_uncommitted(self, records: Records) -> None:
+        """What a killed run left behind and nothing committed names: BM25 folders, Chroma
+        collections. (Orphan vectors inside the live collection are swept after the check.)"""
+        keep = records.get_meta("bm25_dir")
+        if keep:
+            self._sweep_lexical(self.settings.bm25_dir / keep)
+        active = records.get_meta("collection")
+        if active:
+            try:
+                store = VectorStore(
+                    self.settings, records.get_meta("embedding_model") or "", active, create=False
+                )
+            except Exception:  # noqa: BLE001 - the check reports a missing collection
+                return
+            self._drop_other_collections(store)
+
     # --- the run ------------------------------------------------------------------------
     def _run(self, roots: list[Path], rebuild: bool) -> IngestReport:
         report = IngestReport()
         records = Records(self.settings.records_path)
+        self._sweep_uncommitted(records)
+        if not rebuild:
+            # Never build on (or report "unchanged" over) a store that lost part of an index.
+            report.repaired = repair_store(self.settings).repaired
         store = self._open_store(records, rebuild)
         found = discover(roots)
         report.failed.extend((str(p), why) for p, why in found.problems)
@@ -203,6 +317,7 @@ class Indexer:
         lexical_current = records.get_meta("lexical_version") == LEXICAL_VERSION
         if not prepared and not removed_ids and not rebuild and lexical_current:
             self._sweep_orphans(records, store)
+            record_verified(self.settings, records.generation())
             return report
 
         report.embedded = self._embed_and_write(prepared, records, store, rebuild)
@@ -219,7 +334,8 @@ class Indexer:
                 Records.put_document(
                     conn, self._doc_row(item, now), item.sections, item.chunks, item.units
                 )
-            self._commit_meta(conn, generation, folder, store)
+            self._commit_meta(conn, generation, folder, store, lexical)
+        self.committed = generation
         # After the commit nothing references these any more.
         new_chunk_ids = {c.chunk_id for p in prepared for c in p.chunks}
         store.delete([c for c in stale if c not in new_chunk_ids])
@@ -227,6 +343,7 @@ class Indexer:
         self._sweep_orphans(records, store)
         if rebuild:
             self._drop_other_collections(store)
+        record_verified(self.settings, generation)
 
         for item in prepared:
             moved = item.source in existing or item.meta.id in renamed
@@ -276,7 +393,7 @@ class Indexer:
         )
         if not rebuild and source in existing and existing[source][1] == content_hash:
             return None
-        loaded = load_file(path, max_bytes=max_bytes)
+        loaded = load_file(path, max_bytes=max_bytes, max_text_chars=self.settings.max_text_chars)
         if not loaded.text.strip():
             raise LoadError(path, "no text in file")
         meta = entry or infer_meta(path, loaded.text, loaded.title, loaded=loaded)
@@ -431,9 +548,12 @@ class Indexer:
             active = f"{self.settings.collection}-{int(time.time() * 1000)}"
         return VectorStore(self.settings, model_id, active)
 
-    def _commit_meta(self, conn, generation: int, folder: Path, store: VectorStore) -> None:  # noqa: ANN001
+    def _commit_meta(  # noqa: ANN001
+        self, conn, generation: int, folder: Path, store: VectorStore, lexical: LexicalIndex
+    ) -> None:
         Records.set_meta(conn, "generation", str(generation))
         Records.set_meta(conn, "bm25_dir", folder.name)
+        Records.set_meta(conn, "bm25_digest", lexical.digest())
         Records.set_meta(conn, "collection", store.name)
         Records.set_meta(conn, "embedding_model", store.model_id)
         Records.set_meta(conn, "lexical_version", LEXICAL_VERSION)
@@ -479,7 +599,13 @@ class Indexer:
         for col in store.client.list_collections():
             name = col if isinstance(col, str) else col.name
             if name != store.name and (name == self.settings.collection or name.startswith(prefix)):
-                store.client.delete_collection(name)
+                self._drop_collection(store, name)
+
+    @staticmethod
+    def _drop_collection(store: VectorStore, name: str) -> None:
+        # A collection nothing references; if Chroma cannot drop it, the next run tries again.
+        with contextlib.suppress(Exception):
+            store.client.delete_collection(name)
 
     @staticmethod
     def _doc_row(item: _Prepared, now: str) -> dict[str, object]:
@@ -499,17 +625,32 @@ class Indexer:
             "ingested_at": now,
         }
 
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        """The writers' lock, for callers that change the store outside ``run``."""
+        return self._lock()
+
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         self.settings.store_dir.mkdir(parents=True, exist_ok=True)
         self.settings.bm25_dir.mkdir(parents=True, exist_ok=True)
         with open(self.settings.store_dir / "ingest.lock", "w") as handle:
             # One writer at a time across processes (CLI and API); readers never take it.
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.on_wait(
+                    f"waiting for another ingestion run to finish (lock: {handle.name}) ..."
+                )
+                fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _within(path: Path, root: Path) -> bool:
+    path, root = path.resolve(), root.resolve()
+    return path == root or root in path.parents
 
 
 def _chunk_id(doc_id: str, start: int, end: int, text_hash: str) -> str:

@@ -152,10 +152,13 @@ class Records:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (disk full, I/O error): rolling back again
+            # would raise "cannot rollback - no transaction is active" over the real cause.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     # --- meta -----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -36,9 +36,16 @@ class Settings(BaseSettings):
     )
     collection: str = "kvalitet"
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused.")
+    max_text_chars: int = Field(
+        2_000_000, ge=1000, description="Files whose extracted text is longer are refused."
+    )
     chunk_min_tokens: int = Field(40, ge=1)
     chunk_max_tokens: int = Field(220, ge=16, le=500)
     max_question_chars: int = Field(2000, ge=10)
+    # Conversation history (``/api/ask`` history, earlier ``/v1`` messages): earlier questions
+    # are held to the question limit, earlier answers to this one, and the turns are counted.
+    max_history_turns: int = Field(50, ge=1)
+    max_answer_turn_chars: int = Field(20_000, ge=100)
     api_key: str | None = Field(None, description="Bearer key for admin endpoints; unset = off.")
     api_url: str = Field("http://127.0.0.1:8000", validation_alias="API_URL")
     max_upload_mb: float = Field(50.0, gt=0)

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any
 from urllib.parse import urlparse
 
@@ -27,13 +28,23 @@ from ingest.embeddings import EmbeddingModelError
 from ingest.settings import Settings
 
 _BATCH = 1000
+_FRESH = threading.Lock()
 
 
 class StoreModelMismatch(EmbeddingModelError):
     """The store was built with another embedding model than the one configured."""
 
 
-def make_client(settings: Settings) -> ClientAPI:
+def make_client(settings: Settings, *, fresh: bool = False) -> ClientAPI:
+    """A Chroma client. ``fresh``: never reuse the process-wide cached embedded instance.
+
+    Chroma keeps one embedded instance per path for the whole process, with its HNSW index in
+    memory; it never sees vectors another process (the CLI, another uvicorn worker) wrote since
+    it loaded, so a filtered query for such an id fails with "Error finding id". Readers open a
+    fresh instance when the committed generation moves, and writers open one per run, so
+    neither works from (nor persists) a stale in-memory index. Clients already handed out keep
+    their own instance until they are dropped.
+    """
     chroma_settings = chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
@@ -48,16 +59,36 @@ def make_client(settings: Settings) -> ClientAPI:
             settings=chroma_settings,
         )
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    if not fresh:
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    with _FRESH:
+        _forget_cached_instance(str(settings.chroma_dir))
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+def _forget_cached_instance(path: str) -> None:
+    # Chroma's cache is keyed by path (SharedSystemClient); dropping the entry makes the next
+    # PersistentClient load the store from disk. Not stopped: older clients may still query it.
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for key in [k for k in SharedSystemClient._identifier_to_system if k == path]:
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
 
 
 class VectorStore:
     """One Chroma collection of chunk vectors, tied to one embedding model."""
 
     def __init__(
-        self, settings: Settings, model_id: str, name: str | None = None, *, create: bool = True
+        self,
+        settings: Settings,
+        model_id: str,
+        name: str | None = None,
+        *,
+        create: bool = True,
+        fresh: bool = True,
     ) -> None:
-        self.client = make_client(settings)
+        self.client = make_client(settings, fresh=fresh)
         self.name = name or settings.collection
         self.model_id = model_id
         if create:

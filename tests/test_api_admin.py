@@ -170,7 +170,7 @@ def test_reads_during_reingestion_see_old_or_new_never_half(
 ) -> None:
     def upload(content: bytes) -> dict:
         files = {"files": ("versioner.md", content, "text/markdown")}
-        r = client.post("/api/documents", files=files, headers=admin_headers())
+        r = client.post("/api/documents?replace=true", files=files, headers=admin_headers())
         assert r.status_code == 202, r.text
         return r.json()
 

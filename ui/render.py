@@ -55,8 +55,22 @@ html, body, [data-testid="stAppViewContainer"], .stMain,
 
 def answer_markup(text: str) -> str:
     """The answer as markdown with each ``[n]`` shown as a badge (HTML-escaped otherwise)."""
-    escaped = html.escape(text, quote=False)
-    return MARKER.sub(r'<span class="kva-marker">[\1]</span>', escaped)
+    # Markdown syntax is escaped too: a quoted "![](http://…)" or "[x](javascript:…)" must
+    # show as text, never render as an image or a link.
+    pieces, last = [], 0
+    for match in MARKER.finditer(text):
+        pieces.append(_escape(text[last : match.start()]))
+        pieces.append(f'<span class="kva-marker">[{match.group(1)}]</span>')
+        last = match.end()
+    pieces.append(_escape(text[last:]))
+    return "".join(pieces)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:])")
+
+
+def _escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def markers_in(text: str) -> list[int]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from assistant.api.errors import ApiError
 from assistant.api.privacy import contains_cpr, cpr_warning, mask_cpr
 from assistant.models import Answer, Filters, Turn
+from ingest.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.pipeline import Assistant
@@ -38,6 +39,29 @@ def check_question(question: str, max_chars: int) -> None:
         )
 
 
+def check_history(history: list[Turn] | None, settings: Settings) -> None:
+    """Refuse (422) a history that would make the model read more than a question's worth:
+    earlier questions are embedded with a follow-up, so they get the question limit."""
+    turns = history or []
+    if len(turns) > settings.max_history_turns:
+        raise ApiError(
+            422,
+            "history_too_long",
+            f"The history has {len(turns)} turns; the limit is {settings.max_history_turns}.",
+        )
+    for i, turn in enumerate(turns):
+        limit = (
+            settings.max_question_chars if turn.role == "user" else settings.max_answer_turn_chars
+        )
+        if len(turn.content) > limit:
+            raise ApiError(
+                422,
+                "history_too_long",
+                f"History turn {i} ({turn.role}) has {len(turn.content)} characters; "
+                f"the limit is {limit}.",
+            )
+
+
 def answer_question(
     assistant: Assistant,
     question: str,
@@ -49,6 +73,9 @@ def answer_question(
 ) -> Answer:
     """Blocking: call from a worker thread (FastAPI runs plain ``def`` routes in one)."""
     check_question(question, max_chars)
+    settings = getattr(assistant, "settings", None)
+    if isinstance(settings, Settings):
+        check_history(history, settings)
     had_cpr = contains_cpr(question) or any(contains_cpr(t.content) for t in history or [])
     if had_cpr:
         # The number is useless for retrieval and must not travel further (core logs, caches).

@@ -27,10 +27,11 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from assistant.api import routes_ask, routes_documents, routes_misc, routes_openai
+from assistant.api.auth import AdminGateMiddleware
 from assistant.api.errors import install_error_handlers
 from assistant.api.feedback import FeedbackStore
 from assistant.api.jobs import IngestQueue, JobStore, Progress
-from assistant.api.limits import BodyLimitMiddleware
+from assistant.api.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from assistant.api.logging import ensure_logging
 from assistant.api.middleware import RequestContextMiddleware
 from ingest.settings import Settings, get_settings
@@ -98,7 +99,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.load_error = None
     app.state.feedback = FeedbackStore(settings.feedback_path)
     run, refresh = _ingest_runner(app, settings)
-    app.state.jobs = IngestQueue(JobStore(settings.data_dir / "jobs.sqlite"), run, refresh)
+    app.state.jobs = IngestQueue(
+        JobStore(settings.data_dir / "jobs.sqlite"), run, refresh, uploads_dir=settings.uploads_dir
+    )
 
     install_error_handlers(app)
     # Added first = runs inside the request-id middleware, so its 413s carry a request id.
@@ -108,6 +111,13 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         default=JSON_BODY_LIMIT,
         overrides={("POST", "/api/documents"): upload_cap},
     )
+    # Outside the body limit: a request without the admin key is refused before its body.
+    app.add_middleware(
+        AdminGateMiddleware,
+        api_key=settings.api_key,
+        routes=[("POST", "/api/documents"), ("DELETE", "/api/documents/")],
+    )
+    app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(routes_misc.router)
     app.include_router(routes_ask.router)

@@ -54,7 +54,7 @@ class FeedbackStore(SQLiteFile):
             mask_cpr(answer),
             rating,
             mask_cpr(comment) if comment else None,
-            request_id,
+            mask_cpr(request_id) if request_id else None,
         )
         with closing(self._connect()) as db, db:
             cur = db.execute(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at TEXT,
     progress TEXT,
     report TEXT,
-    error TEXT
+    error TEXT,
+    owner INTEGER
 )
 """
 
@@ -56,18 +58,54 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class JobStore(SQLiteFile):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        with closing(self._connect()) as db, db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            if "owner" not in columns:  # a jobs file from before owners were recorded
+                db.execute("ALTER TABLE jobs ADD COLUMN owner INTEGER")
 
     def create(self, files: list[str]) -> str:
         job_id = uuid.uuid4().hex
         with closing(self._connect()) as db, db:
             db.execute(
-                "INSERT INTO jobs (id, status, files, created_at) VALUES (?, 'queued', ?, ?)",
-                (job_id, json.dumps(files), _now()),
+                "INSERT INTO jobs (id, status, files, created_at, owner) "
+                "VALUES (?, 'queued', ?, ?, ?)",
+                (job_id, json.dumps(files), _now(), os.getpid()),
             )
         return job_id
+
+    def orphaned(self) -> list[dict[str, Any]]:
+        """Queued or running jobs whose worker process is gone (a crash, a kill), taken over
+        by this process so that no other worker re-runs them too."""
+        taken = []
+        with closing(self._connect()) as db, db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute(
+                "SELECT id, files, owner FROM jobs WHERE status IN ('queued', 'running')"
+            ).fetchall()
+            for row in rows:
+                if not _alive(row["owner"]):
+                    db.execute(
+                        "UPDATE jobs SET owner = ?, status = 'queued', started_at = NULL "
+                        "WHERE id = ?",
+                        (os.getpid(), row["id"]),
+                    )
+                    taken.append({"id": row["id"], "files": json.loads(row["files"])})
+        return taken
 
     def update(self, job_id: str, **fields: Any) -> None:
         for key in ("report", "progress"):
@@ -94,14 +132,22 @@ class JobStore(SQLiteFile):
 class IngestQueue:
     """One worker thread draining a FIFO of job ids; ``start``/``stop`` from the app lifespan."""
 
-    def __init__(self, store: JobStore, run: RunFn, on_done: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        store: JobStore,
+        run: RunFn,
+        on_done: Callable[[], None] | None = None,
+        uploads_dir: Path | None = None,
+    ):
         self.store = store
+        self.uploads_dir = uploads_dir
         self._run = run
         self._on_done = on_done
         self._queue: queue.Queue[tuple[str, list[Path]] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._resume_orphans()
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="kva-ingest", daemon=True)
             self._thread.start()
@@ -116,6 +162,23 @@ class IngestQueue:
         job_id = self.store.create([p.name for p in paths])
         self._queue.put((job_id, paths))
         return job_id
+
+    def _resume_orphans(self) -> None:
+        """A job whose process died stays 'running' forever otherwise: re-queue it when its
+        uploaded files are still there, mark it failed when they are not."""
+        for job in self.store.orphaned():
+            paths = [self.uploads_dir / n for n in job["files"]] if self.uploads_dir else []
+            present = [p for p in paths if p.is_file()]
+            if present:
+                log.warning("re-queued an interrupted ingestion job", extra={"job_id": job["id"]})
+                self._queue.put((job["id"], present))
+            else:
+                self.store.update(
+                    job["id"],
+                    status="failed",
+                    finished_at=_now(),
+                    error="interrupted by a server restart; its files are gone, upload again",
+                )
 
     def pending(self) -> int:
         return self._queue.qsize()
@@ -136,7 +199,7 @@ class IngestQueue:
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
             job_id, paths = item
-            self.store.update(job_id, status="running", started_at=_now())
+            self.store.update(job_id, status="running", started_at=_now(), owner=os.getpid())
             try:
                 report = self._run(paths, self._progress_writer(job_id))
             except Exception as exc:  # a bad job must not kill the worker

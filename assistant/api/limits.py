@@ -67,3 +67,28 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+class HeaderLimitMiddleware:
+    """431 for a request with more than ``max_count`` headers or ``max_bytes`` of them (a
+    server run with httptools parses any number; ``assistant serve`` also caps the head)."""
+
+    def __init__(self, app: ASGIApp, max_count: int = 100, max_bytes: int = 16 * 1024) -> None:
+        self.app = app
+        self.max_count = max_count
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope.get("headers", ())
+            size = sum(len(k) + len(v) + 4 for k, v in headers)
+            if len(headers) > self.max_count or size > self.max_bytes:
+                response = error_response(
+                    431,
+                    "headers_too_large",
+                    f"At most {self.max_count} request headers and "
+                    f"{self.max_bytes // 1024} KB of them.",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

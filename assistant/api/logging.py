@@ -48,7 +48,7 @@ class JsonFormatter(logging.Formatter):
         }
         request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
-            entry["request_id"] = request_id
+            entry["request_id"] = mask_cpr(str(request_id))
         for key, value in vars(record).items():
             if key not in _STANDARD and key != "request_id":
                 entry[key] = mask_any(value)

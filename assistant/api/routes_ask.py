@@ -21,7 +21,12 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from assistant.api.answering import answer_question, check_question, split_for_stream
+from assistant.api.answering import (
+    answer_question,
+    check_history,
+    check_question,
+    split_for_stream,
+)
 from assistant.api.deps import check_doc_ids, get_assistant, get_settings
 from assistant.api.errors import ApiError, error_body
 from assistant.api.privacy import mask_cpr
@@ -36,12 +41,23 @@ AssistantDep = Annotated[Any, Depends(get_assistant)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-@router.post("/ask", response_model=Answer)
+ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The request body is over 1 MB."},
+    422: {
+        "description": "Empty or too long question, too long history, unknown document ids, "
+        "invalid text or fields."
+    },
+    503: {"description": "The assistant is still loading (Retry-After)."},
+}
+
+
+@router.post("/ask", response_model=Answer, responses=ASK_RESPONSES)
 def ask(
     body: AskRequest, request: Request, assistant: AssistantDep, settings: SettingsDep
 ) -> Answer:
     """Answer a question with citations (the same JSON as ``assistant ask --json``)."""
     check_doc_ids(request, body.filters)
+    check_history(body.history, settings)
     return answer_question(
         assistant,
         body.question,
@@ -52,13 +68,14 @@ def ask(
     )
 
 
-@router.post("/ask/stream", response_class=EventSourceResponse)
+@router.post("/ask/stream", response_class=EventSourceResponse, responses=ASK_RESPONSES)
 async def ask_stream(
     body: AskRequest, request: Request, assistant: AssistantDep, settings: SettingsDep
 ) -> EventSourceResponse:
     """The same answer as server-sent events: citations, text deltas, then ``done``."""
     # Validation errors must be a plain 422, not an event inside a 200 stream.
     check_question(body.question, settings.max_question_chars)
+    check_history(body.history, settings)
     await anyio.to_thread.run_sync(check_doc_ids, request, body.filters)
 
     async def events() -> AsyncIterator[ServerSentEvent]:

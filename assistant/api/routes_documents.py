@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from assistant.api.auth import require_admin
+from assistant.api.auth import ADMIN_RESPONSES, require_admin
 from assistant.api.deps import get_records, get_settings
 from assistant.api.errors import ApiError
 from assistant.api.uploads import check_suffix, safe_filename, save_stream
@@ -90,11 +90,22 @@ def build_router() -> APIRouter:
         "/documents",
         status_code=202,
         dependencies=[Depends(require_admin)],
+        responses={
+            **ADMIN_RESPONSES,
+            409: {"description": "A file of that name was uploaded before (use replace=true)."},
+            413: {"description": "A file or the whole body is over the upload limit."},
+            415: {"description": "A file type that cannot be ingested."},
+            422: {"description": "No files, too many, duplicate names or an empty file."},
+        },
     )
     def upload_documents(
         request: Request,
         files: Annotated[list[UploadFile], File(description="One or more documents.")],
         settings: SettingsDep,
+        replace: Annotated[
+            bool,
+            Query(description="Replace documents uploaded before under the same file name."),
+        ] = False,
     ) -> JSONResponse:
         """Admin: save the files and ingest them in the background (202 + job id)."""
         from ingest.loaders import SUPPORTED_SUFFIXES
@@ -108,6 +119,17 @@ def build_router() -> APIRouter:
         names = [safe_filename(f.filename) for f in files]
         for name in names:
             check_suffix(name, SUPPORTED_SUFFIXES)
+        if len(set(names)) < len(names):
+            raise ApiError(422, "duplicate_names", "Two files in this upload have the same name.")
+        existing = [n for n in names if (settings.uploads_dir / n).exists()]
+        if existing and not replace:
+            # A new file under an old name would silently replace that document.
+            raise ApiError(
+                409,
+                "document_exists",
+                f"{', '.join(existing)}: a file of that name was uploaded before; upload again "
+                "with ?replace=true to replace it.",
+            )
         max_bytes = int(settings.max_upload_mb * 1024 * 1024)
         saved: list[Path] = []
         for upload, name in zip(files, names, strict=True):
@@ -122,7 +144,11 @@ def build_router() -> APIRouter:
             headers={"Location": f"/api/jobs/{job_id}"},
         )
 
-    @router.delete("/documents/{doc_id}", dependencies=[Depends(require_admin)])
+    @router.delete(
+        "/documents/{doc_id}",
+        dependencies=[Depends(require_admin)],
+        responses={**ADMIN_RESPONSES, 404: {"description": "No document with that id."}},
+    )
     def delete_document(doc_id: str, settings: SettingsDep, request: Request) -> dict[str, Any]:
         """Admin: remove a document from the store (and its file, if it was uploaded)."""
         from ingest.pipeline import Indexer

@@ -27,10 +27,13 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"])
 def readyz(request: Request) -> JSONResponse:
-    """200 once the store is open and the models are loaded, 503 before that."""
+    """200 once the store is open, passes its check and the models are loaded; 503 with
+    ``error`` saying why otherwise."""
     state = request.app.state
     assistant: Any = getattr(state, "assistant", None)
     ready = assistant is not None and bool(getattr(assistant, "ready", True))
+    problem = getattr(assistant, "store_problem", None) if ready else None
+    ready = ready and not problem
     body: dict[str, Any] = {"ready": ready, "ingest_queue": state.jobs.pending()}
     # Which composer answers: the extractive default or the organisation's own model.
     settings = state.settings
@@ -39,6 +42,8 @@ def readyz(request: Request) -> JSONResponse:
         body["llm"] = {"base_url": settings.llm_base_url, "model": settings.llm_model}
     if getattr(state, "load_error", None):
         body["error"] = state.load_error
+    elif problem:
+        body["error"] = problem
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

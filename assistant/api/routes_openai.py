@@ -31,12 +31,18 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assistant.api.answering import answer_question, check_question, split_for_stream
+from assistant.api.answering import (
+    answer_question,
+    check_history,
+    check_question,
+    split_for_stream,
+)
 from assistant.api.chat_tasks import answer_task, is_task
 from assistant.api.deps import get_assistant, get_settings
 from assistant.api.errors import ApiError, error_body
+from assistant.api.schemas import refuse_lone_surrogates
 from assistant.models import Answer, Turn
 from ingest.settings import Settings
 
@@ -115,6 +121,11 @@ def check_request(body: ChatRequest) -> None:
             "This assistant cannot call tools; tool_choice must be 'none' or 'auto'.",
             "tool_choice",
         )
+
+    @model_validator(mode="after")
+    def _valid_text(self) -> ChatRequest:
+        refuse_lone_surrogates(self)
+        return self
 
 
 def format_reply(answer: Answer) -> str:
@@ -235,6 +246,7 @@ async def chat_completions(
     task_reply = answer_task(question) if is_task(question) else None
     if task_reply is None:
         check_question(question, settings.max_question_chars)
+        check_history(history, settings)
     else:
         log.info("client task answered without retrieval", extra={"task": question[:60]})
 

@@ -8,11 +8,41 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.models import Filters, Language, Turn
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_lone_surrogates(value: Any, where: str = "") -> None:
+    """JSON may carry ``"\\ud800"``: a string no UTF-8 encoder (logs, SQLite, the model) can
+    write. Refused as a client error (422) before it reaches any of them."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise ValueError(f"{where or 'text'}: contains an unpaired surrogate (invalid text)")
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            refuse_lone_surrogates(getattr(value, name), f"{where}.{name}".lstrip("."))
+        for name, extra in (value.model_extra or {}).items():
+            refuse_lone_surrogates(extra, f"{where}.{name}".lstrip("."))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_lone_surrogates(key, where)
+            refuse_lone_surrogates(item, f"{where}.{key}".lstrip("."))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            refuse_lone_surrogates(item, f"{where}[{i}]")
+
+
+class _ValidText(BaseModel):
+    @model_validator(mode="after")
+    def _valid_text(self) -> Any:
+        refuse_lone_surrogates(self)
+        return self
 
 
 class StrictFilters(Filters):
@@ -20,16 +50,20 @@ class StrictFilters(Filters):
     model_config = ConfigDict(extra="forbid")
 
 
-class AskRequest(BaseModel):
+class AskRequest(_ValidText):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(description="The question; 1 to max_question_chars characters.")
     language: Language | None = Field(None, description="Answer language; detected if omitted.")
-    history: list[Turn] = Field(default_factory=list, max_length=50)
+    history: list[Turn] = Field(
+        default_factory=list,
+        description="Earlier turns, oldest first: at most max_history_turns (50); questions "
+        "up to max_question_chars, answers up to max_answer_turn_chars characters each.",
+    )
     filters: StrictFilters | None = None
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(_ValidText):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=10_000)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from assistant.api.errors import ApiError
+from assistant.guard import CPR_MASK, mask_cpr
 
 CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^\w.-]+")
@@ -24,6 +25,8 @@ _UNSAFE = re.compile(r"[^\w.-]+")
 def safe_filename(name: str | None) -> str:
     """Keep only the last path component, with word characters, dots and dashes."""
     base = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    # The name travels into uploads/, job rows, the document id, its source path and Chroma.
+    base = mask_cpr(base).replace(CPR_MASK, "cpr-removed")
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""

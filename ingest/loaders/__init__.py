@@ -18,6 +18,7 @@ from pathlib import Path
 from ingest.loaders.base import Block, LoadedDocument, LoadError
 from ingest.loaders.docx import load_docx
 from ingest.loaders.html import load_html
+from ingest.loaders.limits import MAX_TEXT_CHARS, check_archive, check_text
 from ingest.loaders.markdown import load_markdown
 from ingest.loaders.pdf import load_pdf
 from ingest.loaders.text import load_text
@@ -50,7 +51,9 @@ _LOADERS: dict[str, Callable[[Path, bytes], LoadedDocument]] = {
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_LOADERS)
 
 
-def load_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument:
+def load_file(
+    path: Path, max_bytes: int = DEFAULT_MAX_BYTES, max_text_chars: int = MAX_TEXT_CHARS
+) -> LoadedDocument:
     """Load a supported file; every problem with the file is raised as ``LoadError``.
 
     The suffix picks the loader (case-insensitive). The size is checked before reading so
@@ -64,8 +67,12 @@ def load_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument:
     data = _read(path, max_bytes)
     if not data:
         raise LoadError(path, "empty file (0 bytes)")
+    if suffix == ".docx":
+        check_archive(path, data)
     try:
-        return loader(path, data)
+        loaded = loader(path, data)
+        check_text(path, loaded.text, max_text_chars)
+        return loaded
     except LoadError:
         raise
     except MemoryError as exc:

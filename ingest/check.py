@@ -1,0 +1,346 @@
+"""Store check and repair: every committed chunk must be present in every index.
+
+What is checked, against the committed state in the record database:
+
+- the record database itself (``PRAGMA quick_check``: garbled pages);
+- answer units (sentence vectors) for every chunk, and chunk offsets inside their text;
+- the BM25 folder the records name: present, loadable, holding exactly the committed ids;
+- the Chroma collection the records name: present, holding every committed id with the vector
+  its units pool to. This part runs in a child process, because a garbled HNSW file can crash
+  (segfault) whoever opens it; a crash is then a finding, not a dead server.
+
+Repair rebuilds what is missing from what is stored: units are re-embedded from the stored
+text, the BM25 index is rebuilt from the records, and vectors are re-written (pooled from the
+units) into a fresh collection when the old one is broken. Each repair commits a new
+generation, so running readers reload. A broken record database cannot be repaired from
+itself: the report says to re-ingest with ``--rebuild``.
+
+Example:
+    >>> import tempfile
+    >>> from ingest.check import check_store
+    >>> from ingest.settings import Settings
+    >>> check_store(Settings(data_dir=tempfile.mkdtemp())).ok
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ingest.settings import PROJECT_ROOT, Settings
+
+# The child may load a large HNSW index; it never needs longer than this on our store sizes.
+PROBE_TIMEOUT_S = 300
+
+
+class Problem(BaseModel):
+    index: str  # records | units | bm25 | chroma
+    message: str
+    chunk_ids: list[str] = Field(default_factory=list)
+
+
+class CheckReport(BaseModel):
+    generation: int = 0
+    chunks: int = 0
+    problems: list[Problem] = Field(default_factory=list)
+    repaired: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"store ok: {self.chunks} chunks at generation {self.generation}"
+        return "; ".join(p.message for p in self.problems)
+
+
+class StoreCorrupt(RuntimeError):
+    """The store fails its check and cannot be repaired in place."""
+
+
+def _records_ok(path: Path) -> str | None:
+    """None when the database reads cleanly, else why not."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return f"the record database {path} is unreadable ({exc})"
+    if rows != [("ok",)]:
+        lines = [x for x in str(rows[0][0]).splitlines() if x.strip() and "***" not in x]
+        return f"the record database {path} is corrupt ({(lines or ['unreadable'])[0]})"
+    return None
+
+
+def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckReport:
+    """Report every way the committed state is not fully present; changes nothing."""
+    from ingest.lexical import LexicalIndex
+    from ingest.records import Records
+    from ingest.units import answer_units
+
+    report = CheckReport()
+    if not settings.records_path.exists():
+        return report
+    broken = _records_ok(settings.records_path)
+    if broken:
+        report.problems.append(Problem(index="records", message=broken))
+        return report
+    try:
+        records = Records(settings.records_path)
+        report.generation = records.generation()
+        chunks = records.get_chunks()
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for u in records.get_units([c.chunk_id for c in chunks]):
+            spans.setdefault(u.chunk_id, []).append((u.start, u.end))
+        texts = {d.doc_id: records.get_text(d.doc_id) or "" for d in records.list_documents()}
+        lengths = {d.doc_id: d.char_count for d in records.list_documents()}
+    except sqlite3.DatabaseError as exc:
+        report.problems.append(
+            Problem(index="records", message=f"the record database is unreadable ({exc})")
+        )
+        return report
+    report.chunks = len(chunks)
+    if report.generation == 0:
+        return report
+    committed = {c.chunk_id for c in chunks}
+    bad_offsets = [c.chunk_id for c in chunks if not 0 <= c.start < c.end <= lengths[c.doc_id]]
+    if bad_offsets:
+        report.problems.append(
+            Problem(
+                index="records",
+                message=f"{len(bad_offsets)} chunks point outside their document text",
+                chunk_ids=bad_offsets,
+            )
+        )
+    # Every sentence of every chunk has its vector (a chunk pooled from some of its sentences
+    # would be silently worse, so a partial set counts as missing).
+    incomplete = sorted(
+        c.chunk_id
+        for c in chunks
+        if c.chunk_id not in bad_offsets
+        and sorted(spans.get(c.chunk_id, [])) != answer_units(texts[c.doc_id], c.start, c.end)
+    )
+    if incomplete:
+        report.problems.append(
+            Problem(
+                index="units",
+                message=f"{len(incomplete)} of {len(chunks)} chunks miss sentence vectors",
+                chunk_ids=incomplete,
+            )
+        )
+    folder = records.get_meta("bm25_dir")
+    path = settings.bm25_dir / folder if folder else None
+    try:
+        if path is None or not path.is_dir():
+            raise FileNotFoundError(f"BM25 folder {path} is missing")
+        lexical = LexicalIndex.load(path)
+        ids = lexical.ids()
+        if ids != committed or lexical.size() != len(committed):
+            missing = sorted(committed - ids)
+            raise ValueError(
+                f"BM25 index holds {lexical.size()} ids, {len(missing)} of {len(committed)} "
+                "committed chunks missing or misplaced"
+            )
+        digest = records.get_meta("bm25_digest")
+        if digest and digest != lexical.digest():
+            raise ValueError("its chunk-id files were changed since the commit (ids misplaced)")
+    except Exception as exc:  # noqa: BLE001 - any failure to load is a broken index
+        report.problems.append(Problem(index="bm25", message=f"keyword index: {exc}"))
+    if probe_vectors and not _unchanged_since_verified(settings, report.generation):
+        found = _probe_chroma(settings)
+        report.problems.extend(found)
+        if not report.problems:
+            record_verified(settings, report.generation)
+    return report
+
+
+def _fingerprint(settings: Settings) -> list[list[object]]:
+    root = settings.chroma_dir
+    if not root.is_dir():
+        return []
+    return sorted(
+        [str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns]
+        for p in root.rglob("*")
+        if p.is_file()
+    )
+
+
+def _verified_path(settings: Settings) -> Path:
+    return settings.store_dir / "verified.json"
+
+
+def record_verified(settings: Settings, generation: int) -> None:
+    """Remember the vector files as they are now, known good (after a probe or a commit), so
+    the next check skips the child process unless something changed them."""
+    if settings.chroma_url:
+        return
+    data = {"generation": generation, "files": _fingerprint(settings)}
+    tmp = _verified_path(settings).with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(_verified_path(settings))
+
+
+def _unchanged_since_verified(settings: Settings, generation: int) -> bool:
+    try:
+        data = json.loads(_verified_path(settings).read_text())
+    except (OSError, ValueError):
+        return False
+    return data.get("generation") == generation and data.get("files") == _fingerprint(settings)
+
+
+def _probe_chroma(settings: Settings) -> list[Problem]:
+    """Runs :func:`probe_in_this_process` in a child process and reads its verdict."""
+    cmd = [sys.executable, "-m", "ingest.check", "--data-dir", str(settings.data_dir)]
+    try:
+        done = subprocess.run(
+            cmd,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            env=_child_env(settings),
+        )
+    except subprocess.TimeoutExpired:
+        return [Problem(index="chroma", message="the vector index did not open in time")]
+    if done.returncode < 0:
+        name = signal.Signals(-done.returncode).name
+        return [
+            Problem(
+                index="chroma",
+                message=f"the vector index crashes the process that opens it ({name}): "
+                "its files are corrupt",
+            )
+        ]
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return [Problem(index="chroma", message=f"the vector index cannot be read: {tail[0]}")]
+    return [Problem(**p) for p in found["problems"]]
+
+
+def _child_env(settings: Settings) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env["KVA_DATA_DIR"] = str(settings.data_dir)
+    if settings.chroma_url:
+        env["KVA_CHROMA_URL"] = settings.chroma_url
+    return env
+
+
+def probe_in_this_process(settings: Settings) -> list[Problem]:
+    """Compare Chroma with the units' pooled vectors; may crash on garbled files (hence the
+    child process)."""
+    from ingest.records import Records
+    from ingest.vector_store import VectorStore
+
+    records = Records(settings.records_path)
+    chunks = records.get_chunks()
+    if not chunks:
+        return []
+    name = records.get_meta("collection")
+    model = records.get_meta("embedding_model") or ""
+    try:
+        store = VectorStore(settings, model, name, create=False)
+    except Exception as exc:  # noqa: BLE001 - a missing collection is a finding
+        return [
+            Problem(
+                index="chroma",
+                message=f"vector collection {name!r} is missing ({type(exc).__name__})",
+                chunk_ids=[c.chunk_id for c in chunks],
+            )
+        ]
+    expected = expected_vectors(records, [c.chunk_id for c in chunks])
+    got = store.get_vectors(sorted(expected))
+    missing = sorted(cid for cid in expected if cid not in got)
+    wrong = sorted(
+        cid
+        for cid, vec in got.items()
+        if float(np.dot(np.asarray(vec, dtype=np.float32), expected[cid])) < 0.999
+    )
+    problems = []
+    if missing or wrong:
+        problems.append(
+            Problem(
+                index="chroma",
+                message=f"vector index: {len(missing)} of {len(chunks)} committed chunks "
+                f"missing, {len(wrong)} with a wrong vector",
+                chunk_ids=missing + wrong,
+            )
+        )
+    elif got:
+        # A nearest-neighbour search reads the HNSW graph itself, which ``get`` does not.
+        probe = next(iter(expected))
+        store.query(list(map(float, expected[probe])), k=min(5, len(expected)))
+    return problems
+
+
+def expected_vectors(records, chunk_ids: list[str]) -> dict[str, np.ndarray]:  # noqa: ANN001
+    from ingest.units import pooled
+
+    by_chunk: dict[str, list] = {}
+    for u in records.get_units(chunk_ids):
+        by_chunk.setdefault(u.chunk_id, []).append(u)
+    out = {}
+    for cid, units in by_chunk.items():
+        vec = pooled(
+            [np.frombuffer(u.vector, dtype=np.float32) for u in units],
+            [u.end - u.start for u in units],
+        )
+        out[cid] = np.asarray(vec, dtype=np.float32)
+    return out
+
+
+def repair_store(settings: Settings, report: CheckReport | None = None) -> CheckReport:
+    """Check, rebuild what is missing, check again. Call under the ingest lock."""
+    from ingest.pipeline import Indexer
+
+    report = report or check_store(settings)
+    if report.ok:
+        return report
+    if any(p.index == "records" for p in report.problems):
+        raise StoreCorrupt(
+            f"{report.summary()}; restore a backup, or delete {settings.store_dir} and "
+            "ingest again (files uploaded through the API are re-added from uploads/)"
+        )
+    done = Indexer(settings).repair(report)
+    after = check_store(settings)
+    after.repaired = done
+    if not after.ok:
+        raise StoreCorrupt(f"repair did not succeed: {after.summary()}")
+    return after
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child-process entry: print the Chroma probe's findings as one JSON line."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ingest.check")
+    parser.add_argument("--data-dir", required=True)
+    args = parser.parse_args(argv)
+    settings = Settings(data_dir=Path(args.data_dir))
+    started = time.perf_counter()
+    try:
+        problems = probe_in_this_process(settings)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as a finding
+        problems = [Problem(index="chroma", message=f"the vector index cannot be read ({exc})")]
+    out = {"problems": [p.model_dump() for p in problems], "seconds": time.perf_counter() - started}
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
