@@ -47,7 +47,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Closest passages in the material",
     },
     "no_related": {"da": "Ingen relaterede passager fundet.", "en": "No related passages found."},
-    "warnings": {"da": "Bemærk", "en": "Note"},
     "filters": {"da": "Afgræns søgningen", "en": "Narrow the search"},
     "filter_language": {"da": "Dokumentsprog", "en": "Document language"},
     "filter_language_all": {"da": "Alle sprog", "en": "All languages"},
@@ -130,24 +129,43 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Kvalitetsassistenten – conversation with sources",
     },
     "handout_date": {"da": "Dato", "en": "Date"},
-    "handout_question": {"da": "Spørgsmål", "en": "Question"},
-    "handout_answer": {"da": "Svar", "en": "Answer"},
     "handout_sources": {"da": "Kildeliste", "en": "List of sources"},
-    "handout_quotes": {"da": "Citater", "en": "Quotes"},
+    "handout_origin": {
+        "da": "Svarene er ordrette uddrag af det udgivne materiale om kvalitet i "
+        "socialpsykiatrien, fundet af Kvalitetsassistenten; tallene i [ ] henviser til "
+        "kildelisten.",
+        "en": "The answers are verbatim extracts from the published material on quality in "
+        "social psychiatry, found by Kvalitetsassistenten; the numbers in [ ] refer to the "
+        "list of sources.",
+    },
     "handout_footer": {
-        "da": "Svarene bygger kun på det udgivne materiale, der er citeret ovenfor.",
-        "en": "The answers are based only on the published material cited above.",
+        "da": "Svarene bygger kun på de udgivne dokumenter i kildelisten. Tjek originalen, før "
+        "du bruger et svar i en konkret sag.",
+        "en": "The answers rest only on the published documents in the list of sources. Check "
+        "the original before you rely on an answer in a specific case.",
     },
     "question_bank": {"da": "Spørgsmålsbank", "en": "Question bank"},
     "question_bank_help": {
-        "da": "Evalueringssættets spørgsmål, grupperet efter emne. Klik for at stille det.",
-        "en": "The evaluation suite's questions, grouped by tag. Click one to ask it.",
+        "da": "Spørgsmål til undervisning, ordnet efter materialets emner. Klik for at stille "
+        "et. Listen redigeres i filen ui/question_bank.yaml.",
+        "en": "Questions for teaching, grouped by the topics of the material. Click one to ask "
+        "it. The list is edited in the file ui/question_bank.yaml.",
     },
     "question_bank_empty": {
-        "da": "Ingen spørgsmål fundet i evals/suites.",
-        "en": "No questions found in evals/suites.",
+        "da": "Spørgsmålsbanken er tom (ui/question_bank.yaml).",
+        "en": "The question bank is empty (ui/question_bank.yaml).",
     },
-    "must_abstain_badge": {"da": "(uden for materialet)", "en": "(outside the material)"},
+    "question_bank_broken": {
+        "da": "Spørgsmålsbanken kunne ikke læses: {error}",
+        "en": "The question bank could not be read: {error}",
+    },
+    "cpr_warning": {
+        "da": "Dit spørgsmål så ud til at indeholde et CPR-nummer. Det er skjult i samtalen og i "
+        "udskrifter. Skriv ikke personoplysninger om borgere.",
+        "en": "Your question seemed to contain a CPR number. It is hidden in the conversation "
+        "and in handouts. Do not type personal data about citizens.",
+    },
+    "other_versions": {"da": "Findes også som: {names}", "en": "Also available as: {names}"},
     "docs_title": {"da": "Materialet", "en": "The material"},
     "docs_intro": {
         "da": "Alle dokumenter, assistenten svarer ud fra.",

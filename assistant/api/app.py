@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from assistant.api import routes_ask, routes_documents, routes_misc, routes_openai
 from assistant.api.errors import install_error_handlers
@@ -86,7 +87,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         yield
         app.state.jobs.stop()
 
-    app = FastAPI(
+    # /docs and /redoc from the package's bundled Swagger UI / ReDoc files: no CDN, so the
+    # docs work offline like everything else.
+    app = FastAPIOffline(
         title="Kvalitetsassistenten",
         description="Questions and answers with citations over published material on quality "
         "in Danish social psychiatry. OpenAI-compatible endpoints under /v1.",
