@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import api_fixtures
 import httpx
 import pytest
@@ -197,6 +199,14 @@ def test_feedback_stored(api: Server, client: httpx.Client) -> None:
     assert row["rating"] == "up" and row["question"] == DA_Q
     assert "010203-1234" not in row["answer"]
     assert row["request_id"] == r.headers["x-request-id"]
+    history = [{"role": "user", "content": "Hvad med 010203-1234?"}]
+    r = client.post(
+        "/api/feedback",
+        json={"question": "og botilbud?", "answer": "a", "rating": "down", "history": history},
+    )
+    assert r.status_code == 201, r.text
+    row = FeedbackStore(api.settings.feedback_path).get(r.json()["id"])
+    assert json.loads(row["history"]) == [{"role": "user", "content": "Hvad med ******-****?"}]
     bad = client.post("/api/feedback", json={"question": DA_Q, "answer": "a", "rating": "meh"})
     _error(bad, 422)
     _error(client.post("/api/feedback", json={"question": "", "answer": "a", "rating": "up"}), 422)
