@@ -242,6 +242,7 @@ def test_admin_needs_key_and_explains_refusal(app: AppTest, fake: F.FakeApi) -> 
     app.button(key="upload").click().run()
     assert any("API-nøglen" in w.value for w in app.warning)
     app.text_input(key="admin_key").set_value("wrong").run()
+    app.selectbox(key="delete_doc_da").set_value("nyhed-da").run()
     app.checkbox(key="delete_confirm").check().run()
     app.button(key="delete").click().run()
     assert any("nøglen er forkert" in e.value for e in app.error)
@@ -261,3 +262,46 @@ def test_api_client_parses_sse(fake: F.FakeApi) -> None:
     assert events[0].event == "citations"
     assert events[-1].event == "done"
     assert json.dumps(events[-1].data) == json.dumps({**F.ANSWER, "other_versions": []})
+
+
+def test_admin_explains_itself_in_plain_words(app: AppTest) -> None:
+    app.switch_page("pages/documents.py").run()
+    shown = texts(app)
+    assert "KVA_API_KEY" in shown  # how to switch administration on
+    assert "højst 50 MB pr. fil" in shown
+    delete = app.selectbox(key="delete_doc_da")
+    assert delete.value is None and delete.placeholder == "Vælg dokument …"
+    frame = app.dataframe[0].value
+    assert "None" not in frame.to_string() and "nan" not in frame.to_string()
+
+
+def test_upload_without_files_says_so(app: AppTest, fake: F.FakeApi) -> None:
+    app.switch_page("pages/documents.py").run()
+    app.text_input(key="admin_key").set_value("secret").run()
+    app.button(key="upload").click().run()
+    assert any("mindst én fil" in w.value for w in app.warning)
+    assert not any(r.method == "POST" for r in fake.requests)
+
+
+def test_delete_refreshes_the_list(app: AppTest, fake: F.FakeApi) -> None:
+    app.switch_page("pages/documents.py").run()
+    app.text_input(key="admin_key").set_value("secret").run()
+    lists_before = sum(1 for r in fake.requests if r.url.path == "/api/documents")
+    app.selectbox(key="delete_doc_da").set_value("nyhed-da").run()
+    app.checkbox(key="delete_confirm").check().run()
+    app.button(key="delete").click().run()
+    assert not app.exception
+    assert any(r.method == "DELETE" for r in fake.requests)
+    assert sum(1 for r in fake.requests if r.url.path == "/api/documents") > lists_before
+    assert any("Slettet: Hvad er kvalitet" in s.value for s in app.success)
+
+
+def test_job_progress_reads_as_words() -> None:
+    from ui.common import job_label
+
+    assert job_label({"status": "queued"}, "da") == ("Venter på at blive indlæst …", None)
+    running = {"status": "running", "progress": {"stage": "embed", "done": 3, "total": 4}}
+    assert job_label(running, "da") == ("Indekserer passager (3/4)", 0.75)
+    assert job_label(running, "en")[0] == "Indexing passages (3/4)"
+    done = {"status": "done", "progress": {"stage": "finished", "done": 1, "total": 1}}
+    assert job_label(done, "da") == ("Indlæsning færdig.", 1.0)

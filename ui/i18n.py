@@ -18,6 +18,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Ask about quality in social psychiatry – answers with sources from the "
         "published material.",
     },
+    "about": {
+        "da": "**Kvalitetsassistenten** svarer på spørgsmål om kvalitet i socialpsykiatrien "
+        "med ordrette, kildeangivne uddrag af det udgivne materiale.",
+        "en": "**Kvalitetsassistenten** answers questions about quality in social psychiatry "
+        "with verbatim, cited extracts from the published material.",
+    },
     "nav_chat": {"da": "Spørg", "en": "Ask"},
     "nav_documents": {"da": "Dokumenter", "en": "Documents"},
     "language_label": {"da": "Sprog / Language", "en": "Sprog / Language"},
@@ -194,25 +200,44 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "upload_files": {"da": "Upload dokumenter", "en": "Upload documents"},
     "upload_button": {"da": "Upload og indlæs", "en": "Upload and ingest"},
-    "upload_started": {
-        "da": "Indlæsning startet (job {job_id}).",
-        "en": "Ingestion started (job {job_id}).",
+    "admin_how": {
+        "da": "Upload og sletning er slået fra, indtil API'et startes med en nøgle, fx "
+        "KVA_API_KEY=en-lang-hemmelig-nøgle make run. Indtast samme nøgle her.",
+        "en": "Upload and delete are off until the API is started with a key, e.g. "
+        "KVA_API_KEY=a-long-secret-key make run. Enter the same key here.",
     },
-    "job_status": {"da": "Indlæsning: {status}", "en": "Ingestion: {status}"},
+    "upload_limits": {
+        "da": "Word (.docx), PDF, HTML, Markdown eller tekst; højst {mb} MB pr. fil. Træk filerne "
+        "hertil eller vælg dem.",
+        "en": "Word (.docx), PDF, HTML, Markdown or text; at most {mb} MB per file. Drag the "
+        "files here or choose them.",
+    },
+    "browse_files": {"da": "Vælg filer", "en": "Choose files"},
+    "job_state_queued": {"da": "Venter på at blive indlæst …", "en": "Waiting to be ingested …"},
+    "job_state_running": {"da": "Indlæser …", "en": "Ingesting …"},
+    "job_state_done": {"da": "Indlæsning færdig.", "en": "Ingestion finished."},
+    "job_state_failed": {"da": "Indlæsningen mislykkedes.", "en": "Ingestion failed."},
+    "job_stage_load": {"da": "Læser filerne", "en": "Reading the files"},
+    "job_stage_embed": {"da": "Indekserer passager", "en": "Indexing passages"},
     "job_done": {"da": "Indlæsning færdig.", "en": "Ingestion finished."},
+    "job_done_files": {
+        "da": "Indlæst: {names}. Dokumentlisten er opdateret.",
+        "en": "Ingested: {names}. The list of documents is up to date.",
+    },
     "job_failed": {"da": "Indlæsningen mislykkedes.", "en": "Ingestion failed."},
     "job_still_running": {
         "da": "Indlæsningen kører stadig – opdatér siden senere.",
         "en": "Ingestion is still running – refresh the page later.",
     },
-    "job_report": {"da": "Rapport", "en": "Report"},
     "delete_document": {"da": "Slet dokument", "en": "Delete document"},
     "delete_confirm": {
         "da": "Ja, slet det valgte dokument",
         "en": "Yes, delete the selected document",
     },
     "delete_button": {"da": "Slet", "en": "Delete"},
-    "deleted": {"da": "Dokumentet er slettet.", "en": "The document has been deleted."},
+    "deleted": {"da": "Slettet: {title}.", "en": "Deleted: {title}."},
+    "need_document": {"da": "Vælg et dokument først.", "en": "Choose a document first."},
+    "choose_document_placeholder": {"da": "Vælg dokument …", "en": "Choose a document …"},
     "need_key": {"da": "Indtast API-nøglen først.", "en": "Enter the API key first."},
     "need_files": {"da": "Vælg mindst én fil.", "en": "Choose at least one file."},
 }
