@@ -89,6 +89,12 @@ def test_answer_and_passages_show_no_raw_markup() -> None:
     assert "](#)" not in plain_passage_html(text)
 
 
+def test_an_older_apis_version_note_is_dropped() -> None:
+    markup = answer_markup("Svar [1].\n\nFindes også på engelsk: “What is quality?”.", 1, {1})
+    assert "Findes også" not in markup and "Svar" in markup
+    assert "Also available" not in answer_markup("Answer [1]. Also available in Danish: “X”.")
+
+
 def test_clean_markup_keeps_spans_on_the_same_words() -> None:
     text = "# Head\n\n- > first **bold** item\n[link text](http://x)"
     for word in ("Head", "first", "bold", "item", "link text"):

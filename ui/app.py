@@ -19,17 +19,15 @@ from ui.i18n import DEFAULT_LANG, t  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
-# Language and presentation widgets live in each page (common.sidebar_settings); here we only
-# need the chosen language for the navigation labels and the menu.
-lang = st.session_state.get("lang", DEFAULT_LANG)
-
-# With client.toolbarMode = "minimal" (.streamlit/config.toml) the app menu holds only this.
+# With client.toolbarMode = "minimal" (.streamlit/config.toml) and no menu items set here,
+# Streamlit shows no app menu at all: no developer items, nothing in English only.
 st.set_page_config(
-    page_title="Kvalitetsassistenten",
-    page_icon=":material/fact_check:",
-    layout="wide",
-    menu_items={"About": t("about", lang), "Get help": None, "Report a bug": None},
+    page_title="Kvalitetsassistenten", page_icon=":material/fact_check:", layout="wide"
 )
+
+# Language and presentation widgets live in each page (common.sidebar_settings); here we only
+# need the chosen language for the navigation labels.
+lang = st.session_state.get("lang", DEFAULT_LANG)
 
 pages = [
     st.Page(

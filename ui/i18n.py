@@ -18,12 +18,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Ask about quality in social psychiatry – answers with sources from the "
         "published material.",
     },
-    "about": {
-        "da": "**Kvalitetsassistenten** svarer på spørgsmål om kvalitet i socialpsykiatrien "
-        "med ordrette, kildeangivne uddrag af det udgivne materiale.",
-        "en": "**Kvalitetsassistenten** answers questions about quality in social psychiatry "
-        "with verbatim, cited extracts from the published material.",
-    },
     "nav_chat": {"da": "Spørg", "en": "Ask"},
     "nav_documents": {"da": "Dokumenter", "en": "Documents"},
     "language_label": {"da": "Sprog / Language", "en": "Sprog / Language"},

@@ -66,6 +66,10 @@ html, body, [data-testid="stAppViewContainer"], .stMain, [data-testid="stSidebar
 [data-testid="stChatInput"] textarea::placeholder, input::placeholder {color:#ccc !important;
   -webkit-text-fill-color:#ccc !important;}
 [data-testid="stChatInput"] button, [data-testid="stChatInput"] svg {color:#ffd400 !important;}
+[data-baseweb="select"] div, [data-baseweb="select"] input {background-color:#111 !important;
+  color:#fff !important;}
+.stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] * {
+  color:#ddd !important;}
 [data-baseweb="popover"] li, [data-baseweb="popover"] ul {background:#111 !important;
   color:#fff !important;}
 .stMain .kva-passage {background:#000 !important; color:#fff !important;
@@ -131,9 +135,17 @@ def clean_markup(text: str, *spans: tuple[int, int]) -> tuple[str, list[tuple[in
     return cleaned, [(where(s), max(where(s), where(e))) for s, e in spans]
 
 
+# Older composers ended answers with a note on the other language's version; the API now
+# sends that as ``other_versions`` instead, and the UI drops a note an older API still adds.
+_VERSION_NOTE = re.compile(
+    r"\s*(?:Findes også på (?:engelsk|dansk)|Also available in (?:English|Danish))\b[^\n]*\s*$",
+    re.IGNORECASE,
+)
+
+
 def plain_text(text: str) -> str:
-    """``text`` without markdown syntax (for answers and handouts)."""
-    return clean_markup(text)[0]
+    """``text`` without markdown syntax or a trailing version note (for answers and handouts)."""
+    return _VERSION_NOTE.sub("", clean_markup(text)[0])
 
 
 def answer_markup(text: str, turn: int | None = None, cited: set[int] | None = None) -> str:

@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         "in Danish social psychiatry. OpenAI-compatible endpoints under /v1.",
         version="0.1.0",
         lifespan=lifespan,
+        # No online validator badge either (Swagger UI would fetch it from swagger.io).
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     app.state.assistant = assistant

@@ -348,6 +348,8 @@ def render_export(docs: list[dict[str, Any]]) -> None:
         mime="text/markdown",
         key="dl-md",
         icon=":material/download:",
+        # No rerun on click: a rerun replaces the file URL and can cancel the download.
+        on_click="ignore",
     )
     st.download_button(
         t("export_docx", lang),
@@ -356,6 +358,7 @@ def render_export(docs: list[dict[str, Any]]) -> None:
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         key="dl-docx",
         icon=":material/download:",
+        on_click="ignore",
     )
     st.download_button(
         t("export_pdf", lang),
@@ -364,6 +367,7 @@ def render_export(docs: list[dict[str, Any]]) -> None:
         mime="application/pdf",
         key="dl-pdf",
         icon=":material/download:",
+        on_click="ignore",
     )
 
 
