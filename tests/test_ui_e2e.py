@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -451,7 +452,7 @@ STATUS_WATCH_JS = """() => {
 
 
 def doc_count(page: Any) -> int:
-    text = page.get_by_text(" dokumenter", exact=False).first.inner_text()
+    text = page.get_by_text(re.compile(r"^\d+ dokumenter$")).first.inner_text()
     return int(text.split()[0])
 
 

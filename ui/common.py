@@ -131,12 +131,14 @@ def inject_css() -> None:
     st.markdown(BASE_CSS, unsafe_allow_html=True)
     # Streamlit's file drop zone speaks English ("Drag and drop", "200MB per file"); the page
     # states the real limits in the UI's language above it, so hide its own instructions.
+    browse = (
+        "[data-testid='stFileUploaderDropzone'] button:not([data-testid='stFileChipDeleteBtn'] *)"
+    )
+    label = t("browse_files", lang()).replace("'", "")
     st.markdown(
         "<style>[data-testid='stFileUploaderDropzoneInstructions']{display:none;}"
-        "[data-testid='stFileUploaderDropzone'] button{font-size:0 !important;}"
-        "[data-testid='stFileUploaderDropzone'] button::after{content:'"
-        + t("browse_files", lang()).replace("'", "")
-        + "'; font-size:1rem;}</style>",
+        f"{browse}{{font-size:0 !important; white-space:nowrap;}} {browse} p {{display:none;}}"
+        f"{browse}::after{{content:'{label}'; font-size:1rem;}}</style>",
         unsafe_allow_html=True,
     )
     if st.session_state.get("present"):
