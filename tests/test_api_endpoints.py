@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import api_fixtures
 import httpx
@@ -34,6 +35,19 @@ def test_health_and_ready(client: httpx.Client) -> None:
     assert r.status_code == 200 and r.json()["ready"] is True
     assert client.get("/docs").status_code == 200
     assert "/api/ask" in client.get("/openapi.json").json()["paths"]
+
+
+def test_docs_need_no_network(client: httpx.Client) -> None:
+    # Every script, style and icon of /docs and /redoc comes from this server, not a CDN.
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), (page, asset)
+            assert client.get(asset).status_code == 200, asset
+        assert "cdn." not in html and "fonts.googleapis" not in html
+    assert '"validatorUrl": null' in client.get("/docs").text
 
 
 def test_ask_answers_with_citations(client: httpx.Client) -> None:
