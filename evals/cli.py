@@ -254,6 +254,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if args.fail_on_regression and diff["regressed"] else 0
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
 def cmd_from_feedback(args: argparse.Namespace) -> int:
     from evals.feedback import draft_suite, dump_yaml, read_thumbs_down
 
@@ -269,7 +273,14 @@ def cmd_from_feedback(args: argparse.Namespace) -> int:
         _err(f"no thumbs-down feedback in {db}; nothing to draft")
         return 0
     text = dump_yaml(draft)
+    if args.out and _inside(Path(args.out), DEFAULT_SUITES):
+        _err(
+            f"{args.out} is inside {DEFAULT_SUITES}, which every plain run reads: write drafts to "
+            "evals/drafts/ and move a case into a suite once a person has reviewed it"
+        )
+        return 2
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {len(draft['cases'])} draft case(s) to {args.out}; review before use")
     else:

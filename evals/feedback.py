@@ -1,8 +1,10 @@
 """Thumbs-down feedback -> draft suite cases, for a person to review and complete.
 
 The feedback store is the SQLite file at ``settings.feedback_path`` (table ``feedback``:
-id, created_at, question, answer, rating 'up'|'down', comment). A missing file or table is
-not an error: there is simply nothing to draft yet.
+id, created_at, question, answer, rating 'up'|'down', comment, history: the JSON list of turns
+before a follow-up). A missing file or table is not an error: there is simply nothing to draft
+yet. Drafts go to ``evals/drafts/`` (or anywhere but ``evals/suites/``): a plain run reads every
+suite in ``evals/suites/``, and an unreviewed draft must not slip into it.
 
 Example:
     >>> rows = [{"id": 7, "created_at": "2026-01-01", "question": "Hvad er § 85?",
@@ -10,10 +12,15 @@ Example:
     >>> draft = draft_suite(rows)
     >>> draft["cases"][0]["id"], draft["cases"][0]["tags"]
     ('fb-7', ['from-feedback', 'needs-review'])
+    >>> follow = dict(rows[0], id=8, question="og botilbud?",
+    ...               history='[{"role": "user", "content": "Hvad er § 85?"}]')
+    >>> draft_suite([follow])["cases"][0]["history"]
+    [{'role': 'user', 'content': 'Hvad er § 85?'}]
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -34,8 +41,11 @@ def read_thumbs_down(db_path: str | Path) -> list[dict[str, Any]]:
     conn = sqlite3.connect(path, timeout=10)
     conn.row_factory = sqlite3.Row
     try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(feedback)")}
+        # Files written before follow-ups kept their history have no such column.
+        history = "history" if "history" in columns else "NULL AS history"
         rows = conn.execute(
-            "SELECT id, created_at, question, answer, rating, comment FROM feedback "
+            f"SELECT id, created_at, question, answer, rating, comment, {history} FROM feedback "
             "WHERE rating = 'down' ORDER BY created_at, id"
         ).fetchall()
     except sqlite3.OperationalError as exc:
@@ -52,6 +62,20 @@ def _shorten(text: str | None, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _history(value: Any) -> list[dict[str, str]]:
+    """The stored turns as suite history; unreadable or odd entries are dropped, not fatal."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return []
+    turns = []
+    for turn in value or []:
+        if isinstance(turn, dict) and turn.get("role") in ("user", "assistant"):
+            turns.append({"role": turn["role"], "content": str(turn.get("content", ""))})
+    return turns
+
+
 def draft_suite(rows: list[dict[str, Any]], name: str = "from-feedback") -> dict[str, Any]:
     """A suite mapping with one draft case per distinct question (repeats are merged)."""
     cases: dict[str, dict[str, Any]] = {}
@@ -66,12 +90,15 @@ def draft_suite(rows: list[dict[str, Any]], name: str = "from-feedback") -> dict
             + (f"; comment: {_shorten(row.get('comment'))}" if row.get("comment") else "")
             + f"; answer given: {_shorten(row.get('answer'))}"
         )
-        key = normalise(question)
+        history = _history(row.get("history"))
+        # A follow-up is only the same case as another with the same history before it.
+        key = normalise(question + "\n" + "\n".join(t["content"] for t in history))
         if key in cases:
             cases[key]["notes"] += "\n" + note
             continue
         cases[key] = {
             "id": f"fb-{row.get('id')}",
+            **({"history": history} if history else {}),
             "question": question,
             "language": guess_language(question),
             # Empty on purpose: only a person who knows the material can say what is right.

@@ -31,7 +31,8 @@ for _ in $(seq 1 180); do
   sleep 1
 done
 .venv/bin/streamlit run ui/app.py --server.headless true --server.port "$UI_PORT" \
-  --server.address "$API_HOST" --browser.gatherUsageStats false --client.toolbarMode viewer &
+  --server.address "$API_HOST" --browser.gatherUsageStats false --client.toolbarMode minimal \
+  --server.maxUploadSize "$(printf "%.0f" "${KVA_MAX_UPLOAD_MB:-50}")" &
 pids+=($!)
 sleep 2
 echo

@@ -155,14 +155,18 @@ def _stop_all() -> None:
 
 
 @pytest.fixture(scope="session")
-def api() -> Server:
+def api(request: pytest.FixtureRequest) -> Server:
     """The main server: corpus ingested, admin key ``API_KEY`` configured."""
+    # Stopped at the end of the session, not at exit: uvicorn logs its shutdown, and after the
+    # session pytest has closed the stream it captured, which printed "Logging error" tracebacks.
+    request.addfinalizer(_stop_all)
     return _shared("main")
 
 
 @pytest.fixture(scope="session")
-def admin_off() -> Server:
+def admin_off(request: pytest.FixtureRequest) -> Server:
     """A second server on the same data with no API key configured."""
+    request.addfinalizer(_stop_all)
     return _shared("admin_off")
 
 

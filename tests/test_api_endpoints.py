@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import api_fixtures
 import httpx
 import pytest
@@ -32,6 +35,19 @@ def test_health_and_ready(client: httpx.Client) -> None:
     assert r.status_code == 200 and r.json()["ready"] is True
     assert client.get("/docs").status_code == 200
     assert "/api/ask" in client.get("/openapi.json").json()["paths"]
+
+
+def test_docs_need_no_network(client: httpx.Client) -> None:
+    # Every script, style and icon of /docs and /redoc comes from this server, not a CDN.
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), (page, asset)
+            assert client.get(asset).status_code == 200, asset
+        assert "cdn." not in html and "fonts.googleapis" not in html
+    assert '"validatorUrl": null' in client.get("/docs").text
 
 
 def test_ask_answers_with_citations(client: httpx.Client) -> None:
@@ -197,6 +213,14 @@ def test_feedback_stored(api: Server, client: httpx.Client) -> None:
     assert row["rating"] == "up" and row["question"] == DA_Q
     assert "010203-1234" not in row["answer"]
     assert row["request_id"] == r.headers["x-request-id"]
+    history = [{"role": "user", "content": "Hvad med 010203-1234?"}]
+    r = client.post(
+        "/api/feedback",
+        json={"question": "og botilbud?", "answer": "a", "rating": "down", "history": history},
+    )
+    assert r.status_code == 201, r.text
+    row = FeedbackStore(api.settings.feedback_path).get(r.json()["id"])
+    assert json.loads(row["history"]) == [{"role": "user", "content": "Hvad med ******-****?"}]
     bad = client.post("/api/feedback", json={"question": DA_Q, "answer": "a", "rating": "meh"})
     _error(bad, 422)
     _error(client.post("/api/feedback", json={"question": "", "answer": "a", "rating": "up"}), 422)

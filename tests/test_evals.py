@@ -430,6 +430,29 @@ def test_from_feedback(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     assert "Stadig ikke" in draft["cases"][0]["notes"]
     assert load_suite(out).cases[0].tags == ["from-feedback", "needs-review"]
     assert draft_suite([])["cases"] == []
+    # Drafts never go where a plain run would pick them up.
+    suites_out = Path(__file__).resolve().parent.parent / "evals" / "suites" / "drafts.yaml"
+    assert main(["from-feedback", "--db", str(db), "--out", str(suites_out)]) == 2
+    assert not suites_out.exists()
+    assert "evals/drafts/" in capsys.readouterr().err
+
+
+def test_from_feedback_keeps_a_follow_ups_history(tmp_path: Path) -> None:
+    from assistant.api.feedback import FeedbackStore
+
+    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    first = [{"role": "user", "content": "Hvilken paragraf gælder for bostøtte? 010190-1234"}]
+    first.append({"role": "assistant", "content": "Servicelovens § 85 [1]."})
+    store.add("og hvad med botilbud?", "Ved ikke", "down", None, history=first)
+    store.add("og hvad med botilbud?", "Ved ikke", "down", None)  # same words, no history
+    out = tmp_path / "drafts" / "from-feedback.yaml"
+    assert main(["from-feedback", "--db", str(store.path), "--out", str(out)]) == 0
+    cases = load_suite(out).cases
+    assert len(cases) == 2
+    follow_up = next(c for c in cases if c.history)
+    assert [t.role for t in follow_up.history] == ["user", "assistant"]
+    assert follow_up.history[1].content == "Servicelovens § 85 [1]."
+    assert "010190" not in out.read_text(encoding="utf-8")  # masked when stored
 
 
 # --- the bundled suite through the real assistant ------------------------------------------

@@ -23,17 +23,19 @@ def fake() -> Iterator[F.FakeApi]:
 
 @pytest.fixture
 def app(fake: F.FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    bank = tmp_path / "suites"
-    bank.mkdir()
-    (bank / "core.yaml").write_text(
-        "name: core\ncases:\n"
-        "  - {id: q1, question: 'Hvad er recovery?', language: da, tags: [recovery],"
-        " must_abstain: false}\n"
-        "  - {id: q2, question: 'Best pizza in Aarhus?', language: en, tags: [off-topic],"
-        " must_abstain: true}\n",
+    bank = tmp_path / "bank.yaml"
+    bank.write_text(
+        "topics:\n"
+        "  - title: {da: Recovery, en: Recovery}\n"
+        "    questions:\n"
+        "      da: ['Hvad er recovery?']\n"
+        "      en: ['What is recovery?']\n"
+        "  - title: {da: Serviceloven, en: The Service Act}\n"
+        "    questions:\n"
+        "      da: ['Hvilken paragraf gælder for bostøtte?']\n",
         encoding="utf-8",
     )
-    monkeypatch.setenv("KVA_QUESTION_BANK_DIR", str(bank))
+    monkeypatch.setenv("KVA_QUESTION_BANK", str(bank))
     at = AppTest.from_file(F.APP, default_timeout=30)
     at.run()
     assert not at.exception
@@ -43,6 +45,7 @@ def app(fake: F.FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> App
 def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [e.value for e in at.error] + [i.value for i in at.info]
+    parts += [w.value for w in at.warning] + [x.value for x in at.text]
     return "\n".join(str(p) for p in parts)
 
 
@@ -68,7 +71,10 @@ def test_english_switch_changes_all_visible_text(app: AppTest) -> None:
 
 def test_streamed_answer_shows_markers_and_source_buttons(app: AppTest, fake: F.FakeApi) -> None:
     ask(app, "Hvad er kvalitet?")
-    assert 'class="kva-marker">[1]' in texts(app)
+    # The inline badge is a link that opens the source button of the same turn.
+    assert 'class="kva-marker" href="#kva-source" role="button" data-cite="cite-1-1">[1]' in (
+        texts(app)
+    )
     cite = app.button(key="cite-1-1")
     assert cite.label.startswith("[1] Hvad er kvalitet")
     assert fake.asked[0]["question"] == "Hvad er kvalitet?"
@@ -79,6 +85,8 @@ def test_citation_opens_highlighted_passage_and_document_link(app: AppTest) -> N
     ask(app, "Hvad er kvalitet?")
     app.button(key="cite-1-1").click().run()
     assert f"<mark>{F.DA_QUOTE}</mark>" in texts(app)
+    # Tagged with the source it shows, so the page script can scroll its highlight into view.
+    assert 'class="kva-passage" data-src="cite-1-1"' in texts(app)
     assert "Udgivet: 2020-09-03" in texts(app)
     app.button(key="open-doc").click().run()
     assert not app.exception
@@ -157,13 +165,60 @@ def test_presentation_mode_adds_high_contrast_css(app: AppTest) -> None:
     assert "background:#000" not in texts(app)
 
 
-def test_question_bank_groups_by_tag_and_asks(app: AppTest, fake: F.FakeApi) -> None:
-    assert [tab.label for tab in app.tabs] == ["off-topic", "recovery"]
+def test_question_bank_shows_topics_in_the_ui_language_and_asks(
+    app: AppTest, fake: F.FakeApi
+) -> None:
+    assert [tab.label for tab in app.tabs] == ["Recovery", "Serviceloven"]
     assert app.expander[0].label == "Spørgsmålsbank"
-    button = app.button(key="bank-recovery-core-q1")
-    assert "Hvad er recovery?" in button.label
+    assert "ui/question_bank.yaml" in texts(app)
+    button = app.button(key="bank-da-0-0")
+    assert button.label == "Hvad er recovery?"
     button.click().run()
     assert fake.asked[-1]["question"] == "Hvad er recovery?"
+    app.radio(key="_lang_widget").set_value("en").run()
+    # The English bank has no Service Act questions in this file, so that topic is not shown.
+    assert [tab.label for tab in app.tabs] == ["Recovery"]
+    assert app.button(key="bank-en-0-0").label == "What is recovery?"
+
+
+def test_cpr_number_is_masked_everywhere_and_warned_about_once(
+    app: AppTest, fake: F.FakeApi
+) -> None:
+    ask(app, "Borgeren 010190-1234 har bostøtte – hvad gælder?")
+    ask(app, "Og hvad med botilbud?")
+    shown = texts(app)
+    assert "010190" not in shown and "******-****" in shown
+    # The API still gets the question (it masks and warns itself), but never again in history.
+    masked = "Borgeren ******-**** har bostøtte – hvad gælder?"
+    assert fake.asked[1]["history"][0]["content"] == masked
+    warnings = [w.value for w in app.warning]
+    assert len(warnings) == 1 and "CPR-nummer" in warnings[0]
+    stored = app.session_state["messages"]
+    assert all("010190" not in str(m) for m in stored)
+    app.button(key="down-1").click().run()
+    app.button(key="send-1").click().run()
+    assert "010190" not in str(fake.feedback)
+
+
+def test_follow_up_feedback_carries_its_history(app: AppTest, fake: F.FakeApi) -> None:
+    ask(app, "Hvad er kvalitet?")
+    ask(app, "Og hvad med recovery?")
+    app.button(key="down-3").click().run()
+    app.button(key="send-3").click().run()
+    assert fake.feedback[-1]["question"] == "Og hvad med recovery?"
+    assert [turn["role"] for turn in fake.feedback[-1]["history"]] == ["user", "assistant"]
+    assert fake.feedback[-1]["history"][0]["content"] == "Hvad er kvalitet?"
+
+
+def test_other_versions_are_a_discreet_line_not_part_of_the_answer(
+    app: AppTest, fake: F.FakeApi
+) -> None:
+    fake.other_versions = [{"doc_id": "news-en", "title": F.DOCS[1]["title"], "language": "en"}]
+    ask(app, "Hvad er kvalitet?")
+    line = next(m.value for m in app.markdown if 'class="kva-versions"' in m.value)
+    assert F.DOCS[1]["title"] in line and "Engelsk" in line
+    answer = next(m.value for m in app.markdown if 'class="kva-answer"' in m.value)
+    assert "Findes også" not in answer
 
 
 def test_export_buttons_appear_after_an_answer(app: AppTest) -> None:
@@ -187,6 +242,7 @@ def test_admin_needs_key_and_explains_refusal(app: AppTest, fake: F.FakeApi) -> 
     app.button(key="upload").click().run()
     assert any("API-nøglen" in w.value for w in app.warning)
     app.text_input(key="admin_key").set_value("wrong").run()
+    app.selectbox(key="delete_doc_da").set_value("nyhed-da").run()
     app.checkbox(key="delete_confirm").check().run()
     app.button(key="delete").click().run()
     assert any("nøglen er forkert" in e.value for e in app.error)
@@ -205,4 +261,47 @@ def test_api_client_parses_sse(fake: F.FakeApi) -> None:
     events = list(api_client.ApiClient().ask_stream({"question": "Hvad er kvalitet?"}))
     assert events[0].event == "citations"
     assert events[-1].event == "done"
-    assert json.dumps(events[-1].data) == json.dumps(F.ANSWER)
+    assert json.dumps(events[-1].data) == json.dumps({**F.ANSWER, "other_versions": []})
+
+
+def test_admin_explains_itself_in_plain_words(app: AppTest) -> None:
+    app.switch_page("pages/documents.py").run()
+    shown = texts(app)
+    assert "KVA_API_KEY" in shown  # how to switch administration on
+    assert "højst 50 MB pr. fil" in shown
+    delete = app.selectbox(key="delete_doc_da")
+    assert delete.value is None and delete.placeholder == "Vælg dokument …"
+    frame = app.dataframe[0].value
+    assert "None" not in frame.to_string() and "nan" not in frame.to_string()
+
+
+def test_upload_without_files_says_so(app: AppTest, fake: F.FakeApi) -> None:
+    app.switch_page("pages/documents.py").run()
+    app.text_input(key="admin_key").set_value("secret").run()
+    app.button(key="upload").click().run()
+    assert any("mindst én fil" in w.value for w in app.warning)
+    assert not any(r.method == "POST" for r in fake.requests)
+
+
+def test_delete_refreshes_the_list(app: AppTest, fake: F.FakeApi) -> None:
+    app.switch_page("pages/documents.py").run()
+    app.text_input(key="admin_key").set_value("secret").run()
+    lists_before = sum(1 for r in fake.requests if r.url.path == "/api/documents")
+    app.selectbox(key="delete_doc_da").set_value("nyhed-da").run()
+    app.checkbox(key="delete_confirm").check().run()
+    app.button(key="delete").click().run()
+    assert not app.exception
+    assert any(r.method == "DELETE" for r in fake.requests)
+    assert sum(1 for r in fake.requests if r.url.path == "/api/documents") > lists_before
+    assert any("Slettet: Hvad er kvalitet" in s.value for s in app.success)
+
+
+def test_job_progress_reads_as_words() -> None:
+    from ui.common import job_label
+
+    assert job_label({"status": "queued"}, "da") == ("Venter på at blive indlæst …", None)
+    running = {"status": "running", "progress": {"stage": "embed", "done": 3, "total": 4}}
+    assert job_label(running, "da") == ("Indekserer passager (3/4)", 0.75)
+    assert job_label(running, "en")[0] == "Indexing passages (3/4)"
+    done = {"status": "done", "progress": {"stage": "finished", "done": 1, "total": 1}}
+    assert job_label(done, "da") == ("Indlæsning færdig.", 1.0)

@@ -1,19 +1,28 @@
-"""End to end in a real headless Chromium: the started API over the bundled corpus + the UI.
+"""The three kinds of users' days in a real headless Chromium, on a laptop and a phone screen.
+
+One API (over the bundled corpus, in a temp data dir) and one UI serve the whole module. Each
+journey asserts what a person would see: visible, inside the viewport, legible (WCAG contrast
+of the painted colours), in the UI's language. Screenshots and the exported handouts land in
+``artifacts/screenshots/``.
 
 Needs Debian's ``chromium`` package (``apt-get install -y chromium``; Playwright's own browser
-download is not used). Skipped when it is missing or ``KVA_SKIP_E2E=1``. Screenshots and the
-exported handouts land in ``artifacts/screenshots/``.
+download is not used). Skipped when it is missing or ``KVA_SKIP_E2E=1``.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -22,20 +31,26 @@ import ui_fixtures as F
 CHROMIUM = os.environ.get("KVA_CHROMIUM", "/usr/bin/chromium")
 SHOTS = F.ROOT / "artifacts" / "screenshots"
 API_KEY = "e2e-admin-key"
-UPLOAD_TEXT = (
-    "Pejlemærker for god bostøtte\n\n"
-    "Bostøtten tager udgangspunkt i borgerens egne mål. Medarbejderne arbejder "
-    "recovery-orienteret og inddrager borgerens netværk, når borgeren ønsker det.\n"
-).encode()
-QUESTION_DA = "Hvem har udarbejdet de nye litteraturstudier om kvalitet på botilbud og i bostøtte?"
+CPR = "010190-1234"
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("KVA_SKIP_E2E") == "1" or not Path(CHROMIUM).exists(),
     reason="needs Debian's chromium (apt-get install -y chromium)",
 )
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 # First answers load models on a small shared CPU: be patient, but not forever.
-playwright_api.expect.set_options(timeout=120_000)
+expect.set_options(timeout=90_000)
+
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"laptop": LAPTOP, "phone": PHONE}
+
+
+@dataclass
+class Servers:
+    ui: str
+    api: str
 
 
 def free_port() -> int:
@@ -64,11 +79,29 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(timeout=15)
+
+
+def streamlit_cmd(port: int) -> list[str]:
+    # The rest of the settings (toolbar, upload cap) come from .streamlit/config.toml.
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "ui/app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+    ]
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Ingest the corpus into a temp data dir, start API and UI; yield the UI's URL."""
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """Ingest the corpus into a temp data dir, start API and UI once for the whole module."""
     from ingest.pipeline import Indexer
     from ingest.settings import Settings
 
@@ -76,49 +109,34 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     report = Indexer(Settings(data_dir=data_dir)).run([F.ROOT / "corpus"])
     assert report.added, report
     logs = tmp_path_factory.mktemp("logs")
-    env = {**os.environ, "KVA_DATA_DIR": str(data_dir)}
-    env["KVA_API_KEY"] = API_KEY
+    env = {**os.environ, "KVA_DATA_DIR": str(data_dir), "KVA_API_KEY": API_KEY}
     api_port, ui_port = free_port(), free_port()
-    has_cli = (F.ROOT / "assistant" / "__main__.py").exists()
-    serve = ["-m", "assistant", "serve"] if has_cli else ["-m", "assistant.serve"]
-    api = subprocess.Popen(
-        [sys.executable, *serve, "--port", str(api_port)],
-        cwd=F.ROOT,
-        env=env,
-        stdout=(logs / "api.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    ui_env = {**env, "API_URL": f"http://127.0.0.1:{api_port}"}
-    ui = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "ui/app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(ui_port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=F.ROOT,
-        env=ui_env,
-        stdout=(logs / "ui.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{api_port}/readyz", api)
-        wait_http(f"http://127.0.0.1:{ui_port}/_stcore/health", ui)
-        yield f"http://127.0.0.1:{ui_port}"
-    finally:
-        stop(ui)
-        stop(api)
+    with (logs / "api.log").open("wb") as api_log, (logs / "ui.log").open("wb") as ui_log:
+        api = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(api_port)],
+            cwd=F.ROOT,
+            env=env,
+            stdout=api_log,
+            stderr=subprocess.STDOUT,
+        )
+        ui = subprocess.Popen(
+            streamlit_cmd(ui_port),
+            cwd=F.ROOT,
+            env={**env, "API_URL": f"http://127.0.0.1:{api_port}"},
+            stdout=ui_log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{api_port}/readyz", api)
+            wait_http(f"http://127.0.0.1:{ui_port}/_stcore/health", ui)
+            yield Servers(ui=f"http://127.0.0.1:{ui_port}", api=f"http://127.0.0.1:{api_port}")
+        finally:
+            stop(ui)
+            stop(api)
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(
             executable_path=CHROMIUM,
@@ -126,105 +144,356 @@ def browser() -> Iterator[object]:
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
+                "--no-first-run",
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
-                "--no-first-run",
             ],
         )
         yield chromium
         chromium.close()
 
 
+@pytest.fixture(params=list(VIEWPORTS))
+def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    """A fresh browser context per journey; the phone one also prefers a dark theme."""
+    name = request.param
+    phone = name == "phone"
+    context = browser.new_context(
+        viewport=VIEWPORTS[name],
+        is_mobile=phone,
+        has_touch=phone,
+        color_scheme="dark" if phone else "light",
+        accept_downloads=True,
+        locale="da-DK",
+    )
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.viewport_name = name  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+# --- what a person sees ------------------------------------------------------------------
+
 IDLE_JS = """() => !document.querySelector('[data-stale="true"]')
     && !document.querySelector('[data-testid="stStatusWidget"]')"""
 
+IN_VIEW_JS = """(el) => {
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0
+    && r.bottom <= window.innerHeight && r.right <= window.innerWidth;
+}"""
 
-def wait_idle(page: object) -> None:
+# WCAG contrast of the colour actually painted (text fill colour over the composited
+# backgrounds of the element and its ancestors).
+CONTRAST_JS = """(el) => {
+  const parse = (c) => {
+    const m = (c || '').match(/rgba?\\(([^)]+)\\)/);
+    if (!m) { return null; }
+    const p = m[1].split(',').map((s) => parseFloat(s));
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  };
+  const over = (top, base) => ({
+    r: top.r * top.a + base.r * (1 - top.a), g: top.g * top.a + base.g * (1 - top.a),
+    b: top.b * top.a + base.b * (1 - top.a), a: 1});
+  const layers = [];
+  for (let n = el; n; n = n.parentElement) {
+    const c = parse(getComputedStyle(n).backgroundColor);
+    if (c && c.a > 0) { layers.push(c); if (c.a >= 1) { break; } }
+  }
+  let bg = {r: 255, g: 255, b: 255, a: 1};
+  for (let i = layers.length - 1; i >= 0; i--) { bg = over(layers[i], bg); }
+  const style = getComputedStyle(el);
+  const fg = over(parse(style.webkitTextFillColor) || parse(style.color), bg);
+  const lum = (c) => {
+    const f = (v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const [a, b] = [lum(fg), lum(bg)];
+  return {ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05), bg: lum(bg),
+          size: parseFloat(style.fontSize)};
+}"""
+
+
+def wait_idle(page: Any) -> None:
     """Streamlit fades stale elements while a run is in progress; wait until it has finished."""
-    page.wait_for_function(IDLE_JS, timeout=120_000)  # type: ignore[attr-defined]
-    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    page.wait_for_function(IDLE_JS, timeout=90_000)
+    page.wait_for_timeout(250)
 
 
-def shot(page: object, name: str) -> None:
+def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     wait_idle(page)
-    page.screenshot(path=str(SHOTS / name), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(SHOTS / f"{page.viewport_name}-{name}.png"))
 
 
-def test_ask_cite_switch_language_and_export(servers: str, browser: object) -> None:
-    expect = playwright_api.expect
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)  # type: ignore[attr-defined]
-    page.set_default_timeout(120_000)
-    page.goto(servers)
+def legible(locator: Any, min_ratio: float = 4.5) -> dict[str, float]:
+    """Assert the element's text reads against what is behind it; returns the measures."""
+    expect(locator).to_be_visible()
+    measured = locator.evaluate(CONTRAST_JS)
+    assert measured["ratio"] >= min_ratio, measured
+    return measured
+
+
+def eventually_in_viewport(locator: Any, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if locator.count() and locator.first.evaluate(IN_VIEW_JS):
+            return
+        time.sleep(0.2)
+    box = locator.first.bounding_box() if locator.count() else None
+    raise AssertionError(f"not inside the viewport: {box}")
+
+
+def open_sidebar(page: Any) -> None:
+    """On a phone the sidebar starts collapsed behind a button; on a laptop it is open."""
+    expand = page.get_by_test_id("stExpandSidebarButton")
+    if expand.is_visible():
+        expand.click()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Sprog / Language")).to_be_in_viewport()
+    wait_idle(page)
+
+
+def close_sidebar_on_phone(page: Any) -> None:
+    if page.viewport_name != "phone":
+        return
+    collapse = page.get_by_test_id("stSidebarCollapseButton").locator("button")
+    if collapse.is_visible():
+        collapse.click()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Sprog / Language")).not_to_be_in_viewport()
+
+
+def ask(page: Any, question: str, placeholder: str = "Skriv dit spørgsmål …") -> Any:
+    """Type a question, send it, and return the locator of the assistant's new message."""
+    before = page.get_by_test_id("stChatMessage").count()
+    box = page.get_by_placeholder(placeholder)
+    box.fill(question)
+    box.press("Enter")
+    answer = page.get_by_test_id("stChatMessage").nth(before + 1)
+    expect(answer).to_be_visible()
+    expect(
+        answer.locator(".kva-answer, .kva-abstain, [data-testid='stAlert']").first
+    ).to_be_visible()
+    wait_idle(page)
+    return answer
+
+
+# --- frontline staff ---------------------------------------------------------------------
+
+
+def test_frontline_asks_follows_up_sees_the_quote_and_is_kept_from_sharing_a_cpr(
+    servers: Servers, page: Any
+) -> None:
+    page.goto(servers.ui)
     expect(page.get_by_text("Skriv ikke personoplysninger", exact=False)).to_be_visible()
-    shot(page, "01-start-da.png")
+    shot(page, "01-start")
 
-    chat = page.get_by_placeholder("Skriv dit spørgsmål …")
-    chat.fill(QUESTION_DA)
-    chat.press("Enter")
-    expect(page.get_by_test_id("stChatMessage").first).to_contain_text(QUESTION_DA)
-    source = page.get_by_role("button", name="[1]", exact=False).first
-    expect(source).to_be_visible()
-    expect(page.locator(".kva-marker").first).to_be_visible()
-    shot(page, "02-answer-da.png")
+    first = ask(page, "Hvad betyder recovery for indsatsen på botilbud og i bostøtten?")
+    badge = first.locator("a.kva-marker").first
+    expect(badge).to_be_visible()
+    legible(badge)
+    # Answers carry no markdown syntax or "also available in" notes.
+    text = first.inner_text()
+    for raw in ("##", "](#)", "**", "Findes også på", "Also available in"):
+        assert raw not in text, raw
 
-    page.get_by_role("button", name="Nyttigt", exact=True).click()
-    comment = page.get_by_label("Kommentar (valgfri)", exact=True)
-    comment.fill("Godt svar til introforløbet")
-    comment.press("Enter")
+    follow = ask(page, "og hvad med bostøtten?")
+    expect(follow.locator(".kva-answer, .kva-abstain").first).to_be_visible()
+
+    cpr_turn = ask(page, f"Borgeren {CPR} bor på botilbud. Hvad er kvalitet på botilbud?")
+    warning = cpr_turn.get_by_test_id("stAlert")
+    expect(warning).to_contain_text("CPR-nummer")
+    legible(warning.locator("p").first)
+    assert CPR not in page.content()
+    expect(page.get_by_text("******-****", exact=False).first).to_be_visible()
+
+    abstain = ask(page, "Hvad koster en pizza i Aarhus?")
+    expect(abstain.get_by_text("Materialet dækker ikke dette", exact=False)).to_be_visible()
+    # The CPR warning belongs to its own turn, not to every later answer.
+    expect(page.get_by_test_id("stAlert").filter(has_text="CPR-nummer")).to_have_count(1)
+    shot(page, "02-conversation")
+
+    # Click the first answer's inline [1]: the highlighted quote comes into view.
+    badge.click()
+    mark = page.locator('.kva-passage[data-src="cite-1-1"] mark')
+    expect(mark).to_be_visible()
+    eventually_in_viewport(mark)
+    legible(mark)
+    passage = page.locator('.kva-passage[data-src="cite-1-1"]')
+    for raw in ("##", "](#)", "- >"):
+        assert raw not in passage.inner_text(), raw
+    shot(page, "03-quote-in-view")
+
+    # A source button further down does the same.
+    page.get_by_role("button", name="[1]", exact=False).last.click()
+    eventually_in_viewport(page.locator(".kva-passage[data-src] mark"))
+
+    if page.viewport_name == "phone":
+        # Dark system theme: the passage box follows it instead of glaring white.
+        measured = legible(page.locator(".kva-passage[data-src]"))
+        assert measured["bg"] < 0.2, measured
+    else:
+        # No Streamlit menu with developer items ("Record screen", "Made with Streamlit").
+        expect(page.get_by_test_id("stMainMenu")).to_have_count(0)
+        expect(page.get_by_text("Made with Streamlit", exact=False)).to_have_count(0)
+
+
+# --- trainers ----------------------------------------------------------------------------
+
+
+def download(page: Any, label: str, target: Path) -> Path:
+    """Click a download button and wait until the file has fully arrived."""
     wait_idle(page)
-    page.get_by_role("button", name="Send feedback").click()
-    expect(page.get_by_text("Tak for din feedback!")).to_be_visible()
+    button = page.get_by_role("button", name=label, exact=True)
+    expect(button).to_be_enabled()
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    got = info.value
+    assert got.failure() is None, got.failure()
+    got.save_as(str(target))
+    assert target.stat().st_size > 0
+    return target
 
-    source.click()
-    expect(page.locator(".kva-passage mark").first).to_be_visible()
-    expect(page.get_by_text("Udgivet:", exact=False).first).to_be_visible()
-    shot(page, "03-citation-open.png")
 
-    page.get_by_text("English", exact=True).click()
-    expect(page.get_by_text("Presentation mode", exact=True)).to_be_visible()
-    expect(page.get_by_text("personal data about citizens", exact=False)).to_be_visible()
-    shot(page, "04-english.png")
+def test_trainer_presents_asks_from_the_bank_and_hands_out(servers: Servers, page: Any) -> None:
+    from docx import Document
+    from pypdf import PdfReader
 
-    for label, suffix in (("Markdown", "md"), ("Word (DOCX)", "docx"), ("PDF", "pdf")):
-        with page.expect_download() as download_info:
-            page.get_by_role("button", name=label).click()
-        target = SHOTS / f"handout.{suffix}"
-        download_info.value.save_as(str(target))
-        assert target.stat().st_size > 0
-    handout = (SHOTS / "handout.md").read_text(encoding="utf-8")
-    assert QUESTION_DA in handout
-    assert "List of sources" in handout
-    assert "«" in handout  # quotes made it into the handout
-    shot(page, "05-exported.png")
-
-    page.get_by_text("Presentation mode", exact=True).click()
+    phone = page.viewport_name == "phone"
+    page.goto(servers.ui)
+    wait_idle(page)
+    open_sidebar(page)
+    if not phone:  # the laptop trainer teaches in English, the phone one in Danish
+        page.get_by_text("English", exact=True).click()
+        expect(page.get_by_text("Presentation mode", exact=True)).to_be_visible()
+    toggle = "Presentation mode" if not phone else "Præsentationstilstand"
+    page.get_by_text(toggle, exact=True).click()
     expect(page.locator(".stMain")).to_have_css("background-color", "rgb(0, 0, 0)")
-    shot(page, "06-presentation-mode.png")
-    page.close()
-
-
-def test_documents_page_and_abstention(servers: str, browser: object) -> None:
-    expect = playwright_api.expect
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    page.set_default_timeout(120_000)
-    page.goto(servers)
     wait_idle(page)
-    chat = page.get_by_placeholder("Skriv dit spørgsmål …")
-    chat.fill("Hvad koster en pizza i Aarhus?")
-    chat.press("Enter")
-    expect(page.get_by_text("Materialet dækker ikke dette", exact=False)).to_be_visible()
-    shot(page, "07-abstention-da.png")
+    # The sidebar reads from the back of the room too.
+    label = page.get_by_test_id("stSidebar").get_by_text(toggle, exact=True)
+    assert legible(label, 7)["size"] >= 18
+    close_sidebar_on_phone(page)
 
+    placeholder = "Type your question …" if not phone else "Skriv dit spørgsmål …"
+    question = (
+        "What does recovery mean for the support in housing?"
+        if not phone
+        else "Hvad betyder recovery for indsatsen på botilbud og i bostøtten?"
+    )
+    box = page.get_by_placeholder(placeholder)
+    box.fill(question)
+    typed = legible(box, 7)
+    assert typed["size"] >= 20, typed
+    shot(page, "04-presentation-typed")
+    box.press("Enter")
+    answer = page.get_by_test_id("stChatMessage").nth(1)
+    badge = answer.locator("a.kva-marker").first
+    legible(badge, 7)
+
+    bank_title = "Question bank" if not phone else "Spørgsmålsbank"
+    page.get_by_text(bank_title, exact=True).click()
+    header = page.get_by_test_id("stExpander").filter(has_text=bank_title).locator("summary")
+    legible(header, 7)
+    topic = "The six sub-initiatives" if not phone else "De seks delinitiativer"
+    page.get_by_role("tab", name=topic).click()
+    tabs = page.get_by_role("tab").all_inner_texts()
+    assert not any(t in " ".join(tabs).lower() for t in ("abstain", "injection", "plausible"))
+    bank_q = (
+        "What is the purpose of the competence development?"
+        if not phone
+        else "Hvad er formålet med kompetenceudviklingen?"
+    )
+    page.get_by_role("button", name=bank_q, exact=True).click()
+    expect(page.get_by_test_id("stChatMessage").nth(2)).to_contain_text(bank_q)
+    expect(page.get_by_test_id("stChatMessage").nth(3).locator(".kva-answer")).to_be_visible()
+    shot(page, "05-presentation-bank")
+
+    ask(page, f"Borgeren {CPR} har bostøtte. Hvad er kvalitet?", placeholder)
+    open_sidebar(page)
+    stem = f"handout-{page.viewport_name}"
+    md = download(page, "Markdown", SHOTS / f"{stem}.md").read_text(encoding="utf-8")
+    docx_path = download(page, "Word (DOCX)", SHOTS / f"{stem}.docx")
+    pdf_path = download(page, "PDF", SHOTS / f"{stem}.pdf")
+    doc = Document(str(docx_path))
+    docx_text = "\n".join(p.text for p in doc.paragraphs)
+    pdf_text = "\n".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(pdf_path.read_bytes())).pages
+    )
+    sources = "List of sources" if not phone else "Kildeliste"
+    for name, text in (("md", md), ("docx", docx_text), ("pdf", pdf_text)):
+        flat = " ".join(text.split())
+        assert question in flat and bank_q in flat, name
+        assert sources in flat, name
+        assert CPR not in flat and "******-****" in flat, name
+    assert doc.core_properties.author == "Kvalitetsassistenten"
+    assert round(doc.sections[0].page_width.mm) == 210
+    shot(page, "06-handouts")
+
+
+# --- admins and evaluators ---------------------------------------------------------------
+
+
+STATUS_WATCH_JS = """() => {
+  window.__kvaSeen = [];
+  new MutationObserver(() => {
+    document.querySelectorAll('[data-testid="stExpander"] summary').forEach((s) => {
+      const t = s.innerText.trim();
+      if (t && !window.__kvaSeen.includes(t)) { window.__kvaSeen.push(t); }
+    });
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def choose(page: Any, label: str, option: str) -> None:
+    """Pick an option of a select box; a rerun finishing underneath may close the list once."""
+    for _ in range(3):
+        wait_idle(page)
+        page.get_by_role("combobox", name=label).click()
+        item = page.get_by_role("option", name=option)
+        try:
+            item.click(timeout=10_000)
+            return
+        except playwright_api.TimeoutError:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
+
+
+def doc_count(page: Any) -> int:
+    text = page.get_by_text(re.compile(r"^\d+ dokumenter$")).first.inner_text()
+    return int(text.split()[0])
+
+
+def test_admin_uploads_watches_and_deletes(servers: Servers, page: Any) -> None:
+    name = page.viewport_name
+    title = f"Pejlemærker for god bostøtte ({name})"
+    upload = (
+        f"{title}\n\nBostøtten tager udgangspunkt i borgerens egne mål. Medarbejderne arbejder "
+        "recovery-orienteret og inddrager borgerens netværk, når borgeren ønsker det.\n"
+    ).encode()
+    page.goto(servers.ui)
+    wait_idle(page)
+    open_sidebar(page)
     page.get_by_role("link", name="Dokumenter").click()
-    expect(page.get_by_text("Materialet", exact=True).first).to_be_visible()
-    expect(page.locator("[data-testid='stDataFrame']")).to_be_visible()
-    shot(page, "08-documents.png")
+    close_sidebar_on_phone(page)
+    expect(page.get_by_role("heading", name="Materialet")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    wait_idle(page)
+    before = doc_count(page)
+    shot(page, "07-documents")
 
     page.get_by_text("Administration", exact=True).click()
+    expect(page.get_by_text("KVA_API_KEY", exact=False)).to_be_visible()
+    expect(page.get_by_text("højst 50 MB pr. fil", exact=False)).to_be_visible()
+    expect(page.get_by_text("200MB", exact=False)).to_have_count(0)
     page.locator("input[type=file]").set_input_files(
-        files=[{"name": "pejlemaerker.txt", "mimeType": "text/plain", "buffer": UPLOAD_TEXT}]
+        files=[{"name": f"pejlemaerker-{name}.txt", "mimeType": "text/plain", "buffer": upload}]
     )
     key_field = page.get_by_label("API-nøgle", exact=True)
     key_field.fill("wrong-key")
@@ -232,35 +501,61 @@ def test_documents_page_and_abstention(servers: str, browser: object) -> None:
     wait_idle(page)
     page.get_by_role("button", name="Upload og indlæs").click()
     expect(page.get_by_text("nøglen er forkert", exact=False)).to_be_visible()
-    shot(page, "09-upload-refused.png")
+    shot(page, "08-upload-refused")
 
     key_field.fill(API_KEY)
     key_field.press("Enter")
     wait_idle(page)
+    page.evaluate(STATUS_WATCH_JS)
     page.get_by_role("button", name="Upload og indlæs").click()
-    expect(page.get_by_text("Indlæsning færdig.", exact=True)).to_be_visible()
-    shot(page, "10-upload-done.png")
-    page.close()
+    expect(page.get_by_text(f"Indlæst: pejlemaerker-{name}.txt", exact=False)).to_be_visible()
+    seen = page.evaluate("window.__kvaSeen")
+    assert any(s.startswith(("Venter", "Indlæser", "Læser", "Indekserer")) for s in seen), seen
+    assert not any("job" in s.lower() or "queued" in s or "running" in s for s in seen), seen
+    expect(page.get_by_text(f"{before + 1} dokumenter", exact=True)).to_be_visible()
+    shot(page, "09-uploaded")
+
+    wait_idle(page)
+    if not key_field.is_visible():  # the expander stays open over the refresh, but be sure
+        page.get_by_text("Administration", exact=True).click()
+    choose(page, "Slet dokument", title)
+    page.get_by_text("Ja, slet det valgte dokument", exact=True).click()
+    wait_idle(page)
+    page.get_by_role("button", name="Slet", exact=True).click()
+    expect(page.get_by_text(f"Slettet: {title}", exact=False)).to_be_visible()
+    expect(page.get_by_text(f"{before} dokumenter", exact=True)).to_be_visible()
+    shot(page, "10-deleted")
 
 
-def test_api_down_is_explained(browser: object) -> None:
+def test_api_docs_work_offline(servers: Servers, browser: Any) -> None:
+    """/docs loads with every request off the loopback refused, as on a machine with no net."""
+    context = browser.new_context(viewport=LAPTOP)
+    refused: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    page = context.new_page()
+    page.goto(f"{servers.api}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Kvalitetsassistenten")
+    expect(page.get_by_text("/api/ask", exact=True).first).to_be_visible()
+    page.viewport_name = "laptop"
+    shot(page, "11-api-docs-offline")
+    assert refused == []
+    context.close()
+
+
+def test_api_down_is_explained(browser: Any) -> None:
     """UI alone, pointed at a closed port: the page must say so kindly, not crash."""
     port = free_port()
     env = {**os.environ, "API_URL": f"http://127.0.0.1:{free_port()}"}
     ui = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "ui/app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        streamlit_cmd(port),
         cwd=F.ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -268,12 +563,12 @@ def test_api_down_is_explained(browser: object) -> None:
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/_stcore/health", ui)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+        context = browser.new_context(viewport=LAPTOP)
+        page = context.new_page()
+        page.viewport_name = "laptop"
         page.goto(f"http://127.0.0.1:{port}")
-        playwright_api.expect(page.get_by_text("kan ikke nås", exact=False).first).to_be_visible(
-            timeout=60_000
-        )
-        shot(page, "11-api-down.png")
-        page.close()
+        expect(page.get_by_text("kan ikke nås", exact=False).first).to_be_visible(timeout=60_000)
+        shot(page, "12-api-down")
+        context.close()
     finally:
         stop(ui)

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from pathlib import Path
 
+import pytest
 import ui_fixtures as F
 from docx import Document
+from pypdf import PdfReader
 
 from ui.export import build_handout, to_docx, to_markdown, to_pdf
 from ui.i18n import STARTER_QUESTIONS, STRINGS, kind_label, t
-from ui.question_bank import filter_language, load_bank
+from ui.question_bank import BankError, load_bank, read_bank
 from ui.render import (
     abstain_html,
     answer_markup,
+    clean_markup,
     find_quote,
     highlight,
     markers_in,
     passage_html,
+    plain_passage_html,
     section_at,
     section_label,
 )
@@ -59,6 +64,45 @@ def test_markers_are_badges_and_text_is_escaped() -> None:
     assert markers_in("a [2] b [1] c [2]") == [2, 1]
 
 
+def test_cited_markers_are_links_to_their_source_buttons() -> None:
+    markup = answer_markup("Et svar [1] og [2].", turn=3, cited={1})
+    link = '<a class="kva-marker" href="#kva-source" role="button" data-cite="cite-3-1">[1]</a>'
+    assert link in markup
+    # A number without a citation behind it stays a plain badge: nothing to open.
+    assert '<span class="kva-marker">[2]</span>' in markup
+    assert markup.startswith('<div class="kva-answer">') and "\n" not in markup
+
+
+def test_answer_and_passages_show_no_raw_markup() -> None:
+    answer = answer_markup("## Emne\nSe [Literature study: Quality](#) og **dette** [1].", 1, {1})
+    for raw in ("##", "](#)", "**", "[Literature"):
+        assert raw not in answer
+    assert "Literature study: Quality" in answer
+    text = F.MARKUP_TEXT
+    start = text.index("How to ensure")
+    shown = passage_html(text, start, start + len("How to ensure"), window=None)
+    for raw in ("## ", "- &gt;", "&gt; How", "](#)", "**"):
+        assert raw not in shown, raw
+    assert "<mark>How to ensure</mark>" in shown
+    assert "• How to implement" in shown
+    assert "Literature study" in plain_passage_html(text)
+    assert "](#)" not in plain_passage_html(text)
+
+
+def test_an_older_apis_version_note_is_dropped() -> None:
+    markup = answer_markup("Svar [1].\n\nFindes også på engelsk: “What is quality?”.", 1, {1})
+    assert "Findes også" not in markup and "Svar" in markup
+    assert "Also available" not in answer_markup("Answer [1]. Also available in Danish: “X”.")
+
+
+def test_clean_markup_keeps_spans_on_the_same_words() -> None:
+    text = "# Head\n\n- > first **bold** item\n[link text](http://x)"
+    for word in ("Head", "first", "bold", "item", "link text"):
+        start = text.index(word)
+        cleaned, [(s, e)] = clean_markup(text, (start, start + len(word)))
+        assert cleaned[s:e] == word
+
+
 def test_highlight_marks_span_within_window() -> None:
     text = "alpha " * 200 + "THE QUOTE <here>" + " omega" * 200
     start = text.index("THE QUOTE")
@@ -89,49 +133,149 @@ def test_handout_skips_errors_and_lists_sources() -> None:
     assert handout.sources[0].published == "2020-09-03"
 
 
-def test_markdown_handout_has_title_date_quotes_and_sources() -> None:
+def test_markdown_handout_has_title_date_origin_answers_and_numbered_sources() -> None:
     md = to_markdown(build_handout(MESSAGES, "da", DOCS_META, date(2026, 1, 2)))
     assert md.startswith("# Kvalitetsassistenten – samtale med kilder")
-    assert "Dato: 2026-01-02" in md
-    assert f"«{F.DA_QUOTE}»" in md
+    assert "Dato: 2. januar 2026" in md
+    assert "ordrette uddrag af det udgivne materiale" in md
+    assert "## 1. Hvad er kvalitet?" in md
     assert "## Kildeliste" in md
+    assert "1. “Hvad er kvalitet på botilbud og i bostøtte?”, afsnit: Recovery" in md
     assert "udgivet 2020-09-03" in md
 
 
-def test_docx_handout_is_a_readable_document() -> None:
+def test_each_quote_is_printed_once() -> None:
+    # The extractive answer is the quote itself: the source list must not repeat it.
+    quoted = {**F.ANSWER, "answer": F.DA_QUOTE + " [1]."}
+    msgs = [{"role": "assistant", "answer": quoted, "question": "Hvad?", "content": ""}]
+    handout = build_handout(msgs, "da", DOCS_META, date(2026, 1, 2))
+    for output in (to_markdown(handout), _docx_text(to_docx(handout)), _pdf_text(to_pdf(handout))):
+        assert " ".join(output.split()).count(F.DA_QUOTE) == 1
+    # A paraphrasing answer keeps the quote, once, under its source.
+    assert to_markdown(build_handout(MESSAGES, "da", DOCS_META)).count(F.DA_QUOTE) == 1
+
+
+def test_citations_are_numbered_across_the_conversation() -> None:
+    second = {**F.CITATION, "start": 0, "end": 3, "quote": F.DA_TEXT[:3], "section": "Indledning"}
+    msgs = [
+        {"role": "assistant", "answer": F.ANSWER, "question": "A?"},
+        {"role": "assistant", "answer": {**F.ANSWER, "citations": [second]}, "question": "B?"},
+    ]
+    handout = build_handout(msgs, "da", DOCS_META)
+    assert [s.number for s in handout.sources] == [1, 2]
+    assert handout.items[1].answer.endswith("[2].")
+
+
+def test_abstention_reads_cleanly_in_the_question_language() -> None:
+    api_text = "The material does not cover this. The material does not cover this. The closest "
+    english = {**F.ABSTAIN, "language": "en", "answer": api_text + "passages are shown below."}
+    msgs = [{"role": "assistant", "answer": english, "question": "Best pizza?", "content": ""}]
+    md = to_markdown(build_handout(msgs, "da", {}, date(2026, 1, 2)))
+    section = md.split("## 1. Best pizza?")[1].split("_Svarene")[0]
+    assert section.count("The material does not cover this.") == 1
+    assert "below" not in section and "nedenfor" not in section
+    assert "Materialet" not in section
+    assert "Closest passages in the material: Hvad er kvalitet på botilbud" in section
+
+
+def test_cpr_numbers_never_reach_a_handout() -> None:
+    msgs = [{"role": "assistant", "answer": F.ANSWER, "question": "Borger 010190-1234 – hvad?"}]
+    handout = build_handout(msgs, "da", DOCS_META, date(2026, 1, 2))
+    outputs = (to_markdown(handout), _docx_text(to_docx(handout)), _pdf_text(to_pdf(handout)))
+    for output in outputs:
+        assert "010190" not in output and "1234" not in output
+        assert "******-****" in output
+
+
+def _docx_text(data: bytes) -> str:
+    return "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+
+
+def _pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_docx_handout_is_a4_with_real_properties() -> None:
     data = to_docx(build_handout(MESSAGES, "en", DOCS_META, date(2026, 1, 2)))
-    text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+    doc = Document(io.BytesIO(data))
+    text = _docx_text(data)
     assert "Kvalitetsassistenten – conversation with sources" in text
+    assert "Date: 2 January 2026" in text
+    assert "verbatim extracts from the published material" in text
     assert F.DA_QUOTE in text
     assert "List of sources" in text
+    assert doc.core_properties.author == "Kvalitetsassistenten"
+    assert doc.core_properties.title == "Kvalitetsassistenten – conversation with sources"
+    section = doc.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
 
 
-def test_pdf_handout_renders_danish_letters() -> None:
+def test_pdf_handout_is_a4_with_danish_letters_and_metadata() -> None:
     data = to_pdf(build_handout(MESSAGES, "da", DOCS_META, date(2026, 1, 2)))
-    assert data.startswith(b"%PDF")
-    assert len(data) > 1000
+    reader = PdfReader(io.BytesIO(data))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+    assert reader.metadata.author == "Kvalitetsassistenten"
+    text = _pdf_text(data)
+    assert "samtale med kilder" in text and "Kildeliste" in text
+    assert "bostøtte" in text
 
 
-def test_abstained_answer_is_labelled_in_handout() -> None:
-    msgs = [{"role": "assistant", "answer": F.ABSTAIN, "question": "Pizza?", "content": ""}]
-    md = to_markdown(build_handout(msgs, "en", {}, date(2026, 1, 2)))
-    assert "The material does not cover this." in md
+def test_pdf_never_leaves_a_heading_at_the_bottom_of_a_page() -> None:
+    long_answer = {**F.ANSWER, "answer": ("Et langt svar om kvalitet i bostøtten. " * 14) + "[1]"}
+    msgs = [
+        {"role": "assistant", "answer": long_answer, "question": f"Spørgsmål nummer {k}?"}
+        for k in range(1, 16)
+    ]
+    reader = PdfReader(io.BytesIO(to_pdf(build_handout(msgs, "da", DOCS_META))))
+    assert len(reader.pages) >= 3
+    for page in reader.pages[:-1]:
+        lines = [ln for ln in page.extract_text().splitlines() if ln.strip()]
+        body = [ln for ln in lines if "samtale med kilder ·" not in ln]  # the page footer
+        assert not re.match(r"^\d+\. Spørgsmål nummer", body[-1]), body[-3:]
+        assert body[-1] != "Kildeliste"
 
 
-def test_question_bank_groups_by_tag(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text(
-        "name: a\ncases:\n"
-        "  - {id: 1, question: Q1, language: da, tags: [x, y], must_abstain: false}\n"
-        "  - {id: 2, question: Q2, language: en, tags: [y], must_abstain: true}\n",
+def test_question_bank_is_by_topic_in_the_ui_language() -> None:
+    for language in ("da", "en"):
+        topics = load_bank(language=language)
+        assert len(topics) >= 4
+        assert all(topic.questions for topic in topics)
+    da, en = load_bank(language="da"), load_bank(language="en")
+    assert da[0].title == "Kvalitet og recovery" and en[0].title == "Quality and recovery"
+    assert all("?" in q for topic in da + en for q in topic.questions)
+    # No evaluation-suite tags or traps in a teaching bank.
+    titles = " ".join(topic.title for topic in da + en).lower()
+    for tag in ("abstain", "injection", "plausible-absent", "cross-lingual"):
+        assert tag not in titles
+
+
+def test_question_bank_file_errors_are_clear(tmp_path: Path) -> None:
+    good = tmp_path / "bank.yaml"
+    good.write_text(
+        "topics:\n  - title: {da: Emne, en: Topic}\n    questions: {da: ['Hvad?']}\n",
         encoding="utf-8",
     )
-    (tmp_path / "broken.yaml").write_text("cases: [", encoding="utf-8")
-    bank = load_bank(tmp_path)
-    assert list(bank) == ["x", "y"]
-    assert [q.question for q in bank["y"]] == ["Q1", "Q2"]
-    assert bank["y"][1].must_abstain
-    assert list(filter_language(bank, "en")) == ["y"]
-    assert load_bank(tmp_path / "missing") == {}
+    assert [t.title for t in load_bank(good, "da")] == ["Emne"]
+    assert load_bank(good, "en") == []  # no English questions: the topic is not shown
+    assert load_bank(tmp_path / "missing.yaml") == []
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("topics: [", encoding="utf-8")
+    with pytest.raises(BankError, match="broken.yaml"):
+        read_bank(broken)
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("topics:\n  - title: x\n", encoding="utf-8")
+    with pytest.raises(BankError, match="topic 1"):
+        read_bank(wrong)
+
+
+def test_every_bank_question_is_answered_by_the_default_corpus(assistant) -> None:  # noqa: ANN001
+    for language in ("da", "en"):
+        for topic in load_bank(language=language):
+            for question in topic.questions:
+                answer = assistant.ask(question, language=language)
+                assert not answer.abstained, (language, question)
+                assert answer.citations, (language, question)
 
 
 def test_section_label_drops_repeated_title() -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from assistant.guard import contains_cpr
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # lets `pytest tests/...` import `ui` without installing it
     sys.path.insert(0, str(ROOT))
@@ -29,6 +31,15 @@ DA_TEXT = (
 DA_QUOTE = "Samarbejdet mellem borger og medarbejder skal være ligeværdigt"
 DA_QUOTE_START = DA_TEXT.index(DA_QUOTE)
 RECOVERY_START = DA_TEXT.index("Recovery")
+
+# Markup as the seed texts carry it (headings, bold, dead links, "- >" list items).
+MARKUP_TEXT = (
+    "# The sub-initiatives\n\n## **The individual sub-initiatives**\n\n"
+    "[Literature study: Quality of housing](#)\n\n"
+    "> How you as a leader create a common professional approach\n\n"
+    "- > How to implement and anchor common professional methods\n"
+    "- > How to ensure that employees have the necessary competencies\n"
+)
 
 DOCS: list[dict[str, Any]] = [
     {
@@ -129,6 +140,7 @@ class FakeApi:
         self.requests: list[httpx.Request] = []
         self.feedback: list[dict[str, Any]] = []
         self.asked: list[dict[str, Any]] = []
+        self.other_versions: list[dict[str, Any]] = []
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -144,6 +156,12 @@ class FakeApi:
             body = json.loads(request.content)
             self.asked.append(body)
             answer = ABSTAIN if "pizza" in body["question"].lower() else ANSWER
+            answer = {**answer, "other_versions": self.other_versions}
+            if contains_cpr(body["question"]) or any(
+                contains_cpr(turn["content"]) for turn in body.get("history", [])
+            ):
+                # As the real API does: a warning whenever the request holds a CPR number.
+                answer["warnings"] = ["Spørgsmålet ser ud til at indeholde et CPR-nummer."]
             if path == "/api/ask/stream":
                 words = answer["answer"].split(" ")
                 deltas = [("delta", {"text": w + " "}) for w in words]

@@ -19,6 +19,8 @@ from ui.i18n import DEFAULT_LANG, t  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
+# With client.toolbarMode = "minimal" (.streamlit/config.toml) and no menu items set here,
+# Streamlit shows no app menu at all: no developer items, nothing in English only.
 st.set_page_config(
     page_title="Kvalitetsassistenten", page_icon=":material/fact_check:", layout="wide"
 )

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from ui.api_client import ApiClient, ApiError
-from ui.i18n import DEFAULT_LANG, t
+from ui.i18n import DEFAULT_LANG, STRINGS, t
 from ui.render import BASE_CSS, PRESENTATION_CSS
 
 DOCS_TTL_S = 60.0
@@ -50,6 +50,32 @@ def documents(
         return [], err
     st.session_state["_docs"] = (time.monotonic(), docs)
     return docs, None
+
+
+def max_upload_mb() -> str:
+    """The API's upload limit as the admin sees it ("50"); the same ``KVA_*`` settings object."""
+    from ingest.settings import get_settings
+
+    limit = min(get_settings().max_upload_mb, get_settings().max_file_mb)
+    return f"{limit:g}"
+
+
+def job_label(job: dict[str, Any], language: str) -> tuple[str, float | None]:
+    """What the job is doing, in words, and how far it has come (0–1) when that is known."""
+    state = str(job.get("status") or "queued")
+    progress = job.get("progress") if isinstance(job.get("progress"), dict) else {}
+    stage = str(progress.get("stage") or "")
+    done, total = progress.get("done"), progress.get("total")
+    fraction = None
+    if isinstance(done, int | float) and isinstance(total, int | float) and total > 0:
+        fraction = min(1.0, max(0.0, float(done) / float(total)))
+    if state == "running" and stage in ("load", "embed"):
+        label = t(f"job_stage_{stage}", language)
+        if isinstance(done, int) and isinstance(total, int) and total:
+            label += f" ({done}/{total})"
+        return label, fraction
+    key = f"job_state_{state}"
+    return (t(key, language) if key in STRINGS else state), fraction
 
 
 def forget_documents() -> None:
@@ -103,5 +129,17 @@ def sidebar_settings() -> str:
 
 def inject_css() -> None:
     st.markdown(BASE_CSS, unsafe_allow_html=True)
+    # Streamlit's file drop zone speaks English ("Drag and drop", "200MB per file"); the page
+    # states the real limits in the UI's language above it, so hide its own instructions.
+    browse = (
+        "[data-testid='stFileUploaderDropzone'] button:not([data-testid='stFileChipDeleteBtn'] *)"
+    )
+    label = t("browse_files", lang()).replace("'", "")
+    st.markdown(
+        "<style>[data-testid='stFileUploaderDropzoneInstructions']{display:none;}"
+        f"{browse}{{font-size:0 !important; white-space:nowrap;}} {browse} p {{display:none;}}"
+        f"{browse}::after{{content:'{label}'; font-size:1rem;}}</style>",
+        unsafe_allow_html=True,
+    )
     if st.session_state.get("present"):
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)

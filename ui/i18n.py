@@ -47,7 +47,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Closest passages in the material",
     },
     "no_related": {"da": "Ingen relaterede passager fundet.", "en": "No related passages found."},
-    "warnings": {"da": "Bemærk", "en": "Note"},
     "filters": {"da": "Afgræns søgningen", "en": "Narrow the search"},
     "filter_language": {"da": "Dokumentsprog", "en": "Document language"},
     "filter_language_all": {"da": "Alle sprog", "en": "All languages"},
@@ -133,24 +132,43 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Kvalitetsassistenten – conversation with sources",
     },
     "handout_date": {"da": "Dato", "en": "Date"},
-    "handout_question": {"da": "Spørgsmål", "en": "Question"},
-    "handout_answer": {"da": "Svar", "en": "Answer"},
     "handout_sources": {"da": "Kildeliste", "en": "List of sources"},
-    "handout_quotes": {"da": "Citater", "en": "Quotes"},
+    "handout_origin": {
+        "da": "Svarene er ordrette uddrag af det udgivne materiale om kvalitet i "
+        "socialpsykiatrien, fundet af Kvalitetsassistenten; tallene i [ ] henviser til "
+        "kildelisten.",
+        "en": "The answers are verbatim extracts from the published material on quality in "
+        "social psychiatry, found by Kvalitetsassistenten; the numbers in [ ] refer to the "
+        "list of sources.",
+    },
     "handout_footer": {
-        "da": "Svarene bygger kun på det udgivne materiale, der er citeret ovenfor.",
-        "en": "The answers are based only on the published material cited above.",
+        "da": "Svarene bygger kun på de udgivne dokumenter i kildelisten. Tjek originalen, før "
+        "du bruger et svar i en konkret sag.",
+        "en": "The answers rest only on the published documents in the list of sources. Check "
+        "the original before you rely on an answer in a specific case.",
     },
     "question_bank": {"da": "Spørgsmålsbank", "en": "Question bank"},
     "question_bank_help": {
-        "da": "Evalueringssættets spørgsmål, grupperet efter emne. Klik for at stille det.",
-        "en": "The evaluation suite's questions, grouped by tag. Click one to ask it.",
+        "da": "Spørgsmål til undervisning, ordnet efter materialets emner. Klik for at stille "
+        "et. Listen redigeres i filen ui/question_bank.yaml.",
+        "en": "Questions for teaching, grouped by the topics of the material. Click one to ask "
+        "it. The list is edited in the file ui/question_bank.yaml.",
     },
     "question_bank_empty": {
-        "da": "Ingen spørgsmål fundet i evals/suites.",
-        "en": "No questions found in evals/suites.",
+        "da": "Spørgsmålsbanken er tom (ui/question_bank.yaml).",
+        "en": "The question bank is empty (ui/question_bank.yaml).",
     },
-    "must_abstain_badge": {"da": "(uden for materialet)", "en": "(outside the material)"},
+    "question_bank_broken": {
+        "da": "Spørgsmålsbanken kunne ikke læses: {error}",
+        "en": "The question bank could not be read: {error}",
+    },
+    "cpr_warning": {
+        "da": "Dit spørgsmål så ud til at indeholde et CPR-nummer. Det er skjult i samtalen og i "
+        "udskrifter. Skriv ikke personoplysninger om borgere.",
+        "en": "Your question seemed to contain a CPR number. It is hidden in the conversation "
+        "and in handouts. Do not type personal data about citizens.",
+    },
+    "other_versions": {"da": "Findes også som: {names}", "en": "Also available as: {names}"},
     "docs_title": {"da": "Materialet", "en": "The material"},
     "docs_intro": {
         "da": "Alle dokumenter, assistenten svarer ud fra.",
@@ -179,25 +197,44 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "upload_files": {"da": "Upload dokumenter", "en": "Upload documents"},
     "upload_button": {"da": "Upload og indlæs", "en": "Upload and ingest"},
-    "upload_started": {
-        "da": "Indlæsning startet (job {job_id}).",
-        "en": "Ingestion started (job {job_id}).",
+    "admin_how": {
+        "da": "Upload og sletning er slået fra, indtil API'et startes med en nøgle, fx "
+        "KVA_API_KEY=en-lang-hemmelig-nøgle make run. Indtast samme nøgle her.",
+        "en": "Upload and delete are off until the API is started with a key, e.g. "
+        "KVA_API_KEY=a-long-secret-key make run. Enter the same key here.",
     },
-    "job_status": {"da": "Indlæsning: {status}", "en": "Ingestion: {status}"},
+    "upload_limits": {
+        "da": "Word (.docx), PDF, HTML, Markdown eller tekst; højst {mb} MB pr. fil. Træk filerne "
+        "hertil eller vælg dem.",
+        "en": "Word (.docx), PDF, HTML, Markdown or text; at most {mb} MB per file. Drag the "
+        "files here or choose them.",
+    },
+    "browse_files": {"da": "Vælg filer", "en": "Choose files"},
+    "job_state_queued": {"da": "Venter på at blive indlæst …", "en": "Waiting to be ingested …"},
+    "job_state_running": {"da": "Indlæser …", "en": "Ingesting …"},
+    "job_state_done": {"da": "Indlæsning færdig.", "en": "Ingestion finished."},
+    "job_state_failed": {"da": "Indlæsningen mislykkedes.", "en": "Ingestion failed."},
+    "job_stage_load": {"da": "Læser filerne", "en": "Reading the files"},
+    "job_stage_embed": {"da": "Indekserer passager", "en": "Indexing passages"},
     "job_done": {"da": "Indlæsning færdig.", "en": "Ingestion finished."},
+    "job_done_files": {
+        "da": "Indlæst: {names}. Dokumentlisten er opdateret.",
+        "en": "Ingested: {names}. The list of documents is up to date.",
+    },
     "job_failed": {"da": "Indlæsningen mislykkedes.", "en": "Ingestion failed."},
     "job_still_running": {
         "da": "Indlæsningen kører stadig – opdatér siden senere.",
         "en": "Ingestion is still running – refresh the page later.",
     },
-    "job_report": {"da": "Rapport", "en": "Report"},
     "delete_document": {"da": "Slet dokument", "en": "Delete document"},
     "delete_confirm": {
         "da": "Ja, slet det valgte dokument",
         "en": "Yes, delete the selected document",
     },
     "delete_button": {"da": "Slet", "en": "Delete"},
-    "deleted": {"da": "Dokumentet er slettet.", "en": "The document has been deleted."},
+    "deleted": {"da": "Slettet: {title}.", "en": "Deleted: {title}."},
+    "need_document": {"da": "Vælg et dokument først.", "en": "Choose a document first."},
+    "choose_document_placeholder": {"da": "Vælg dokument …", "en": "Choose a document …"},
     "need_key": {"da": "Indtast API-nøglen først.", "en": "Enter the API key first."},
     "need_files": {"da": "Vælg mindst én fil.", "en": "Choose at least one file."},
 }

@@ -6,71 +6,166 @@ document text is published material, but it is still not ours to trust as HTML.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from typing import Any
 
 MARKER = re.compile(r"\[(\d+)\]")
 
-# Small, self-contained styles; the presentation-mode CSS scales them up.
+# Colours that read on Streamlit's light and dark themes alike: tints over the page background
+# and inherited text colour; only the highlight and the badges carry fixed colours of their own.
 BASE_CSS = """
 <style>
-.kva-marker {display:inline-block; padding:0 .35em; margin:0 .1em; border-radius:.4em;
-  background:#1f4e79; color:#fff; font-size:.8em; font-weight:600; vertical-align:super;}
-.kva-passage {border-left:4px solid #1f4e79; padding:.5em .8em; background:#f6f8fa;
-  color:#111; line-height:1.55;}
-.kva-passage mark {background:#ffe066; color:#000; padding:0 .1em;}
+.kva-answer {line-height:1.6;}
+a.kva-marker, .kva-marker {display:inline-block; padding:0 .35em; margin:0 .1em;
+  border-radius:.4em; background:#1f4e79; color:#fff !important; font-size:.8em;
+  font-weight:600; vertical-align:super; text-decoration:none; cursor:pointer;}
+a.kva-marker:hover, a.kva-marker:focus {background:#0b2a47; outline:2px solid #ffb000;}
+.kva-passage {border-left:4px solid #4a7fb0; padding:.5em .8em;
+  background:rgba(127,127,127,.12); color:inherit; line-height:1.55; scroll-margin:6em;}
+.kva-passage mark {background:#ffe066; color:#000; padding:0 .1em; scroll-margin:8em;}
 .kva-doc {max-height:28em; overflow-y:auto;}
 .kva-abstain {border:2px dashed #b35c00; border-radius:.6em; padding:.6em 1em;
-  background:#fff6e5; color:#4a2a00;}
-.kva-abstain h4 {margin:0 0 .3em 0; color:#8a4500;}
-.kva-meta {color:#555; font-size:.9em;}
+  background:rgba(255,153,0,.12); color:inherit;}
+.kva-abstain h4 {margin:0 0 .3em 0; color:inherit;}
+.kva-meta {opacity:.8; font-size:.9em;}
+.kva-versions {opacity:.8; font-size:.85em;}
 </style>
 """
 
 PRESENTATION_CSS = """
 <style>
-html, body, [data-testid="stAppViewContainer"], .stMain,
-[data-testid="stHeader"], [data-testid="stBottom"] > div {
+html, body, [data-testid="stAppViewContainer"], .stMain, [data-testid="stSidebar"],
+[data-testid="stHeader"], [data-testid="stBottom"] > div, [data-testid="stBottomBlockContainer"] {
   background:#000 !important; color:#fff !important;}
-.stMain p, .stMain li, .stMain span,
-.stMain label, .stMain div, .stMain button {
-  font-size:1.6rem; line-height:1.5; color:#fff !important;}
+.stMain p, .stMain li, .stMain span, .stMain label, .stMain div, .stMain button,
+.stMain summary {font-size:1.6rem; line-height:1.5; color:#fff !important;}
+[data-testid="stSidebar"] p, [data-testid="stSidebar"] span, [data-testid="stSidebar"] label,
+[data-testid="stSidebar"] div, [data-testid="stSidebar"] button,
+[data-testid="stSidebar"] h1, [data-testid="stSidebar"] h2, [data-testid="stSidebar"] h3 {
+  font-size:1.25rem; color:#fff !important;}
 .stMain h1 {font-size:3rem; color:#fff !important;}
-.stMain h2, .stMain h3, .stMain h4 {
-  font-size:2.2rem; color:#ffd400 !important;}
+.stMain h2, .stMain h3, .stMain h4, .stMain h4 * {font-size:2.2rem; color:#ffd400 !important;}
 [data-testid="stChatMessage"] {background:#111 !important; border:2px solid #fff;}
 [data-testid="stAlert"] > div {background:#000 !important; border:2px solid #fff;}
-.stMain button {background:#000 !important; border:2px solid #ffd400 !important;}
-[data-testid="stExpander"] details {background:#000 !important; border-color:#fff !important;}
-.kva-passage {background:#000 !important; color:#fff !important; border-left-color:#ffd400;}
-.kva-passage mark, .kva-passage mark * {background:#ffd400 !important; color:#000 !important;}
-.kva-marker {background:#ffd400 !important; color:#000 !important;}
-.kva-abstain {background:#000 !important; color:#fff !important; border-color:#ffd400;}
-.kva-abstain h4 {color:#ffd400 !important;}
-.kva-meta, .kva-meta * {color:#ddd !important;}
+.stMain button, [data-testid="stSidebar"] button {background:#000 !important;
+  border:2px solid #ffd400 !important; color:#fff !important;}
+[data-testid="stExpander"] details, [data-testid="stExpander"] summary,
+[data-testid="stExpander"] summary:hover {background:#000 !important; border-color:#fff !important;
+  color:#fff !important;}
+[data-testid="stTabs"] button[aria-selected="true"] p {color:#ffd400 !important;}
+/* What is typed must read on a projector: the chat box and every input field. */
+[data-testid="stChatInput"], [data-testid="stChatInput"] > div,
+[data-testid="stChatInput"] textarea,
+[data-baseweb="input"], [data-baseweb="input"] > div, [data-baseweb="textarea"],
+[data-baseweb="select"] > div, input, textarea {
+  background:#111 !important; color:#fff !important; -webkit-text-fill-color:#fff !important;
+  caret-color:#ffd400; font-size:1.5rem !important;}
+[data-testid="stChatInput"] {border:2px solid #ffd400 !important;}
+[data-testid="stChatInput"] textarea::placeholder, input::placeholder {color:#ccc !important;
+  -webkit-text-fill-color:#ccc !important;}
+[data-testid="stChatInput"] button, [data-testid="stChatInput"] svg {color:#ffd400 !important;}
+[data-baseweb="select"] div, [data-baseweb="select"] input {background-color:#111 !important;
+  color:#fff !important;}
+.stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] * {
+  color:#ddd !important;}
+[data-baseweb="popover"] li, [data-baseweb="popover"] ul {background:#111 !important;
+  color:#fff !important;}
+.stMain .kva-passage {background:#000 !important; color:#fff !important;
+  border-left-color:#ffd400;}
+.stMain .kva-passage mark, .stMain .kva-passage mark * {background:#ffd400 !important;
+  color:#000 !important;}
+.stMain a.kva-marker, .stMain .kva-marker {background:#ffd400 !important; color:#000 !important;}
+.stMain .kva-abstain {background:#000 !important; color:#fff !important; border-color:#ffd400;}
+.stMain .kva-abstain h4 {color:#ffd400 !important;}
+.stMain .kva-meta, .stMain .kva-meta *, .stMain .kva-versions {color:#ddd !important; opacity:1;}
 </style>
 """
 
-
-def answer_markup(text: str) -> str:
-    """The answer as markdown with each ``[n]`` shown as a badge (HTML-escaped otherwise)."""
-    # Markdown syntax is escaped too: a quoted "![](http://…)" or "[x](javascript:…)" must
-    # show as text, never render as an image or a link.
-    pieces, last = [], 0
-    for match in MARKER.finditer(text):
-        pieces.append(_escape(text[last : match.start()]))
-        pieces.append(f'<span class="kva-marker">[{match.group(1)}]</span>')
-        last = match.end()
-    pieces.append(_escape(text[last:]))
-    return "".join(pieces)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:])")
+# Plain-text markup the published texts carry over from their web pages: headings ("## "),
+# block quotes and list markers ("- >", "> ", "- "), links ("[text](#)") and bold ("**").
+_LINK = re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)")
+_BOLD = re.compile(r"\*\*|__")
+_LINE_MARK = re.compile(
+    r"^[ \t]*(?:(?P<heading>#{1,6}[ \t]+)"
+    r"|(?P<item>[-*+][ \t]+(?:>[ \t]?)*)"
+    r"|(?P<quote>(?:>[ \t]?)+))",
+    re.MULTILINE,
+)
+BULLET = "• "
 
 
-def _escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+def clean_markup(text: str, *spans: tuple[int, int]) -> tuple[str, list[tuple[int, int]]]:
+    r"""``text`` without markdown syntax, and ``spans`` moved to the same places in it.
+
+    Only deletions (and a bullet for a list marker), so every kept character still maps to its
+    place in the stored text and a highlight lands on the same words.
+
+    >>> clean_markup("## Title\n- > item [link](#)", (13, 17))
+    ('Title\n• item link', [(8, 12)])
+    """
+    drop = bytearray(len(text))
+    subs: dict[int, str] = {}
+    for m in _LINK.finditer(text):
+        drop[m.start()] = 1
+        drop[m.end(1) : m.end()] = b"\x01" * (m.end() - m.end(1))
+    for m in _BOLD.finditer(text):
+        drop[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
+    for m in _LINE_MARK.finditer(text):
+        kind = m.lastgroup or ""
+        s, e = m.start(kind), m.end(kind)
+        drop[s:e] = b"\x01" * (e - s)
+        if kind == "item":
+            subs[s] = BULLET
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if i in subs:
+            out.append(subs[i])
+            origin.extend([i] * len(subs[i]))
+        elif not drop[i]:
+            out.append(ch)
+            origin.append(i)
+    cleaned = "".join(out)
+
+    def where(pos: int) -> int:
+        return bisect.bisect_left(origin, pos)
+
+    return cleaned, [(where(s), max(where(s), where(e))) for s, e in spans]
+
+
+# Older composers ended answers with a note on the other language's version; the API now
+# sends that as ``other_versions`` instead, and the UI drops a note an older API still adds.
+_VERSION_NOTE = re.compile(
+    r"\s*(?:Findes også på (?:engelsk|dansk)|Also available in (?:English|Danish))\b[^\n]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def plain_text(text: str) -> str:
+    """``text`` without markdown syntax or a trailing version note (for answers and handouts)."""
+    return _VERSION_NOTE.sub("", clean_markup(text)[0])
+
+
+def answer_markup(text: str, turn: int | None = None, cited: set[int] | None = None) -> str:
+    """The answer as one HTML block: text escaped and cleaned of markup, each ``[n]`` a badge.
+
+    With ``turn`` given, a badge for a citation in ``cited`` is a link that opens that source
+    (the page's script clicks the matching source button ``cite-{turn}-{n}``).
+    """
+    escaped = html.escape(plain_text(text), quote=False)
+
+    def badge(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if turn is None or (cited is not None and n not in cited):
+            return f'<span class="kva-marker">[{n}]</span>'
+        return (
+            f'<a class="kva-marker" href="#kva-source" role="button" '
+            f'data-cite="cite-{turn}-{n}">[{n}]</a>'
+        )
+
+    return f'<div class="kva-answer">{_breaks(MARKER.sub(badge, escaped))}</div>'
 
 
 def markers_in(text: str) -> list[int]:
@@ -124,13 +219,21 @@ def _breaks(markup: str) -> str:
     return re.sub(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*", "<br><br>", markup.strip()).replace("\n", "<br>")
 
 
-def passage_html(text: str, start: int, end: int, window: int | None = 400) -> str:
+def passage_html(
+    text: str, start: int, end: int, window: int | None = 400, source_key: str | None = None
+) -> str:
+    """The passage around ``[start, end)`` with that span highlighted, markup cleaned away.
+
+    ``source_key`` tags the box so the page's script can scroll its highlight into view.
+    """
+    cleaned, [(s, e)] = clean_markup(text, (start, end))
     css = "kva-passage kva-doc" if window is None else "kva-passage"
-    return f'<div class="{css}">{_breaks(highlight(text, start, end, window))}</div>'
+    tag = f' data-src="{html.escape(source_key)}"' if source_key else ""
+    return f'<div class="{css}"{tag}>{_breaks(highlight(cleaned, s, e, window))}</div>'
 
 
 def plain_passage_html(text: str) -> str:
-    return f'<div class="kva-passage">{_breaks(html.escape(text))}</div>'
+    return f'<div class="kva-passage">{_breaks(html.escape(plain_text(text)))}</div>'
 
 
 def section_label(title: str, section: str | None) -> str:
@@ -163,3 +266,50 @@ def meta_line(parts: list[tuple[str, Any]]) -> str:
     """``Label: value · Label: value`` for the values that are present."""
     shown = [f"{label}: {value}" for label, value in parts if value not in (None, "", [])]
     return " · ".join(shown)
+
+
+# Installed once per browser tab (st.html runs it in the page itself, not in an iframe). A click
+# on an inline badge clicks the matching source button; after any source click, the highlighted
+# quote of the passage tagged with that source is scrolled into view as soon as it is drawn, so
+# the reader sees it wherever the source panel sits (beside the answer, or below on a phone).
+SOURCE_SCRIPT = """
+<script>
+(function () {
+  if (window.__kvaSources) { return; }
+  window.__kvaSources = true;
+  let pending = null;
+  let until = 0;
+  function reveal() {
+    if (!pending || Date.now() > until) { pending = null; return; }
+    const sel = '.kva-passage[data-src="' + pending + '"] mark';
+    const mark = Array.from(document.querySelectorAll(sel))
+      .find((m) => !m.closest('[data-stale="true"]'));
+    if (mark && !document.querySelector('[data-testid="stStatusWidget"]')) {
+      mark.scrollIntoView({block: 'center', behavior: 'instant'});
+      pending = null;
+      return;
+    }
+    setTimeout(reveal, 100);
+  }
+  document.addEventListener('click', function (ev) {
+    const target = ev.target instanceof Element ? ev.target : null;
+    if (!target) { return; }
+    let key = null;
+    const badge = target.closest('a.kva-marker[data-cite]');
+    if (badge) {
+      ev.preventDefault();
+      key = badge.getAttribute('data-cite');
+      const button = document.querySelector('.st-key-' + key + ' button');
+      if (button) { button.click(); }
+    } else {
+      const holder = target.closest('[class*="st-key-cite-"], [class*="st-key-rel-"]');
+      if (holder) {
+        const cls = Array.from(holder.classList).find((c) => c.startsWith('st-key-'));
+        key = cls ? cls.slice(7) : null;
+      }
+    }
+    if (key) { pending = key; until = Date.now() + 60000; setTimeout(reveal, 150); }
+  }, true);
+})();
+</script>
+"""

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from assistant.api import routes_ask, routes_documents, routes_misc, routes_openai
 from assistant.api.auth import AdminGateMiddleware
@@ -87,12 +88,16 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         yield
         app.state.jobs.stop()
 
-    app = FastAPI(
+    # /docs and /redoc from the package's bundled Swagger UI / ReDoc files: no CDN, so the
+    # docs work offline like everything else.
+    app = FastAPIOffline(
         title="Kvalitetsassistenten",
         description="Questions and answers with citations over published material on quality "
         "in Danish social psychiatry. OpenAI-compatible endpoints under /v1.",
         version="0.1.0",
         lifespan=lifespan,
+        # No online validator badge either (Swagger UI would fetch it from swagger.io).
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     app.state.assistant = assistant

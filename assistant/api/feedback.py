@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     answer TEXT NOT NULL,
     rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
     comment TEXT,
-    request_id TEXT
+    request_id TEXT,
+    history TEXT
 )
 """
 
@@ -39,6 +41,10 @@ CREATE TABLE IF NOT EXISTS feedback (
 class FeedbackStore(SQLiteFile):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        with closing(self._connect()) as db, db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
+            if "history" not in columns:  # a file written before follow-ups kept their history
+                db.execute("ALTER TABLE feedback ADD COLUMN history TEXT")
 
     def add(
         self,
@@ -47,7 +53,11 @@ class FeedbackStore(SQLiteFile):
         rating: str,
         comment: str | None,
         request_id: str | None = None,
+        history: list[dict[str, str]] | None = None,
     ) -> int:
+        turns = [
+            {**turn, "content": mask_cpr(str(turn.get("content", "")))} for turn in history or []
+        ]
         row = (
             datetime.now(UTC).isoformat(timespec="seconds"),
             mask_cpr(question),
@@ -55,11 +65,12 @@ class FeedbackStore(SQLiteFile):
             rating,
             mask_cpr(comment) if comment else None,
             mask_cpr(request_id) if request_id else None,
+            json.dumps(turns, ensure_ascii=False) if turns else None,
         )
         with closing(self._connect()) as db, db:
             cur = db.execute(
-                "INSERT INTO feedback (created_at, question, answer, rating, comment, request_id)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO feedback (created_at, question, answer, rating, comment, request_id,"
+                " history) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
             return int(cur.lastrowid or 0)

@@ -55,6 +55,7 @@ def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
         body.answer,
         body.rating,
         body.comment,
+        history=[turn.model_dump() for turn in body.history],
         request_id=getattr(request.state, "request_id", None),
     )
     return FeedbackResponse(id=feedback_id)

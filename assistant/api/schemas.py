@@ -70,6 +70,11 @@ class FeedbackRequest(_ValidText):
     answer: str = Field(min_length=1, max_length=50_000)
     rating: Literal["up", "down"]
     comment: str | None = Field(None, max_length=5_000)
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The turns before the rated one, so a follow-up can become a test case.",
+    )
 
 
 class FeedbackResponse(BaseModel):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import streamlit as st
 
+from assistant.guard import contains_cpr, mask_cpr
 from ui import common
 from ui.api_client import ApiClient, ApiError
 from ui.export import build_handout, to_docx, to_markdown, to_pdf
 from ui.i18n import STARTER_QUESTIONS, kind_label, language_label, t
-from ui.question_bank import load_bank
+from ui.question_bank import BankError, load_bank
 from ui.render import (
+    SOURCE_SCRIPT,
     abstain_html,
     answer_markup,
     find_quote,
@@ -99,12 +102,17 @@ def answer_stream(client: ApiClient, payload: dict[str, Any], out: dict[str, Any
 
 
 def ask(question: str, filters: dict[str, Any]) -> None:
+    # The API gets the question as typed (it masks CPR numbers itself and warns about them);
+    # the conversation keeps, shows, exports and resends only the masked text, so the number
+    # is gone from the screen and the handouts, and later turns do not repeat the warning.
+    had_cpr = contains_cpr(question)
+    shown = mask_cpr(question)
     payload: dict[str, Any] = {"question": question, "history": history_payload()}
     if filters:
         payload["filters"] = filters
-    messages.append({"role": "user", "content": question})
+    messages.append({"role": "user", "content": shown})
     with st.chat_message("user"):
-        st.markdown(question)
+        st.text(shown)
     with st.chat_message("assistant"):
         out: dict[str, Any] = {}
         live = st.empty()
@@ -119,7 +127,9 @@ def ask(question: str, filters: dict[str, Any]) -> None:
                 "content": "",
                 "error": err.kind,
                 "error_text": common.error_text(err, lang),
-                "question": question,
+                "question": shown,
+                "history": payload["history"],
+                "cpr": had_cpr,
             }
         else:
             answer = out["answer"]
@@ -127,7 +137,9 @@ def ask(question: str, filters: dict[str, Any]) -> None:
                 "role": "assistant",
                 "content": answer.get("answer", ""),
                 "answer": answer,
-                "question": question,
+                "question": shown,
+                "history": payload["history"],
+                "cpr": had_cpr,
             }
         messages.append(msg)
         # Swap the raw stream for the finished answer (markers, sources, feedback) in place,
@@ -143,8 +155,9 @@ def new_conversation() -> None:
     st.session_state.pop("selected", None)
 
 
-def select_source(source: dict[str, Any]) -> None:
+def select_source(source: dict[str, Any], key: str) -> None:
     st.session_state["selected"] = source
+    st.session_state["selected_key"] = key
 
 
 def send_feedback(i: int, msg: dict[str, Any]) -> None:
@@ -155,6 +168,9 @@ def send_feedback(i: int, msg: dict[str, Any]) -> None:
         "rating": msg["rating"],
         "comment": comment,
     }
+    if msg.get("history"):
+        # A follow-up means nothing without what came before; evaluators need it as a case.
+        payload["history"] = msg["history"]
     try:
         api.feedback(payload)
     except ApiError:
@@ -186,11 +202,36 @@ def render_feedback(i: int, msg: dict[str, Any]) -> None:
         st.warning(t("feedback_failed", lang))
 
 
+def render_warnings(msg: dict[str, Any]) -> None:
+    """The API's warnings for this turn, as a visible warning; a CPR number always gets one."""
+    warnings = list((msg.get("answer") or {}).get("warnings") or [])
+    if msg.get("cpr") and not warnings:
+        warnings.append(t("cpr_warning", lang))
+    for warning in warnings:
+        st.warning(warning, icon=":material/warning:")
+
+
+def render_other_versions(answer: dict[str, Any]) -> None:
+    versions = [v for v in answer.get("other_versions") or [] if isinstance(v, dict)]
+    if not versions:
+        return
+    names = "; ".join(
+        f"{v.get('title') or v.get('doc_id')} ({language_label(v.get('language', ''), lang)})"
+        for v in versions
+    )
+    st.markdown(
+        f'<div class="kva-versions">{html.escape(t("other_versions", lang, names=names))}</div>',
+        unsafe_allow_html=True,
+    )
+
+
 def render_assistant(i: int, msg: dict[str, Any]) -> None:
     if msg.get("error"):
+        render_warnings(msg)
         st.error(msg.get("error_text") or t("err_server", lang, message=msg["error"]))
         return
     answer = msg["answer"]
+    render_warnings(msg)
     if answer.get("abstained"):
         st.markdown(
             # Headed in the answer's language, so it reads as one message with the text below.
@@ -212,22 +253,21 @@ def render_assistant(i: int, msg: dict[str, Any]) -> None:
                 key=f"rel-{i}-{j}",
                 icon=":material/search:",
                 on_click=select_source,
-                args=({**passage, "quote": passage.get("text", "")},),
+                args=({**passage, "quote": passage.get("text", "")}, f"rel-{i}-{j}"),
             )
     else:
-        st.markdown(answer_markup(answer.get("answer", "")), unsafe_allow_html=True)
         citations = answer.get("citations") or []
+        cited = {int(c["n"]) for c in citations if isinstance(c.get("n"), int)}
+        st.markdown(answer_markup(answer.get("answer", ""), i, cited), unsafe_allow_html=True)
         if citations:
             st.caption(t("sources", lang))
             for cite in citations:
                 label = f"[{cite.get('n')}] {cite.get('title', '')}"
                 if sub := section_label(cite.get("title", ""), cite.get("section")):
                     label += f" – {sub}"
-                st.button(
-                    label, key=f"cite-{i}-{cite.get('n')}", on_click=select_source, args=(cite,)
-                )
-    for warning in answer.get("warnings") or []:
-        st.caption(f"{t('warnings', lang)}: {warning}")
+                key = f"cite-{i}-{cite.get('n')}"
+                st.button(label, key=key, on_click=select_source, args=(cite, key))
+        render_other_versions(answer)
     render_feedback(i, msg)
 
 
@@ -262,7 +302,10 @@ def render_source_panel(docs: list[dict[str, Any]]) -> None:
         return
     text = doc.get("text", "")
     start, end = find_quote(text, source.get("quote", ""), source["start"], source["end"])
-    st.markdown(passage_html(text, start, end), unsafe_allow_html=True)
+    st.markdown(
+        passage_html(text, start, end, source_key=st.session_state.get("selected_key")),
+        unsafe_allow_html=True,
+    )
     with st.expander(t("read_whole_document", lang)):
         st.markdown(passage_html(text, start, end, window=None), unsafe_allow_html=True)
     if st.button(t("open_in_documents", lang), key="open-doc"):
@@ -271,22 +314,24 @@ def render_source_panel(docs: list[dict[str, Any]]) -> None:
 
 
 def render_question_bank() -> str | None:
-    bank = load_bank()
     with st.expander(t("question_bank", lang), expanded=False, icon=":material/school:"):
         st.caption(t("question_bank_help", lang))
-        if not bank:
+        try:
+            topics = load_bank(language=lang)
+        except BankError as err:
+            st.warning(t("question_bank_broken", lang, error=str(err)))
+            return None
+        if not topics:
             st.caption(t("question_bank_empty", lang))
             return None
-        tabs = st.tabs(list(bank))
-        for tab, (tag, questions) in zip(tabs, bank.items(), strict=True):
+        chosen = None
+        tabs = st.tabs([topic.title for topic in topics])
+        for k, (tab, topic) in enumerate(zip(tabs, topics, strict=True)):
             with tab:
-                for q in questions:
-                    label = f"{q.language.upper()} · {q.question}"
-                    if q.must_abstain:
-                        label += f" {t('must_abstain_badge', lang)}"
-                    if st.button(label, key=f"bank-{tag}-{q.suite}-{q.id}"):
-                        return q.question
-    return None
+                for j, q in enumerate(topic.questions):
+                    if st.button(q, key=f"bank-{lang}-{k}-{j}"):
+                        chosen = q
+    return chosen
 
 
 def render_export(docs: list[dict[str, Any]]) -> None:
@@ -303,6 +348,8 @@ def render_export(docs: list[dict[str, Any]]) -> None:
         mime="text/markdown",
         key="dl-md",
         icon=":material/download:",
+        # No rerun on click: a rerun replaces the file URL and can cancel the download.
+        on_click="ignore",
     )
     st.download_button(
         t("export_docx", lang),
@@ -311,6 +358,7 @@ def render_export(docs: list[dict[str, Any]]) -> None:
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         key="dl-docx",
         icon=":material/download:",
+        on_click="ignore",
     )
     st.download_button(
         t("export_pdf", lang),
@@ -319,6 +367,7 @@ def render_export(docs: list[dict[str, Any]]) -> None:
         mime="application/pdf",
         key="dl-pdf",
         icon=":material/download:",
+        on_click="ignore",
     )
 
 
@@ -336,6 +385,7 @@ with st.sidebar:
     export_box = st.container()
 
 st.title(t("app_title", lang))
+st.html(SOURCE_SCRIPT, unsafe_allow_javascript=True)
 st.caption(t("tagline", lang))
 st.info(t("privacy_notice", lang), icon=":material/lock:")
 if docs_error is not None:
@@ -357,7 +407,7 @@ with left:
     for i, msg in enumerate(messages):
         with st.chat_message(msg["role"]):
             if msg["role"] == "user":
-                st.markdown(msg["content"])
+                st.text(msg["content"])
             else:
                 render_assistant(i, msg)
     if question:

@@ -46,9 +46,9 @@ def render_overview(docs: list[dict[str, Any]]) -> None:
             t("col_title", lang): d.get("title"),
             t("col_language", lang): language_label(d.get("language", ""), lang),
             t("col_kind", lang): kind_label(d.get("kind", ""), lang),
-            t("col_published", lang): d.get("published"),
+            t("col_published", lang): d.get("published") or "–",
             t("col_chunks", lang): d.get("chunk_count"),
-            t("col_translation", lang): translations.get(d["doc_id"], ""),
+            t("col_translation", lang): translations.get(d["doc_id"]) or "–",
         }
         for d in docs
     ]
@@ -113,9 +113,12 @@ def render_reader(docs: list[dict[str, Any]]) -> None:
                 st.markdown(plain_passage_html(body), unsafe_allow_html=True)
 
 
-def wait_for_job(job_id: str, key: str) -> None:
-    """Poll the job until it ends, showing progress; give up politely after JOB_WAIT_S."""
-    with st.status(t("job_status", lang, status="queued"), expanded=True) as status:
+def wait_for_job(job_id: str, key: str) -> bool:
+    """Poll the job until it ends, showing progress; give up politely after JOB_WAIT_S.
+
+    Returns whether the job finished, so the caller can refresh the document list.
+    """
+    with st.status(t("job_state_queued", lang), expanded=True) as status:
         bar = st.progress(0.0)
         deadline = time.monotonic() + JOB_WAIT_S
         job: dict[str, Any] = {}
@@ -124,39 +127,56 @@ def wait_for_job(job_id: str, key: str) -> None:
                 job = api.job(job_id, key)
             except ApiError as err:
                 status.update(label=common.error_text(err, lang), state="error")
-                return
-            state = job.get("status", "")
-            status.update(label=t("job_status", lang, status=state))
-            if isinstance(job.get("progress"), int | float):
-                bar.progress(min(1.0, max(0.0, float(job["progress"]))))
-            if state in ("done", "failed"):
+                return False
+            label, fraction = common.job_label(job, lang)
+            status.update(label=label)
+            if fraction is not None:
+                bar.progress(fraction)
+            if job.get("status") in ("done", "failed"):
                 break
             time.sleep(JOB_POLL_S)
         else:
             status.update(label=t("job_still_running", lang), state="running")
-            return
-        if job.get("report"):
-            st.json(job["report"], expanded=False)
+            return False
         if job.get("status") == "done":
             bar.progress(1.0)
             status.update(label=t("job_done", lang), state="complete")
         else:
             status.update(label=t("job_failed", lang), state="error")
+            if job.get("error") or job.get("report"):
+                st.json(job.get("error") or job["report"], expanded=False)
     common.forget_documents()
+    return job.get("status") == "done"
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """A message that survives the rerun that refreshes the document list."""
+    st.session_state["docs_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    kind, message = st.session_state.pop("docs_flash", (None, None))
+    if message:
+        (st.success if kind == "success" else st.error)(message)
 
 
 def render_admin(docs: list[dict[str, Any]]) -> None:
     with st.expander(t("admin", lang), icon=":material/key:"):
+        st.caption(t("admin_how", lang))
+        show_flash()
         key = st.text_input(
             t("admin_key", lang), type="password", help=t("admin_key_help", lang), key="admin_key"
         )
+        st.markdown(f"**{t('upload_files', lang)}**")
+        st.caption(t("upload_limits", lang, mb=common.max_upload_mb()))
         files = st.file_uploader(
             t("upload_files", lang),
             accept_multiple_files=True,
             type=["txt", "md", "pdf", "docx", "html", "htm"],
             key="uploads",
+            label_visibility="collapsed",
         )
-        if st.button(t("upload_button", lang), key="upload"):
+        if st.button(t("upload_button", lang), key="upload", icon=":material/upload:"):
             if not key:
                 st.warning(t("need_key", lang))
             elif not files:
@@ -170,28 +190,37 @@ def render_admin(docs: list[dict[str, Any]]) -> None:
                 except ApiError as err:
                     st.error(common.error_text(err, lang))
                 else:
-                    st.success(t("upload_started", lang, job_id=job_id))
-                    wait_for_job(job_id, key)
+                    if wait_for_job(job_id, key):
+                        flash(t("job_done_files", lang, names=", ".join(f.name for f in files)))
+                        st.rerun()
         st.divider()
         titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in docs}
         victim = st.selectbox(
             t("delete_document", lang),
             list(titles),
+            index=None,
             format_func=lambda d: titles.get(d, d),
-            key="delete_doc",
+            key=f"delete_doc_{lang}",
+            placeholder=t("choose_document_placeholder", lang),
         )
         confirmed = st.checkbox(t("delete_confirm", lang), key="delete_confirm")
-        if st.button(t("delete_button", lang), key="delete", disabled=not confirmed):
+        if st.button(
+            t("delete_button", lang), key="delete", disabled=not confirmed, icon=":material/delete:"
+        ):
             if not key:
                 st.warning(t("need_key", lang))
-            elif victim:
+            elif not victim:
+                st.warning(t("need_document", lang))
+            else:
                 try:
                     api.delete_document(victim, key)
                 except ApiError as err:
                     st.error(common.error_text(err, lang))
                 else:
                     common.forget_documents()
-                    st.success(t("deleted", lang))
+                    flash(t("deleted", lang, title=titles.get(victim, victim)))
+                    st.session_state.pop("delete_confirm", None)
+                    st.rerun()
 
 
 st.title(t("docs_title", lang))
