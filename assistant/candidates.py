@@ -35,7 +35,7 @@ from ingest.sentences import sentence_spans
 
 SENTENCE_FEATURES: tuple[str, ...] = (
     "similarity",  # cosine of the sentence to the question (e5)
-    "similarity_gap",  # similarity minus the best similarity among the candidates (<= 0)
+    "similarity_gap",  # similarity_z minus the best similarity_z among the candidates (<= 0)
     "similarity_search",  # cosine to what was searched (the question plus an earlier turn)
     "similarity_context",  # cosine to the sentence with its neighbours
     "chunk_dense",  # cosine of the sentence's chunk to the question
@@ -55,6 +55,7 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "novelty",  # share of the sentence's words that the question does not already contain
     "coverage_fair",  # coverage counting only concepts that can be expressed in its language
     "similarity_z",  # similarity against the question's background in the sentence's language
+    "similarity_search_z",  # the same for what was searched (differs for a follow-up)
     "typed_near",  # the asked-for name/date/number stands next to a word of the question
     # The same signals for a sentence in the other language, so the fit can weigh them apart:
     # word overlap across languages rests on the glossary alone, and cosines run lower.
@@ -212,6 +213,10 @@ class CandidateBuilder:
                         features={
                             "similarity": (sim := float(vector @ query_vector)),
                             "similarity_z": _z(sim, stats.get(lang)),
+                            "similarity_search_z": _z(
+                                float(vector @ search_vector),
+                                retrieval.similarity_stats.get(lang),
+                            ),
                             "typed_near": (
                                 typed_near := float(
                                     typed and near(spans, _anchors(span_text, lang, question_stems))
@@ -254,10 +259,10 @@ class CandidateBuilder:
             c.features["coverage_other"] = other * c.features["coverage"]
             c.features["similarity_z_other"] = other * c.features["similarity_z"]
         if candidates:
-            best_sim = max(c.features["similarity"] for c in candidates)
+            best_sim = max(c.features["similarity_z"] for c in candidates)
             best_cov = max(c.coverage for c in candidates)
             for c in candidates:
-                c.features["similarity_gap"] = c.features["similarity"] - best_sim
+                c.features["similarity_gap"] = c.features["similarity_z"] - best_sim
                 c.features["coverage_gap"] = c.coverage - best_cov
         return candidates
 
@@ -285,6 +290,7 @@ class CandidateBuilder:
             features.update(
                 similarity=float(vector @ query_vector),
                 similarity_z=max(c.features["similarity_z"] for c in items),
+                similarity_search_z=max(c.features["similarity_search_z"] for c in items),
                 coverage=max(c.coverage for c in items),
                 log_words=math.log1p(len(text.split())),
                 list_answer=1.0,
@@ -390,7 +396,13 @@ class CandidateBuilder:
             "evidence_fair": evidence_fair,
             "asks_type": float(kind is not None),
             "log_concepts": math.log1p(len(own)),
-            "best_z": max((c.features["similarity_z"] for c in candidates), default=0.0),
+            "best_z": max(
+                (
+                    max(c.features["similarity_z"], c.features["similarity_search_z"])
+                    for c in candidates
+                ),
+                default=0.0,
+            ),
             "type_head_found": float(
                 kind is None or any(c.features["typed_head"] for c in ranked[:3])
             ),

@@ -117,7 +117,8 @@ def test_reader_sees_documents_ingested_by_another_process(served: ApiProcess) -
         for _ in range(3):
             r = c.post("/api/ask", json={"question": question, "filters": {"doc_ids": ["zebra"]}})
             assert r.status_code == 200, r.text
-            assert [x["doc_id"] for x in r.json()["citations"]] == ["zebra"]
+            cited = {x["doc_id"] for x in r.json()["citations"]}
+            assert cited == {"zebra"}, r.json()
             r = c.post("/api/ask", json={"question": question})
             assert r.status_code == 200, r.text
             assert "zebra" in {x["doc_id"] for x in r.json()["citations"]}
@@ -377,8 +378,8 @@ def test_answer_markup_renders_quoted_markdown_as_text() -> None:
     rendered = MarkdownIt("commonmark").enable("table").render(markup)
     assert "<img" not in rendered and "<a " not in rendered and "<h1" not in rendered
     assert 'class="kva-marker"' in rendered
-    # What a reader sees is still the text itself.
-    assert "javascript" in rendered and "evil.example" in rendered
+    # What a reader sees is still the words (a link shows its text, not its target).
+    assert "klik" in rendered and "evil.example" in rendered
 
 
 def test_jobs_of_a_dead_worker_are_requeued_or_failed_at_start(tmp_path: Path) -> None:

@@ -86,6 +86,11 @@ class ChatRequest(BaseModel):
     def wants_json(self) -> bool:
         return bool(self.response_format and self.response_format.get("type") == "json_object")
 
+    @model_validator(mode="after")
+    def _valid_text(self) -> ChatRequest:
+        refuse_lone_surrogates(self)
+        return self
+
 
 def _refuse(status: int, code: str, message: str, param: str | None = None) -> ApiError:
     """An error in the shape OpenAI clients parse (plus our request id)."""
@@ -121,11 +126,6 @@ def check_request(body: ChatRequest) -> None:
             "This assistant cannot call tools; tool_choice must be 'none' or 'auto'.",
             "tool_choice",
         )
-
-    @model_validator(mode="after")
-    def _valid_text(self) -> ChatRequest:
-        refuse_lone_surrogates(self)
-        return self
 
 
 def format_reply(answer: Answer) -> str:
