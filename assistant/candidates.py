@@ -152,9 +152,9 @@ class CandidateBuilder:
         wants_list = asks_for_list(question)
         # A sentence is scored on everything the question means, a follow-up's earlier turn
         # included at its lower weight ("og hvad med botilbud?" asks the earlier question
-        # about botilbud); whether the material answers at all is judged on its own concepts.
-        own = terms.concepts
-        weights = [c.weight * concept_idf(snap, c) for c in own]
+        # about botilbud); whether the material answers at all is judged on its concepts concepts.
+        concepts = terms.concepts
+        weights = [c.weight * concept_idf(snap, c) for c in concepts]
         question_stems = {s for lang in ("da", "en") for s in tokenize(question, lang)}
         numbers = _QUESTION_NUMBERS.findall(question)
         counted = _COUNTED.search(question)
@@ -170,7 +170,7 @@ class CandidateBuilder:
             lang = index_language(found.language)
             units = _units(retrieval, snap, found.chunk_id)
             heading = (found.section or "").split(" > ")[-1]
-            fair = [(c, w) for c, w in zip(own, weights, strict=True) if _expressible(c, lang)]
+            fair = [(c, w) for c, w in zip(concepts, weights, strict=True) if _expressible(c, lang)]
             for i, (start, end, vector) in enumerate(units):
                 unit_text = text[start:end]
                 if _is_noise(unit_text, heading, boilerplate):
@@ -198,7 +198,7 @@ class CandidateBuilder:
                 context_texts = [heading] + [
                     text[s:e] for s, e, _ in context if (s, e) != (start, end)
                 ]
-                coverage = self.coverage(span_text, lang, own, weights)
+                coverage = self.coverage(span_text, lang, concepts, weights)
                 candidates.append(
                     Candidate(
                         passage=found,
@@ -233,7 +233,7 @@ class CandidateBuilder:
                             "passage_rank": 1.0 / (1 + rank),
                             "coverage": coverage,
                             "coverage_context": self.coverage(
-                                [span_text, *context_texts], lang, own, weights
+                                [span_text, *context_texts], lang, concepts, weights
                             ),
                             "typed": float(kind is not None and typed),
                             "type_missing": float(kind is not None and not typed),
