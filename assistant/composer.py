@@ -66,7 +66,6 @@ class Composition:
     abstained: bool
     citations: list[Citation] = field(default_factory=list)
     related: list[Passage] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)
     other_versions: list[OtherVersion] = field(default_factory=list)
     # Which composer produced the answer, and whether a generative one fell back to the
@@ -227,7 +226,11 @@ class ExtractiveComposer:
                     )
         joiner = "\n" if any("\n" in part for part in parts) else " "
         return Composition(
-            joiner.join(parts), False, citations, [], [], signals, list(others.values())
+            joiner.join(parts),
+            False,
+            citations,
+            signals=signals,
+            other_versions=list(others.values()),
         )
 
     def _abstain(self, request: CompositionRequest, signals: dict[str, float]) -> Composition:
@@ -236,7 +239,7 @@ class ExtractiveComposer:
         text = framing(lang, "abstain")
         if related:
             text += " " + framing(lang, "abstain_related")
-        return Composition(text, True, [], related, [], signals)
+        return Composition(text, True, related=related, signals=signals)
 
 
 def plain_text(quote: str) -> str:

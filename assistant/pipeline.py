@@ -199,11 +199,8 @@ class Assistant:
         t3 = time.perf_counter()
         retrieval = prepared.request.retrieval
         _verify(composition.citations, retrieval.snapshot.texts)
-        answer = composition.answer
-        if composition.notes:
-            answer += "\n\n" + " ".join(composition.notes)
         return Answer(
-            answer=answer,
+            answer=composition.answer,
             language=prepared.request.language,  # type: ignore[arg-type]
             abstained=composition.abstained,
             citations=composition.citations,

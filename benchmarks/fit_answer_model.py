@@ -82,13 +82,14 @@ class Example:
     labels: list[int]
 
 
-def _settings(suite: Suite, scratch: Path) -> Settings:
-    from evals.stores import bring_up_to_date, corpus_settings
+def _settings(suite: Suite) -> Settings:
+    """A store of the suite's corpus (the seed corpus for a suite that names none)."""
+    from evals.stores import STORES, bring_up_to_date, corpus_settings
 
     if suite.corpus_dir is not None:
         settings = corpus_settings(suite.corpus_dir)
     else:
-        settings = Settings(data_dir=scratch / "seed")
+        settings = Settings(data_dir=STORES / "seed")
     bring_up_to_date(settings)
     return settings
 
@@ -391,7 +392,7 @@ def report(paths: list[Path], label: str) -> dict:
     out = {}
     for path in paths:
         suite = load_suite(path)
-        settings = _settings(suite, Path("artifacts/evals/stores"))
+        settings = _settings(suite)
         results = run_suites([suite], InProcessBackend(settings), progress=False)
         write_results(results, Path("artifacts/evals") / f"{label}-{suite.name}")
         out[suite.name] = results["summary"]
@@ -466,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         tune = [suites[path] for path in tune_paths]
         assistants: dict[str, Assistant] = {}
         for suite in tune:
-            settings = _settings(suite, Path("artifacts/evals/stores"))
+            settings = _settings(suite)
             assistants[suite.name] = Assistant(
                 settings,
                 composer=ExtractiveComposer(_zero_model(FusionWeights())),
