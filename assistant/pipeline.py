@@ -77,8 +77,9 @@ class Assistant:
             composer = make_composer(self.settings, self.embeddings)
         self.composer = composer or ExtractiveComposer(model)
         self.k = k
-        # Open the store and build the sentence matrix now, not inside the first question.
-        self.retriever.sentences.get(self.reader.snapshot())
+        # Open the store and build the sentence matrix and the boilerplate lines now, not
+        # inside the first question.
+        self.refresh()
         # Load the language models now rather than inside the first question's latency.
         question_language("Hvad er kvalitet på botilbud?")
 
@@ -109,7 +110,10 @@ class Assistant:
         return self.reader.snapshot().chunk_count == 0
 
     def refresh(self) -> None:
-        self.retriever.sentences.get(self.reader.snapshot())
+        snap = self.reader.snapshot()
+        self.retriever.sentences.get(snap)
+        if isinstance(self.composer, ExtractiveComposer):
+            self.composer.boilerplate.get(snap)
 
     def search(self, query: str, *, k: int = 8, filters: Filters | None = None) -> list[Passage]:
         query = validate_question(query, self.settings.max_question_chars)
