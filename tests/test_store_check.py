@@ -326,3 +326,34 @@ def test_symlinks_out_of_the_corpus_are_not_followed_and_files_count_once(
     problems = {p.name: why for p, why in found.problems}
     assert set(problems) == {"leak.txt", "dir-leak"}
     assert all("outside" in why for why in problems.values())
+
+
+def test_same_file_name_in_two_folders_gets_two_stable_ids(tmp_path: Path) -> None:
+    """Point 11: two files with the same name in different folders collided on their doc id
+    and the second failed; a symlinked copy became a second document."""
+    corpus = tmp_path / "corpus"
+    for folder, text in (("a", "Kvalitet i bostøtten."), ("b", "Tilsyn med botilbud.")):
+        (corpus / folder).mkdir(parents=True)
+        (corpus / folder / "report.md").write_text(f"# Rapport {folder}\n\n{text}\n")
+    (corpus / "c").mkdir()
+    (corpus / "c" / "report.md").symlink_to(corpus / "a" / "report.md")
+    outside = tmp_path / "secret.md"
+    outside.write_text("# Hemmeligt\n\nMå ikke indlæses.\n")
+    (corpus / "leak.md").symlink_to(outside)
+    settings = Settings(data_dir=tmp_path / "data")
+
+    first = Indexer(settings).run([corpus])
+    assert sorted(first.added) == ["b-report", "report"], first
+    assert [(Path(s).name, "outside" in why) for s, why in first.failed] == [("leak.md", True)]
+    sources = {d.doc_id: d.source_path for d in Records(settings.records_path).list_documents()}
+    assert sources["report"].endswith("a/report.md")
+    assert sources["b-report"].endswith("b/report.md")
+
+    again = Indexer(settings).run([corpus])
+    assert sorted(again.unchanged) == ["b-report", "report"] and not again.added
+    (corpus / "b" / "report.md").write_text("# Rapport b\n\nTilsyn med botilbud, rettet.\n")
+    edited = Indexer(settings).run([corpus])
+    assert edited.updated == ["b-report"] and not edited.added, edited
+    rebuilt = Indexer(settings).run([corpus], rebuild=True)
+    assert sorted(rebuilt.updated) == ["b-report", "report"] and not rebuilt.added, rebuilt
+    assert _whole(settings) >= 2
