@@ -51,7 +51,7 @@ from ingest.manifest import DocumentMeta, ManifestError, infer_meta, load_manife
 from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
 from ingest.units import answer_units, pooled
-from ingest.vector_store import StoreModelMismatch, VectorStore
+from ingest.vector_store import StoreModelMismatch, VectorStore, sweep_segment_dirs
 
 _log = logging.getLogger("kva.ingest")
 
@@ -226,19 +226,23 @@ class Indexer:
             done.append(f"re-wrote {len(chunks)} vectors into collection {name}")
         else:
             store = VectorStore(self.settings, model_id, old_collection, create=False)
-        lexical = self._lexical_without(records, set(), [])
         generation = records.generation() + 1
         if "bm25" in broken:
+            lexical = self._lexical_without(records, set(), [])
             folder = self._save_lexical(lexical, generation)
             done.append(f"rebuilt the keyword index ({lexical.size()} chunks)")
         else:
+            # The folder kept, with its own id order: a rebuild from the records orders the ids
+            # differently after incremental runs, and its digest would not match the folder.
             folder = self.settings.bm25_dir / (records.get_meta("bm25_dir") or "")
+            lexical = LexicalIndex.load(folder)
         with records.transaction() as conn:
             self._commit_meta(conn, generation, folder, store, lexical)
         self.committed = generation
         self._sweep_lexical(folder)
         if old_collection and store.name != old_collection:
             self._drop_collection(store, old_collection)
+            sweep_segment_dirs(self.settings)
         return done
 
     def _sweep_uncommitted(self, records: Records) -> None:
@@ -614,6 +618,7 @@ class Indexer:
             name = col if isinstance(col, str) else col.name
             if name != store.name and (name == self.settings.collection or name.startswith(prefix)):
                 self._drop_collection(store, name)
+        sweep_segment_dirs(self.settings)
 
     @staticmethod
     def _drop_collection(store: VectorStore, name: str) -> None:
