@@ -58,14 +58,16 @@ class ApiProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def start_api(data_dir: Path, log_path: Path, wait_ready: bool = True) -> ApiProcess:
+def start_api(
+    data_dir: Path, log_path: Path, wait_ready: bool = True, **extra_env: str
+) -> ApiProcess:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [PY, "-m", "uvicorn", "--factory", "assistant.api.app:create_app", "--port", str(port)],
         cwd=PROJECT_ROOT,
-        env=_env(data_dir),
+        env=_env(data_dir, **extra_env),
         stdout=subprocess.DEVNULL,
         stderr=log_path.open("wb"),
     )
@@ -528,7 +530,8 @@ def test_a_loading_worker_answers_once_loaded_instead_of_503(
     served: ApiProcess, tmp_path: Path
 ) -> None:
     """Point 11: a starting worker accepted connections while loading and answered 503."""
-    api = start_api(served.data_dir, tmp_path / "api.log", wait_ready=False)
+    # A generous wait: loading takes seconds, but this machine may be busy.
+    api = start_api(served.data_dir, tmp_path / "api.log", wait_ready=False, KVA_READY_WAIT_S="300")
     try:
         if httpx.get(api.url + "/readyz", timeout=5).status_code == 200:
             pytest.skip("the models loaded before the first probe: no loading window to test")
