@@ -13,6 +13,12 @@ committed and whole (every chunk in Chroma, BM25 and the sentence units) afterwa
     .venv/bin/python benchmarks/fault_injection.py [--only NAME ...] [--json FILE]
 
 About 20 s per case on 2 shared cores (each CLI call loads the embedding model).
+
+Disk full is made two ways: RLIMIT_FSIZE (any file write past 64 KB fails), and for real on a
+small tmpfs mounted in a user namespace (``unshare -Urm``, no root needed; the rows say
+"skipped" where unprivileged user namespaces are off). The garbled-HNSW faults run on the
+corpus store (under 1,000 vectors: Chroma keeps them in its log and never reads the HNSW
+files) and on a store of 1,019 chunks whose HNSW files are read ("persisted").
 """
 
 from __future__ import annotations
@@ -119,6 +125,16 @@ def garble_hnsw(data: Path, new: Path) -> str:
     return "HNSW files garbled"
 
 
+def garble_hnsw_graph(data: Path, new: Path) -> str:
+    """The middle third of the vectors-and-links file: the header still reads, a search crashes."""
+    for path in (data / "store" / "chroma").glob("*/data_level0.bin"):
+        size = path.stat().st_size
+        with path.open("r+b") as f:
+            f.seek(size // 3)
+            f.write(os.urandom(size // 3))
+    return "HNSW graph garbled"
+
+
 def garble_records(data: Path, new: Path) -> str:
     path = data / "store" / "records.sqlite"
     with sqlite3.connect(path) as db:
@@ -147,6 +163,73 @@ def disk_full(data: Path, new: Path) -> str:
     return f"exit {done.returncode}: {line[:120]}"
 
 
+class Skipped(Exception):
+    """The fault cannot be made on this machine; the row says why."""
+
+
+# The store is copied onto a small tmpfs mounted in a user namespace (no root needed), the
+# free space is filled up to LEAVE_KB, the ingestion runs, the filler is removed and the store
+# is copied back as that run left it: the next run (outside) is the recovery, as after an
+# operator freed space.
+_TMPFS_SCRIPT = r"""
+set -e
+mount -t tmpfs -o size=64m tmpfs "$MNT"
+cp -a "$DATA" "$MNT/data"
+avail=$(df -B1 --output=avail "$MNT" | tail -1)
+fallocate -l $((avail - LEAVE_KB * 1024)) "$MNT/filler"
+set +e
+"$PY" -m ingest "$NEW" --data-dir "$MNT/data" > "$OUTFILE" 2>&1
+echo $? > "$OUTFILE.rc"
+set -e
+rm "$MNT/filler"
+rm -rf "$DATA"
+cp -a "$MNT/data" "$DATA"
+"""
+
+
+def tmpfs_full(leave_kb: int) -> Callable[[Path, Path], str]:
+    def inject(data: Path, new: Path) -> str:
+        if not shutil.which("unshare") or not shutil.which("fallocate"):
+            raise Skipped("needs unshare and fallocate (util-linux)")
+        probe = subprocess.run(
+            ["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True
+        )
+        if probe.returncode != 0:
+            raise Skipped("unprivileged user namespaces are off here (unshare -Urm failed)")
+        mnt = data.parent / "tmpfs"
+        mnt.mkdir()
+        out = data.parent / "tmpfs-run.txt"
+        env = dict(
+            os.environ,
+            MNT=str(mnt),
+            DATA=str(data),
+            NEW=str(new),
+            PY=PY,
+            OUTFILE=str(out),
+            LEAVE_KB=str(leave_kb),
+        )
+        done = subprocess.run(
+            ["unshare", "--user", "--map-root-user", "--mount", "bash", "-c", _TMPFS_SCRIPT],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode != 0 or not out.with_suffix(".txt.rc").exists():
+            raise Skipped(f"could not mount a tmpfs: {(done.stderr.strip() or '?')[:80]}")
+        rc = out.with_suffix(".txt.rc").read_text().strip()
+        lines = [x for x in out.read_text().splitlines() if x.strip()]
+        line = next((x for x in lines if x.startswith("error:")), lines[-1] if lines else "")
+        return f"exit {rc}: {line[:64]}"
+
+    return inject
+
+
+# Chroma reads a collection's HNSW files only once it holds 1,000 vectors or more; below that
+# it rebuilds the graph from its log, so these faults need the larger store (PERSISTED_HNSW).
+PERSISTED = {"HNSW files garbled (persisted)", "HNSW graph garbled (persisted)"}
+
 CASES: dict[str, Callable[[Path, Path], str]] = {
     "kill -9 at 2 s": signal_during_ingest(signal.SIGKILL, 2),
     "kill -9 at 6 s": signal_during_ingest(signal.SIGKILL, 6),
@@ -158,11 +241,33 @@ CASES: dict[str, Callable[[Path, Path], str]] = {
     "Chroma folder deleted": delete_chroma,
     "HNSW folder deleted": delete_hnsw,
     "chunk-id file shifted": shift_chunk_ids,
-    "HNSW files garbled": garble_hnsw,
+    "HNSW files garbled (under 1,000 vectors)": garble_hnsw,
     "records page garbled": garble_records,
     "sentence vectors deleted": drop_units,
     "disk full (RLIMIT_FSIZE)": disk_full,
+    "disk full (tmpfs, 16 KB left)": tmpfs_full(16),
+    "disk full (tmpfs, 32 KB left)": tmpfs_full(32),
+    "disk full (tmpfs, 64 KB left)": tmpfs_full(64),
+    "HNSW files garbled (persisted)": garble_hnsw,
+    "HNSW graph garbled (persisted)": garble_hnsw_graph,
 }
+LINE = "Kvalitet i bostøtten handler om at borgeren bliver hørt og inddraget i sin plan.\n"
+
+
+def build_persisted(root: Path) -> Path:
+    """The corpus plus 1,001 one-line files of one sentence (embedded once, then reused)."""
+    data = root / "pristine-hnsw"
+    seed, copies = root / "hnsw-seed", root / "hnsw-copies"
+    seed.mkdir()
+    copies.mkdir()
+    (seed / "seed.txt").write_text(LINE)
+    for i in range(1001):
+        (copies / f"copy-{i:04d}.txt").write_text(LINE)
+    for paths in ([str(ROOT / "corpus"), str(seed)], [str(copies)]):
+        done = cli(data, *paths)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr)
+    return data
 
 
 def run_case(name: str, pristine: Path, work: Path) -> dict[str, str]:
@@ -172,7 +277,16 @@ def run_case(name: str, pristine: Path, work: Path) -> dict[str, str]:
     new.mkdir()
     (new / "zebra.txt").write_text(NEW_DOC)
     before = committed(data)
-    injected = CASES[name](data, new)
+    try:
+        injected = CASES[name](data, new)
+    except Skipped as why:
+        return {
+            "fault": name,
+            "injected": "-",
+            "outcome": f"skipped: {why}",
+            "data lost": "none (not run)",
+            "message": "",
+        }
     # Recovery as an operator would do it: the next ingestion, then a check.
     after_run = cli(data, str(ROOT / "corpus"), str(new))
     check = cli(data, "check")
@@ -214,11 +328,14 @@ def main() -> int:
             print(done.stderr, file=sys.stderr)
             return 2
         rows = []
+        persisted: Path | None = None
         for i, name in enumerate(args.only or CASES):
             work = root / f"case-{i}"
             work.mkdir()
             started = time.perf_counter()
-            row = run_case(name, pristine, work)
+            if name in PERSISTED and persisted is None:
+                persisted = build_persisted(root)
+            row = run_case(name, persisted if name in PERSISTED else pristine, work)
             row["seconds"] = f"{time.perf_counter() - started:.0f}"
             rows.append(row)
             print(" | ".join(row.values()), flush=True)

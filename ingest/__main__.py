@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -49,10 +50,27 @@ def _failure_line(exc: BaseException, settings: Settings) -> str | None:
     except ImportError:  # pragma: no cover
         return None
     if isinstance(exc, ChromaError):
-        return (
-            f"the vector store failed ({text.splitlines()[0][:200]}); run `python -m ingest check`"
-        )
+        first = text.splitlines()[0] if text else type(exc).__name__
+        free = _free_mb(settings.data_dir)
+        if free is not None and free < LOW_DISK_MB:
+            # Chroma reports a full disk as whatever write failed ("Error in compaction").
+            return (
+                f"the disk is full ({free:.1f} MB free under {settings.data_dir}; the vector "
+                f"store failed: {first[:120]}); nothing new was committed"
+            )
+        return f"the vector store failed ({first[:200]}); run `python -m ingest check`"
     return None
+
+
+# Below this much free space a failed Chroma write is put down to a full disk.
+LOW_DISK_MB = 64.0
+
+
+def _free_mb(path: Path) -> float | None:
+    try:
+        return shutil.disk_usage(path).free / 1024 / 1024
+    except OSError:
+        return None
 
 
 def _progress_bar():  # noqa: ANN202 - returns a Progress callable

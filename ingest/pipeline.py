@@ -47,11 +47,11 @@ from ingest.language import detect_language
 from ingest.lexical import LEXICAL_VERSION, LexicalIndex
 from ingest.loaders import LOADERS_VERSION, LoadError, load_file
 from ingest.loaders.base import LoadedDocument
-from ingest.manifest import DocumentMeta, ManifestError, infer_meta, load_manifest
+from ingest.manifest import DocumentMeta, ManifestError, infer_meta, load_manifest, slugify
 from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
 from ingest.units import answer_units, pooled
-from ingest.vector_store import StoreModelMismatch, VectorStore
+from ingest.vector_store import StoreModelMismatch, VectorStore, sweep_segment_dirs
 
 _log = logging.getLogger("kva.ingest")
 
@@ -88,6 +88,8 @@ class _Prepared:
     chunks: list[ChunkRecord]
     sections: list[SectionRecord]
     units: list[UnitRecord] = field(default_factory=list)
+    # A new file's id taken from its name, free to move if another file holds that id.
+    id_from_name: bool = False
 
 
 def source_key(path: Path) -> str:
@@ -224,19 +226,23 @@ class Indexer:
             done.append(f"re-wrote {len(chunks)} vectors into collection {name}")
         else:
             store = VectorStore(self.settings, model_id, old_collection, create=False)
-        lexical = self._lexical_without(records, set(), [])
         generation = records.generation() + 1
         if "bm25" in broken:
+            lexical = self._lexical_without(records, set(), [])
             folder = self._save_lexical(lexical, generation)
             done.append(f"rebuilt the keyword index ({lexical.size()} chunks)")
         else:
+            # The folder kept, with its own id order: a rebuild from the records orders the ids
+            # differently after incremental runs, and its digest would not match the folder.
             folder = self.settings.bm25_dir / (records.get_meta("bm25_dir") or "")
+            lexical = LexicalIndex.load(folder)
         with records.transaction() as conn:
             self._commit_meta(conn, generation, folder, store, lexical)
         self.committed = generation
         self._sweep_lexical(folder)
         if old_collection and store.name != old_collection:
             self._drop_collection(store, old_collection)
+            sweep_segment_dirs(self.settings)
         return done
 
     def _sweep_uncommitted(self, records: Records) -> None:
@@ -302,7 +308,9 @@ class Indexer:
                 # Equal hashes mean equal manifest entries too, so only inferred ids move.
                 if old_src in gone:
                     _rename(item, old_id)
+                    item.id_from_name = False
                     renamed.add(old_id)
+        _disambiguate(prepared, existing, gone)
         self._check_ids(prepared, existing, gone, report)
 
         replaced_ids = {existing[p.source][0] for p in prepared if p.source in existing}
@@ -397,6 +405,9 @@ class Indexer:
         if not loaded.text.strip():
             raise LoadError(path, "no text in file")
         meta = entry or infer_meta(path, loaded.text, loaded.title, loaded=loaded)
+        if entry is None and source in existing:
+            # A file keeps the id it was stored under, even if that was disambiguated.
+            meta = meta.model_copy(update={"id": existing[source][0]})
         chunks = chunker.run(loaded)
         if not chunks:
             raise LoadError(path, "no text in file")
@@ -422,7 +433,14 @@ class Indexer:
                 )
             )
         return _Prepared(
-            path, source, content_hash, meta, loaded, records, _sections(loaded, chunks)
+            path,
+            source,
+            content_hash,
+            meta,
+            loaded,
+            records,
+            _sections(loaded, chunks),
+            id_from_name=entry is None and source not in existing,
         )
 
     def _check_ids(
@@ -600,6 +618,7 @@ class Indexer:
             name = col if isinstance(col, str) else col.name
             if name != store.name and (name == self.settings.collection or name.startswith(prefix)):
                 self._drop_collection(store, name)
+        sweep_segment_dirs(self.settings)
 
     @staticmethod
     def _drop_collection(store: VectorStore, name: str) -> None:
@@ -655,6 +674,40 @@ def _within(path: Path, root: Path) -> bool:
 
 def _chunk_id(doc_id: str, start: int, end: int, text_hash: str) -> str:
     return _hash(doc_id, str(start), str(end), text_hash)[:32]
+
+
+def _disambiguate(
+    prepared: list[_Prepared], existing: dict[str, tuple[str, str]], gone: dict[str, str]
+) -> None:
+    """Give a new file whose name-derived id is taken (``a/report.md`` beside
+    ``b/report.md``) an id prefixed with its folders, nearest first: ``b-report``.
+
+    Ids already stored, and manifest ids, never move; the files are in discovery (sorted)
+    order, so the same corpus gets the same ids run after run.
+    """
+    owners = {doc_id: src for src, (doc_id, _) in existing.items() if src not in gone}
+    for item in prepared:
+        if not item.id_from_name:
+            owners.setdefault(item.meta.id, item.source)
+    for item in prepared:
+        if not item.id_from_name:
+            continue
+        owner = owners.get(item.meta.id)
+        if owner is not None and owner != item.source:
+            doc_id = next(c for c in _id_candidates(item.path, item.meta.id) if c not in owners)
+            _rename(item, doc_id)
+        owners[item.meta.id] = item.source
+
+
+def _id_candidates(path: Path, base: str) -> Iterator[str]:
+    folders = [p for p in path.absolute().parent.parts if p not in ("/", "")]
+    for k in range(1, len(folders) + 1):
+        prefix = slugify("-".join(folders[-k:]))[: 120 - len(base)].strip("-")
+        if prefix:
+            yield f"{prefix}-{base}"
+    digest = hashlib.sha256(str(path.absolute()).encode()).hexdigest()
+    for n in range(8, 65):
+        yield f"{base[:100]}-{digest[:n]}"
 
 
 def _rename(item: _Prepared, doc_id: str) -> None:

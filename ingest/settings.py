@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     max_history_turns: int = Field(50, ge=1)
     max_answer_turn_chars: int = Field(20_000, ge=100)
     api_key: str | None = Field(None, description="Bearer key for admin endpoints; unset = off.")
+    ready_wait_s: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="How long a request waits for a starting worker's models before a 503.",
+    )
     api_url: str = Field("http://127.0.0.1:8000", validation_alias="API_URL")
     max_upload_mb: float = Field(50.0, gt=0)
 

@@ -16,6 +16,9 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import re
+import shutil
+import sqlite3
 import threading
 from typing import Any
 from urllib.parse import urlparse
@@ -28,6 +31,7 @@ from ingest.embeddings import EmbeddingModelError
 from ingest.settings import Settings
 
 _BATCH = 1000
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _FRESH = threading.Lock()
 
 
@@ -74,6 +78,35 @@ def _forget_cached_instance(path: str) -> None:
     for key in [k for k in SharedSystemClient._identifier_to_system if k == path]:
         SharedSystemClient._identifier_to_system.pop(key, None)
         SharedSystemClient._identifier_to_refcount.pop(key, None)
+
+
+def sweep_segment_dirs(settings: Settings) -> list[str]:
+    """Remove HNSW folders of deleted collections; returns their names.
+
+    Chroma 1.5 deletes a collection from its database but leaves its segment folder (a UUID)
+    on disk (chroma-core/chroma#1309), so every rebuild and repair left the old index behind,
+    a garbled one included. A folder is removed only when the database names other segments
+    but not it. Call under the ingest lock (no other writer may be creating a collection).
+    """
+    db = settings.chroma_dir / "chroma.sqlite3"
+    if settings.chroma_url or not db.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            live = {str(row[0]) for row in conn.execute("SELECT id FROM segments")}
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []  # a schema we do not know: leave everything alone
+    if not live:
+        return []
+    removed = []
+    for folder in settings.chroma_dir.iterdir():
+        if folder.is_dir() and _UUID.fullmatch(folder.name) and folder.name not in live:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
 
 
 class VectorStore:

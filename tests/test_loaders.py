@@ -376,6 +376,31 @@ def test_pdf_errors(benchmark_pdf: Path, tmp_path: Path, case: str, expected: st
     assert reason_of(path).startswith(expected)
 
 
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Kvalitet i bostøtten", "Kvalitet i bostøtten", "Kvalitet i bostøtten"],
+        [f"Punkt {n}: borgeren bliver hørt om sin plan" for n in range(1, 6)],
+        [f"Målet er nået i uge {n}" for n in range(1, 6)],
+        ["Recovery", "Inddragelse", "Tilsyn", "Pårørende"],
+    ],
+    ids=["same-line", "numbered-alike", "ending-in-numbers", "one-word"],
+)
+def test_pdf_with_one_short_line_per_page_loads(tmp_path: Path, lines: list[str]) -> None:
+    """Issue 12, point 11: each page's only line looked like a running header and was
+    dropped, so the PDF was refused as "scanned PDF?"."""
+    path = make_pdf(tmp_path / "slides.pdf", [[line] for line in lines])
+    doc = load_file(path)
+    assert_invariants(doc)
+    assert doc.text.split("\n\n") == lines
+    assert [b.page for b in doc.blocks] == list(range(1, len(lines) + 1))
+
+
+def test_pdf_with_only_page_numbers_is_scanned(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "numbers.pdf", [[], [], [], []])
+    assert reason_of(path) == "no extractable text (scanned PDF?)"
+
+
 # --- DOCX -----------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ loopback, the ingest CLI in another process, a real Chroma store that gets corru
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -57,14 +58,16 @@ class ApiProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def start_api(data_dir: Path, log_path: Path, wait_ready: bool = True) -> ApiProcess:
+def start_api(
+    data_dir: Path, log_path: Path, wait_ready: bool = True, **extra_env: str
+) -> ApiProcess:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [PY, "-m", "uvicorn", "--factory", "assistant.api.app:create_app", "--port", str(port)],
         cwd=PROJECT_ROOT,
-        env=_env(data_dir),
+        env=_env(data_dir, **extra_env),
         stdout=subprocess.DEVNULL,
         stderr=log_path.open("wb"),
     )
@@ -449,3 +452,94 @@ def test_header_floods_are_refused_and_the_spec_declares_auth(served: ApiProcess
     assert upload["security"] == [{"HTTPBearer": []}]
     assert {"401", "403", "409", "413", "415", "422"} <= set(upload["responses"])
     assert {"422", "503"} <= set(spec["paths"]["/api/ask"]["post"]["responses"])
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for a reaper that may never come)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _workers_of(pid: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if ppid == pid and b"spawn_main" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_stop_when_the_master_is_killed(served: ApiProcess, tmp_path: Path) -> None:
+    """Point 11: killing only the uvicorn master left its workers serving, and the next start
+    failed with "address already in use"."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = tmp_path / "workers.log"
+    master = subprocess.Popen(
+        [PY, "-m", "assistant", "serve", "--port", str(port), "--workers", "2"],
+        cwd=PROJECT_ROOT,
+        env=_env(served.data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("wb"),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        workers: list[int] = []
+        while time.monotonic() < deadline:
+            workers = _workers_of(master.pid)
+            try:
+                up = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+            except httpx.TransportError:
+                up = False
+            if up and len(workers) == 2:
+                break
+            assert master.poll() is None, log_path.read_text(errors="replace")[-2000:]
+            time.sleep(0.3)
+        assert len(workers) == 2, log_path.read_text(errors="replace")[-2000:]
+
+        master.kill()
+        master.wait(10)
+        deadline = time.monotonic() + 30
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_running, workers)), log_path.read_text(errors="replace")[-2000:]
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        with socket.socket() as s:  # what the next start does (uvicorn sets SO_REUSEADDR too)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+        assert "master is gone" in log_path.read_text(errors="replace")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(master.pid, signal.SIGKILL)
+
+
+def test_a_loading_worker_answers_once_loaded_instead_of_503(
+    served: ApiProcess, tmp_path: Path
+) -> None:
+    """Point 11: a starting worker accepted connections while loading and answered 503."""
+    # A generous wait: loading takes seconds, but this machine may be busy.
+    api = start_api(served.data_dir, tmp_path / "api.log", wait_ready=False, KVA_READY_WAIT_S="300")
+    try:
+        if httpx.get(api.url + "/readyz", timeout=5).status_code == 200:
+            pytest.skip("the models loaded before the first probe: no loading window to test")
+        with api.client() as c:
+            assert c.get("/healthz").json() == {"status": "ok"}  # liveness while loading
+            asked = c.post("/api/ask", json={"question": "Hvad er kvalitet i bostøtten?"})
+            assert asked.status_code == 200, asked.text
+            assert asked.json()["answer"] and asked.json()["citations"]
+            assert c.get("/readyz").status_code == 200
+    finally:
+        stop_api(api)

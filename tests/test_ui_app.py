@@ -283,6 +283,29 @@ def test_upload_without_files_says_so(app: AppTest, fake: F.FakeApi) -> None:
     assert not any(r.method == "POST" for r in fake.requests)
 
 
+def test_upload_under_an_existing_name_offers_replace(app: AppTest, fake: F.FakeApi) -> None:
+    """Issue 12, point 11: a 409 (a document of that name exists) only showed an error."""
+    fake.uploaded.add("rapport.txt")
+    app.switch_page("pages/documents.py").run()
+    app.text_input(key="admin_key").set_value("secret").run()
+    app.file_uploader(key="uploads").set_value(("rapport.txt", b"Ny version.", "text/plain"))
+    app.run()
+    app.button(key="upload").click().run()
+    assert not app.exception
+    assert any("rapport.txt" in w.value and "erstatte" in w.value for w in app.warning)
+    assert fake.uploads == [] and not app.error
+
+    app.button(key="upload_keep").click().run()  # keep: nothing sent, the offer goes away
+    assert fake.uploads == [] and "upload_replace" not in [b.key for b in app.button]
+
+    app.button(key="upload").click().run()
+    app.button(key="upload_replace").click().run()
+    assert not app.exception
+    assert fake.uploads == [(["rapport.txt"], True)]
+    assert any("Indlæst: rapport.txt" in s.value for s in app.success)
+    assert "upload_replace" not in [b.key for b in app.button]
+
+
 def test_delete_refreshes_the_list(app: AppTest, fake: F.FakeApi) -> None:
     app.switch_page("pages/documents.py").run()
     app.text_input(key="admin_key").set_value("secret").run()

@@ -7,6 +7,7 @@ exercise the pages' logic (streaming, citations, abstentions, errors) without th
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,8 @@ class FakeApi:
         self.feedback: list[dict[str, Any]] = []
         self.asked: list[dict[str, Any]] = []
         self.other_versions: list[dict[str, Any]] = []
+        self.uploaded: set[str] = set()
+        self.uploads: list[tuple[list[str], bool]] = []  # (file names, replace?) per 202
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -180,6 +183,20 @@ class FakeApi:
                     415,
                     json={"error": {"code": "unsupported", "message": "file type not allowed"}},
                 )
+            # As the real API does: a name uploaded before needs ?replace=true.
+            names = re.findall(rb'filename="([^"]+)"', request.content)
+            names = [n.decode() for n in names]
+            taken = [n for n in names if n in self.uploaded]
+            if taken and request.url.params.get("replace") != "true":
+                message = (
+                    f"{', '.join(taken)}: a file of that name was uploaded before; upload again "
+                    "with ?replace=true to replace it."
+                )
+                return httpx.Response(
+                    409, json={"error": {"code": "document_exists", "message": message}}
+                )
+            self.uploaded.update(names)
+            self.uploads.append((names, request.url.params.get("replace") == "true"))
             return httpx.Response(202, json={"job_id": "job-1"})
         if path.startswith("/api/documents/") and method == "DELETE":
             if request.headers.get("authorization") != "Bearer secret":

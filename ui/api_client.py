@@ -184,10 +184,17 @@ class ApiClient:
         meta = body.get("document")
         return {**meta, **{k: v for k, v in body.items() if k != "document"}} if meta else body
 
-    def upload(self, files: list[tuple[str, bytes, str]], api_key: str) -> str:
+    def upload(
+        self, files: list[tuple[str, bytes, str]], api_key: str, *, replace: bool = False
+    ) -> str:
+        """Start an ingestion job; a name uploaded before is a 409 unless ``replace``."""
         multipart = [("files", (name, data, mime)) for name, data, mime in files]
         response = self._request(
-            "POST", "/api/documents", files=multipart, headers=_bearer(api_key)
+            "POST",
+            "/api/documents",
+            files=multipart,
+            headers=_bearer(api_key),
+            params={"replace": "true"} if replace else None,
         )
         return str(response.json()["job_id"])
 

@@ -237,6 +237,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "choose_document_placeholder": {"da": "Vælg dokument …", "en": "Choose a document …"},
     "need_key": {"da": "Indtast API-nøglen først.", "en": "Enter the API key first."},
     "need_files": {"da": "Vælg mindst én fil.", "en": "Choose at least one file."},
+    "upload_exists": {
+        "da": "Der findes allerede et uploadet dokument med samme filnavn: {names}. Vil du "
+        "erstatte det med den nye fil?",
+        "en": "A document was uploaded before under the same file name: {names}. Replace it "
+        "with the new file?",
+    },
+    "upload_replace_button": {"da": "Erstat", "en": "Replace"},
+    "upload_keep_button": {"da": "Behold det gamle", "en": "Keep the old one"},
 }
 
 STARTER_QUESTIONS: dict[str, list[str]] = {

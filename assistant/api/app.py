@@ -1,7 +1,9 @@
 """The FastAPI application factory.
 
 The Assistant (store + embedding model, a few seconds) loads in a background thread started by
-the lifespan, so ``/healthz`` answers at once and ``/readyz`` turns 200 when loading is done.
+the lifespan, so ``/healthz`` answers at once and ``/readyz`` turns 200 when loading is done;
+a request that needs the Assistant meanwhile waits for it (``ready_wait_s``) instead of a 503.
+A worker of ``--workers N`` stops when its uvicorn master dies (``parent_watch``).
 Uvicorn can import the factory by name, which is what makes ``--workers`` possible.
 
 Example:
@@ -35,6 +37,7 @@ from assistant.api.jobs import IngestQueue, JobStore, Progress
 from assistant.api.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from assistant.api.logging import ensure_logging
 from assistant.api.middleware import RequestContextMiddleware
+from assistant.api.parent_watch import watch_parent
 from ingest.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -54,6 +57,8 @@ def _load_assistant(app: FastAPI, settings: Settings) -> None:
     except Exception as exc:
         app.state.load_error = f"{type(exc).__name__}: {exc}"
         log.exception("assistant failed to load")
+    finally:
+        app.state.loading = False
 
 
 def _ingest_runner(
@@ -81,7 +86,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jobs.start()
+        watch_parent()
         if app.state.assistant is None:
+            app.state.loading = True
             threading.Thread(
                 target=_load_assistant, args=(app, settings), name="kva-load", daemon=True
             ).start()
@@ -102,6 +109,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.settings = settings
     app.state.assistant = assistant
     app.state.load_error = None
+    app.state.loading = False
     app.state.feedback = FeedbackStore(settings.feedback_path)
     run, refresh = _ingest_runner(app, settings)
     app.state.jobs = IngestQueue(

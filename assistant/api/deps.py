@@ -6,6 +6,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
@@ -16,6 +18,8 @@ from ingest.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.pipeline import Assistant
+
+_READY_POLL_S = 0.05
 
 
 def get_settings(request: Request) -> Settings:
@@ -47,10 +51,21 @@ def check_doc_ids(request: Request, filters: Filters | None) -> None:
         raise ApiError(422, "unknown_doc_ids", f"filters.doc_ids: unknown document ids: {shown}")
 
 
-def get_assistant(request: Request) -> Assistant:
-    assistant: Any = getattr(request.app.state, "assistant", None)
+async def get_assistant(request: Request) -> Assistant:
+    """The loaded Assistant. While this worker is still loading it, the request waits (up to
+    ``ready_wait_s``, on the event loop, holding no thread) rather than getting a 503: a
+    starting worker accepts connections before its models are in memory."""
+    state = request.app.state
+    deadline = time.monotonic() + state.settings.ready_wait_s
+    while (
+        getattr(state, "assistant", None) is None
+        and getattr(state, "loading", False)
+        and time.monotonic() < deadline
+    ):
+        await asyncio.sleep(_READY_POLL_S)
+    assistant: Any = getattr(state, "assistant", None)
     if assistant is None:
-        error = getattr(request.app.state, "load_error", None)
+        error = getattr(state, "load_error", None)
         message = (
             f"The assistant failed to load: {error}"
             if error

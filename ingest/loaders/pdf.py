@@ -97,13 +97,15 @@ def load_pdf(path: Path, data: bytes) -> LoadedDocument:
     pages = _page_lines(path, reader)
     if not any(text for lines in pages for text, _, _ in lines):
         raise LoadError(path, "no extractable text (scanned PDF?)")
-    pages, furniture = _drop_furniture(pages)
-    pages = _drop_running_lines(pages)
-    size_levels = _heading_sizes(pages)
-    builder = TextBuilder()
-    for number, lines in enumerate(pages, start=1):
-        for content, kind, level in _page_blocks(lines, size_levels):
-            builder.add(content, kind, level=level, page=number)
+    cleaned, furniture = _drop_furniture(pages)
+    builder = _build(_drop_running_lines(cleaned))
+    if builder.empty:
+        # A page carrying one or two short lines has only edge lines, and lines alike but
+        # for a number ("Punkt 3: ...") look like a running header: they are the text.
+        builder = _build(_drop_running_lines(cleaned, running=False))
+    if builder.empty:
+        builder = _build(_drop_running_lines([[(t, s) for t, s, _ in p] for p in pages], False))
+        furniture = []
     if builder.empty:
         raise LoadError(path, "no extractable text (scanned PDF?)")
     text, blocks = builder.build()
@@ -245,8 +247,18 @@ def _drop_furniture(pages: list[list[_RawLine]]) -> tuple[list[list[_Line]], lis
     return cleaned, dropped
 
 
-def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
-    """Remove page numbers and headers/footers repeated at the top or bottom of most pages."""
+def _build(pages: list[list[_Line]]) -> TextBuilder:
+    size_levels = _heading_sizes(pages)
+    builder = TextBuilder()
+    for number, lines in enumerate(pages, start=1):
+        for content, kind, level in _page_blocks(lines, size_levels):
+            builder.add(content, kind, level=level, page=number)
+    return builder
+
+
+def _drop_running_lines(pages: list[list[_Line]], running: bool = True) -> list[list[_Line]]:
+    """Remove page numbers and (unless ``running`` is false) headers/footers repeated at the
+    top or bottom of most pages."""
 
     def key(line: str) -> str:
         # "Chapter 2: Methods 14": a running header naming the current chapter and page
@@ -263,14 +275,14 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
     for lines in pages:
         edges.update({key(lines[i][0]) for i in edge_indexes(lines)})
     threshold = max(3, len(pages) // 2 + 1)
-    running = {k for k, n in edges.items() if n >= threshold}
+    repeated = {k for k, n in edges.items() if n >= threshold} if running else set()
     cleaned = []
     for lines in pages:
         edge = set(edge_indexes(lines))
         cleaned.append(
             [
                 ("", size)
-                if _PAGE_NUMBER_RE.fullmatch(text) or (i in edge and key(text) in running)
+                if _PAGE_NUMBER_RE.fullmatch(text) or (i in edge and key(text) in repeated)
                 else (text, size)
                 for i, (text, size) in enumerate(lines)
             ]

@@ -160,6 +160,51 @@ def show_flash() -> None:
         (st.success if kind == "success" else st.error)(message)
 
 
+def upload(files: list[Any], key: str, *, replace: bool) -> None:
+    payload = [(f.name, f.getvalue(), f.type or "application/octet-stream") for f in files]
+    try:
+        job_id = api.upload(payload, key, replace=replace)
+    except ApiError as err:
+        if err.status == 409 and not replace:
+            # A name uploaded before: ask, instead of replacing that document silently.
+            st.session_state["upload_conflict"] = {
+                "files": [f.name for f in files],
+                "message": err.message,
+            }
+        else:
+            st.error(common.error_text(err, lang))
+        return
+    if wait_for_job(job_id, key):
+        flash(t("job_done_files", lang, names=", ".join(f.name for f in files)))
+        st.rerun()
+
+
+def offer_replace(files: list[Any] | None, key: str) -> None:
+    """After a 409: replace the document uploaded under that name, or keep it."""
+    conflict = st.session_state.get("upload_conflict")
+    if not conflict:
+        return
+    if not files or [f.name for f in files] != conflict["files"]:
+        st.session_state.pop("upload_conflict", None)  # another choice of files: moot
+        return
+    # The API names the files it already holds ("a.txt, b.pdf: a file of that name ...").
+    message = conflict["message"] or ""
+    names = message.split(": ", 1)[0] if ": " in message else ", ".join(conflict["files"])
+    st.warning(t("upload_exists", lang, names=names))
+    replace_col, keep_col = st.columns(2)
+    if replace_col.button(
+        t("upload_replace_button", lang), key="upload_replace", icon=":material/sync:"
+    ):
+        st.session_state.pop("upload_conflict", None)
+        if not key:
+            st.warning(t("need_key", lang))
+        else:
+            upload(files, key, replace=True)
+    elif keep_col.button(t("upload_keep_button", lang), key="upload_keep"):
+        st.session_state.pop("upload_conflict", None)
+        st.rerun()
+
+
 def render_admin(docs: list[dict[str, Any]]) -> None:
     with st.expander(t("admin", lang), icon=":material/key:"):
         st.caption(t("admin_how", lang))
@@ -177,22 +222,14 @@ def render_admin(docs: list[dict[str, Any]]) -> None:
             label_visibility="collapsed",
         )
         if st.button(t("upload_button", lang), key="upload", icon=":material/upload:"):
+            st.session_state.pop("upload_conflict", None)
             if not key:
                 st.warning(t("need_key", lang))
             elif not files:
                 st.warning(t("need_files", lang))
             else:
-                payload = [
-                    (f.name, f.getvalue(), f.type or "application/octet-stream") for f in files
-                ]
-                try:
-                    job_id = api.upload(payload, key)
-                except ApiError as err:
-                    st.error(common.error_text(err, lang))
-                else:
-                    if wait_for_job(job_id, key):
-                        flash(t("job_done_files", lang, names=", ".join(f.name for f in files)))
-                        st.rerun()
+                upload(files, key, replace=False)
+        offer_replace(files, key)
         st.divider()
         titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in docs}
         victim = st.selectbox(
