@@ -4,6 +4,7 @@ the development suite over real pages (checked against its corpus when ../shared
 from __future__ import annotations
 
 import doctest
+import importlib.util
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -199,6 +200,32 @@ def test_follow_up_is_answered_from_the_conversation(assistant) -> None:  # noqa
     ]
     answer = assistant.ask("And what are they about?", history=history)
     assert not answer.abstained and answer.citations
+
+
+def test_failure_classes_account_for_every_case_and_every_lost_fact(assistant) -> None:  # noqa: ANN001
+    spec = importlib.util.spec_from_file_location(
+        "answer_failures", PROJECT_ROOT / "benchmarks" / "answer_failures.py"
+    )
+    failures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(failures)
+    suite = load_suite(SUITES / "core.yaml")
+    cases = [c for c in suite.cases if c.must_abstain][:3] + [
+        c for c in suite.cases if c.expected_facts and not c.history and not c.filters
+    ][:12]
+    kinds = {}
+    for case in cases:
+        kind, lost, _ = failures.classify(assistant, case)
+        assert kind in failures.CLASSES and 0.0 <= lost <= 1.0
+        kinds[case.id] = kind
+        if case.must_abstain:
+            assert kind.startswith("absent") and lost == 0.0
+        else:
+            answer = assistant.ask(case.question, language=case.language)
+            # The class agrees with what the assistant itself answers.
+            got = failures.facts_in(case, [answer.answer])
+            assert (kind == "answered") == (got > 0 and not answer.abstained), case.id
+            assert (kind == "declined") == answer.abstained, case.id
+    assert "answered" in kinds.values()
 
 
 # --- the development suite over real pages ----------------------------------------------------
