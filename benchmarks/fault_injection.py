@@ -16,9 +16,10 @@ About 20 s per case on 2 shared cores (each CLI call loads the embedding model).
 
 Disk full is made two ways: RLIMIT_FSIZE (any file write past 64 KB fails), and for real on a
 small tmpfs mounted in a user namespace (``unshare -Urm``, no root needed; the rows say
-"skipped" where unprivileged user namespaces are off). The garbled-HNSW faults run on the
-corpus store (under 1,000 vectors: Chroma keeps them in its log and never reads the HNSW
-files) and on a store of 1,019 chunks whose HNSW files are read ("persisted").
+"skipped" where unprivileged user namespaces are off). The HNSW faults (folder deleted, files
+or graph garbled) run on the corpus store (under 1,000 vectors: Chroma keeps them in its log
+and never reads the HNSW files) and on a store of 1,019 chunks whose HNSW files are read
+("persisted").
 """
 
 from __future__ import annotations
@@ -228,7 +229,11 @@ def tmpfs_full(leave_kb: int) -> Callable[[Path, Path], str]:
 
 # Chroma reads a collection's HNSW files only once it holds 1,000 vectors or more; below that
 # it rebuilds the graph from its log, so these faults need the larger store (PERSISTED_HNSW).
-PERSISTED = {"HNSW files garbled (persisted)", "HNSW graph garbled (persisted)"}
+PERSISTED = {
+    "HNSW folder deleted (persisted)",
+    "HNSW files garbled (persisted)",
+    "HNSW graph garbled (persisted)",
+}
 
 CASES: dict[str, Callable[[Path, Path], str]] = {
     "kill -9 at 2 s": signal_during_ingest(signal.SIGKILL, 2),
@@ -239,7 +244,7 @@ CASES: dict[str, Callable[[Path, Path], str]] = {
     "SIGINT at 10 s": signal_during_ingest(signal.SIGINT, 10),
     "BM25 folder deleted": delete_bm25,
     "Chroma folder deleted": delete_chroma,
-    "HNSW folder deleted": delete_hnsw,
+    "HNSW folder deleted (under 1,000 vectors)": delete_hnsw,
     "chunk-id file shifted": shift_chunk_ids,
     "HNSW files garbled (under 1,000 vectors)": garble_hnsw,
     "records page garbled": garble_records,
@@ -248,6 +253,7 @@ CASES: dict[str, Callable[[Path, Path], str]] = {
     "disk full (tmpfs, 16 KB left)": tmpfs_full(16),
     "disk full (tmpfs, 32 KB left)": tmpfs_full(32),
     "disk full (tmpfs, 64 KB left)": tmpfs_full(64),
+    "HNSW folder deleted (persisted)": delete_hnsw,
     "HNSW files garbled (persisted)": garble_hnsw,
     "HNSW graph garbled (persisted)": garble_hnsw_graph,
 }
