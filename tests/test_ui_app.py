@@ -221,6 +221,15 @@ def test_other_versions_are_a_discreet_line_not_part_of_the_answer(
     assert "Findes også" not in answer
 
 
+def test_a_generative_answer_that_fell_back_says_why(app: AppTest, fake: F.FakeApi) -> None:
+    ask(app, "Hvad er kvalitet?")
+    assert not any("generative model" in c.value for c in app.caption)
+    fake.answer_extra = {"fell_back": True, "fallback_reason": "llm_timeout"}
+    ask(app, "Hvad er kvalitet i bostøtten?")
+    notes = [c.value for c in app.caption if "generative model" in c.value]
+    assert len(notes) == 1 and "svarede for langsomt" in notes[0]
+
+
 def test_export_buttons_appear_after_an_answer(app: AppTest) -> None:
     assert "Stil et spørgsmål først" in texts(app)
     ask(app, "Hvad er kvalitet?")

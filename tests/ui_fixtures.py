@@ -142,6 +142,7 @@ class FakeApi:
         self.feedback: list[dict[str, Any]] = []
         self.asked: list[dict[str, Any]] = []
         self.other_versions: list[dict[str, Any]] = []
+        self.answer_extra: dict[str, Any] = {}  # more answer fields (fell_back, ...)
         self.uploaded: set[str] = set()
         self.uploads: list[tuple[list[str], bool]] = []  # (file names, replace?) per 202
 
@@ -159,7 +160,7 @@ class FakeApi:
             body = json.loads(request.content)
             self.asked.append(body)
             answer = ABSTAIN if "pizza" in body["question"].lower() else ANSWER
-            answer = {**answer, "other_versions": self.other_versions}
+            answer = {**answer, "other_versions": self.other_versions, **self.answer_extra}
             if contains_cpr(body["question"]) or any(
                 contains_cpr(turn["content"]) for turn in body.get("history", [])
             ):

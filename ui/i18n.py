@@ -169,6 +169,29 @@ STRINGS: dict[str, dict[str, str]] = {
         "and in handouts. Do not type personal data about citizens.",
     },
     "other_versions": {"da": "Findes også som: {names}", "en": "Also available as: {names}"},
+    "fell_back": {
+        "da": "Den generative model gav ikke svaret ({reason}); her er de citater, der svarer.",
+        "en": "The generative model did not give this answer ({reason}); these are the quotes "
+        "that answer.",
+    },
+    "fallback_llm_unavailable": {"da": "kunne ikke nås", "en": "could not be reached"},
+    "fallback_llm_timeout": {"da": "svarede for langsomt", "en": "answered too slowly"},
+    "fallback_llm_rate_limited": {"da": "var optaget", "en": "was busy"},
+    "fallback_llm_error": {"da": "fejlede", "en": "failed"},
+    "fallback_format_ignored": {
+        "da": "fulgte ikke svarformatet",
+        "en": "did not follow the answer format",
+    },
+    "fallback_wrong_language": {
+        "da": "svarede på et andet sprog",
+        "en": "answered in another language",
+    },
+    "fallback_model_abstained": {"da": "fandt intet svar", "en": "found no answer"},
+    "fallback_too_little_verified": {
+        "da": "for lidt af svaret kunne findes i kilderne",
+        "en": "too little of its answer was found in the sources",
+    },
+    "fallback_internal_error": {"da": "intern fejl", "en": "internal error"},
     "docs_title": {"da": "Materialet", "en": "The material"},
     "docs_intro": {
         "da": "Alle dokumenter, assistenten svarer ud fra.",
@@ -266,6 +289,12 @@ def t(key: str, lang: str, **kwargs: object) -> str:
     entry = STRINGS[key]
     text = entry.get(lang) or entry[DEFAULT_LANG]
     return text.format(**kwargs) if kwargs else text
+
+
+def fallback_label(reason: str | None, lang: str) -> str:
+    """Why a generative answer was replaced by quotes, in words; an unknown reason as-is."""
+    key = f"fallback_{reason}"
+    return t(key, lang) if key in STRINGS else (reason or "?")
 
 
 def kind_label(kind: str, lang: str) -> str:

@@ -13,7 +13,7 @@ from assistant.guard import contains_cpr, mask_cpr
 from ui import common
 from ui.api_client import ApiClient, ApiError
 from ui.export import build_handout, to_docx, to_markdown, to_pdf
-from ui.i18n import STARTER_QUESTIONS, kind_label, language_label, t
+from ui.i18n import STARTER_QUESTIONS, fallback_label, kind_label, language_label, t
 from ui.question_bank import BankError, load_bank
 from ui.render import (
     SOURCE_SCRIPT,
@@ -225,6 +225,15 @@ def render_other_versions(answer: dict[str, Any]) -> None:
     )
 
 
+def render_fell_back(answer: dict[str, Any]) -> None:
+    """A generative answer that fell back to quotes says so, discreetly: the reader should know
+    the text is quoted, not written, and an evaluator why."""
+    if not answer.get("fell_back"):
+        return
+    reason = fallback_label(answer.get("fallback_reason"), lang)
+    st.caption(":material/format_quote: " + t("fell_back", lang, reason=reason))
+
+
 def render_assistant(i: int, msg: dict[str, Any]) -> None:
     if msg.get("error"):
         render_warnings(msg)
@@ -232,6 +241,7 @@ def render_assistant(i: int, msg: dict[str, Any]) -> None:
         return
     answer = msg["answer"]
     render_warnings(msg)
+    render_fell_back(answer)
     if answer.get("abstained"):
         st.markdown(
             # Headed in the answer's language, so it reads as one message with the text below.
