@@ -62,7 +62,8 @@ from ingest.settings import Settings  # noqa: E402
 # out-of-fold top-1 0.656 against 0.645, but selection recall 0.750 against 0.786 and decline
 # F1 0.675 against 0.683; kept in.)
 #
-# Also tried and rejected (held-out half before -> after, fact recall):
+# Also tried and rejected (held-out half before -> after, fact recall; the 0.736 baseline is
+# the code they were tried on, which also had the rarest-concept feature below):
 # - more answer types (share, frequency, section, an organisation asked for by "which body"):
 #   tuning 0.773 -> 0.827 but held-out 0.736 -> 0.658; they were written from tuning failures;
 # - a fourth ranking in the fusion, the other language's sentence ranking alone (weight 0.5):

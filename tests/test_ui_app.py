@@ -228,6 +228,9 @@ def test_a_generative_answer_that_fell_back_says_why(app: AppTest, fake: F.FakeA
     ask(app, "Hvad er kvalitet i bostøtten?")
     notes = [c.value for c in app.caption if "generative model" in c.value]
     assert len(notes) == 1 and "svarede for langsomt" in notes[0]
+    # A question declined after the fall-back reads as declined, with no word on quotes.
+    ask(app, "Hvordan laver jeg pizza?")
+    assert len([c for c in app.caption if "generative model" in c.value]) == 1
 
 
 def test_export_buttons_appear_after_an_answer(app: AppTest) -> None:

@@ -227,8 +227,9 @@ def render_other_versions(answer: dict[str, Any]) -> None:
 
 def render_fell_back(answer: dict[str, Any]) -> None:
     """A generative answer that fell back to quotes says so, discreetly: the reader should know
-    the text is quoted, not written, and an evaluator why."""
-    if not answer.get("fell_back"):
+    the text is quoted, not written, and an evaluator why. (A declined question is shown as
+    declined; how the model failed does not change that.)"""
+    if not answer.get("fell_back") or answer.get("abstained"):
         return
     reason = fallback_label(answer.get("fallback_reason"), lang)
     st.caption(":material/format_quote: " + t("fell_back", lang, reason=reason))
