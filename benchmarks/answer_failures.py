@@ -31,12 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.composer import ExtractiveComposer, plain_text  # noqa: E402
-from assistant.models import Filters, Turn  # noqa: E402
 from assistant.pipeline import Assistant, Prepared  # noqa: E402
-from evals.stores import STORES, bring_up_to_date, corpus_settings  # noqa: E402
-from evals.suite import Case, Suite, load_suite  # noqa: E402
+from evals.runner import case_filters, case_history  # noqa: E402
+from evals.stores import suite_settings  # noqa: E402
+from evals.suite import Case, load_suite  # noqa: E402
 from evals.textutil import contains_fact  # noqa: E402
-from ingest.settings import Settings  # noqa: E402
 
 CLASSES = (
     "answered",
@@ -62,10 +61,11 @@ def classify(assistant: Assistant, case: Case) -> tuple[str, float, str]:
     composer = assistant.composer
     if not isinstance(composer, ExtractiveComposer):
         raise SystemExit("answer_failures.py reads the extractive composer's analysis")
-    history = [Turn(role=t.role, content=t.content) for t in case.history] or None
-    filters = Filters.model_validate(case.filters.model_dump()) if case.filters else None
     prepared = assistant.prepare(
-        case.question, language=case.language, history=history, filters=filters
+        case.question,
+        language=case.language,
+        history=case_history(case),
+        filters=case_filters(case),
     )
     if not isinstance(prepared, Prepared):  # answered without composing (a third language)
         return ("absent declined" if case.must_abstain else "declined"), 1.0, ""
@@ -91,15 +91,6 @@ def classify(assistant: Assistant, case: Case) -> tuple[str, float, str]:
     return "wrong sentences", 1.0, line
 
 
-def settings_for(suite: Suite) -> Settings:
-    if suite.corpus_dir is not None:
-        settings = corpus_settings(suite.corpus_dir)
-    else:
-        settings = Settings(data_dir=STORES / "seed")
-    bring_up_to_date(settings)
-    return settings
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("suites", type=Path, nargs="+", help="suite files")
@@ -110,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if suite.corpus_dir is not None and not suite.corpus_dir.is_dir():
             print(f"suite {suite.name} needs its corpus at {suite.corpus_dir}", file=sys.stderr)
             return 2
-        assistant = Assistant(settings_for(suite))
+        assistant = Assistant(suite_settings(suite))
         counts: Counter[str] = Counter()
         lost: Counter[str] = Counter()
         cross: Counter[str] = Counter()

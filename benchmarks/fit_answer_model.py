@@ -50,12 +50,12 @@ from assistant.candidates import QUESTION_FEATURES as ALL_QUESTION_FEATURES  # n
 from assistant.candidates import SENTENCE_FEATURES as ALL_SENTENCE_FEATURES  # noqa: E402
 from assistant.candidates import Candidate  # noqa: E402
 from assistant.composer import ExtractiveComposer, plain_text  # noqa: E402
-from assistant.models import Filters, Turn  # noqa: E402
 from assistant.pipeline import Assistant, Prepared  # noqa: E402
 from assistant.retriever import FusionWeights, passage, rrf  # noqa: E402
-from evals.suite import Case, Suite, load_suite  # noqa: E402
+from evals.runner import case_filters, case_history  # noqa: E402
+from evals.stores import suite_settings  # noqa: E402
+from evals.suite import Case, load_suite  # noqa: E402
 from evals.textutil import contains_fact  # noqa: E402
-from ingest.settings import Settings  # noqa: E402
 
 # Every feature the candidates carry goes into the fit. (Tried on the tuning half: leaving the
 # raw cosines out of sentence ranking, so that only the per-language z-scores speak, gave
@@ -100,18 +100,6 @@ class Example:
     labels: list[int]
 
 
-def _settings(suite: Suite) -> Settings:
-    """A store of the suite's corpus (the seed corpus for a suite that names none)."""
-    from evals.stores import STORES, bring_up_to_date, corpus_settings
-
-    if suite.corpus_dir is not None:
-        settings = corpus_settings(suite.corpus_dir)
-    else:
-        settings = Settings(data_dir=STORES / "seed")
-    bring_up_to_date(settings)
-    return settings
-
-
 def _label(case: Case, c: Candidate) -> int:
     if case.expected_sources and c.passage.doc_id not in case.expected_sources:
         return 0
@@ -120,10 +108,11 @@ def _label(case: Case, c: Candidate) -> int:
 
 
 def _prepare(assistant: Assistant, case: Case) -> Prepared | None:
-    history = [Turn(role=t.role, content=t.content) for t in case.history] or None
-    filters = Filters.model_validate(case.filters.model_dump()) if case.filters else None
     prepared = assistant.prepare(
-        case.question, language=case.language, history=history, filters=filters
+        case.question,
+        language=case.language,
+        history=case_history(case),
+        filters=case_filters(case),
     )
     return prepared if isinstance(prepared, Prepared) else None
 
@@ -410,7 +399,7 @@ def report(paths: list[Path], label: str) -> dict:
     out = {}
     for path in paths:
         suite = load_suite(path)
-        settings = _settings(suite)
+        settings = suite_settings(suite)
         results = run_suites([suite], InProcessBackend(settings), progress=False)
         write_results(results, Path("artifacts/evals") / f"{label}-{suite.name}")
         out[suite.name] = results["summary"]
@@ -492,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         tune = [suites[path] for path in tune_paths]
         assistants: dict[str, Assistant] = {}
         for suite in tune:
-            settings = _settings(suite)
+            settings = suite_settings(suite)
             assistants[suite.name] = Assistant(
                 settings,
                 composer=ExtractiveComposer(_zero_model(FusionWeights())),

@@ -61,15 +61,25 @@ def select_cases(suite: Suite, tags: list[str] | None) -> list[Case]:
     return [c for c in suite.cases if set(c.tags) & set(tags)]
 
 
+def case_history(case: Case) -> list[Turn] | None:
+    """The case's earlier turns as the assistant takes them."""
+    return [Turn(role=t.role, content=t.content) for t in case.history] or None
+
+
+def case_filters(case: Case) -> Filters | None:
+    """The case's filters as the assistant takes them (raises on one it rejects)."""
+    return Filters.model_validate(case.filters.model_dump()) if case.filters else None
+
+
 def run_case(
     case: Case, backend: Backend, clock: Callable[[], float] = time.perf_counter
 ) -> tuple[dict[str, Any] | None, CaseScore]:
     """Ask one case; returns the answer as JSON (None on error) and its score."""
-    history = [Turn(role=t.role, content=t.content) for t in case.history] or None
+    history = case_history(case)
     started = clock()
     try:
         # Inside the try: a filter the assistant rejects (an unknown kind) fails this case only.
-        filters = Filters.model_validate(case.filters.model_dump()) if case.filters else None
+        filters = case_filters(case)
         answer = backend.ask(
             case.question, language=case.language, history=history, filters=filters
         )

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.manifest import slugify
 from ingest.settings import Settings
+
+if TYPE_CHECKING:
+    from evals.suite import Suite
 
 STORES = Path("artifacts/evals/stores")
 
@@ -28,6 +32,17 @@ def corpus_settings(corpus: Path, data_dir: Path | None = None) -> Settings:
     if not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} does not exist")
     return Settings(data_dir=data_dir or scratch_dir(corpus), corpus_dir=corpus)
+
+
+def suite_settings(suite: Suite) -> Settings:
+    """A store of the suite's corpus (the bundled corpus for a suite that names none), brought
+    up to date."""
+    if suite.corpus_dir is not None:
+        settings = corpus_settings(suite.corpus_dir)
+    else:
+        settings = Settings(data_dir=STORES / "seed")
+    bring_up_to_date(settings)
+    return settings
 
 
 def bring_up_to_date(settings: Settings) -> None:
