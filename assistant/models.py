@@ -10,23 +10,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ingest.manifest import KINDS as MANIFEST_KINDS
+# The kinds of document are the manifest's: ingestion defines them, questions filter by them.
+from ingest.manifest import KINDS as KINDS  # re-exported beside Kind
+from ingest.manifest import Kind as Kind
 
 Language = Literal["da", "en"]
-Kind = Literal[
-    "news",
-    "initiative",
-    "benchmark",
-    "catalogue",
-    "literature-study",
-    "guideline",
-    "law",
-    "report",
-    "method",
-    "other",
-]
-KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
-assert set(KINDS) == set(MANIFEST_KINDS), "assistant.models.Kind and ingest.manifest.KINDS differ"
 
 
 class Turn(BaseModel):

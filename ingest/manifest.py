@@ -28,6 +28,7 @@ import datetime as dt
 import re
 import unicodedata
 from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -37,7 +38,7 @@ from ingest.loaders.base import LoadedDocument
 from ingest.loaders.chrome import is_chrome_line
 from ingest.meta_inference import infer_kind, infer_published, infer_publisher
 
-KINDS = (
+Kind = Literal[
     "news",
     "initiative",
     "benchmark",
@@ -48,7 +49,8 @@ KINDS = (
     "report",
     "method",
     "other",
-)
+]
+KINDS: tuple[str, ...] = get_args(Kind)
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml")
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
