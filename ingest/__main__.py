@@ -184,6 +184,10 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
@@ -194,12 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         parser.add_argument("--repair", action="store_true", help="rebuild what is missing")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
-        parser.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
+        _data_dir_option(parser)
         return _check(parser.parse_args(argv[1:]))
     if argv[:1] == ["stats"]:
         parser = argparse.ArgumentParser(prog="python -m ingest stats")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
-        parser.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
+        _data_dir_option(parser)
         return _stats(parser.parse_args(argv[1:]))
     parser = argparse.ArgumentParser(
         prog="python -m ingest",
@@ -208,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
     parser.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
-    parser.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
+    _data_dir_option(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return _ingest(parser.parse_args(argv))
 
