@@ -34,7 +34,7 @@ from assistant.composer import ExtractiveComposer, plain_text  # noqa: E402
 from assistant.pipeline import Assistant, Prepared  # noqa: E402
 from evals.runner import case_filters, case_history  # noqa: E402
 from evals.stores import suite_settings  # noqa: E402
-from evals.suite import Case, load_suite  # noqa: E402
+from evals.suite import Case, SuiteError, load_suite  # noqa: E402
 from evals.textutil import contains_fact  # noqa: E402
 
 CLASSES = (
@@ -97,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-v", "--verbose", action="store_true", help="list the failing cases")
     args = p.parse_args(argv)
     for path in args.suites:
-        suite = load_suite(path)
+        try:
+            suite = load_suite(path)
+        except SuiteError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if suite.corpus_dir is not None and not suite.corpus_dir.is_dir():
             print(f"suite {suite.name} needs its corpus at {suite.corpus_dir}", file=sys.stderr)
             return 2

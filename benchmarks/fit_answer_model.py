@@ -54,7 +54,7 @@ from assistant.pipeline import Assistant, Prepared  # noqa: E402
 from assistant.retriever import FusionWeights, passage, rrf  # noqa: E402
 from evals.runner import case_filters, case_history  # noqa: E402
 from evals.stores import suite_settings  # noqa: E402
-from evals.suite import Case, load_suite  # noqa: E402
+from evals.suite import Case, SuiteError, load_suite  # noqa: E402
 from evals.textutil import contains_fact  # noqa: E402
 
 # Every feature the candidates carry goes into the fit. (Tried on the tuning half: leaving the
@@ -471,7 +471,11 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"missing suite file(s): {missing}", file=sys.stderr)
         return 2
-    suites = {path: load_suite(path) for path in tune_paths + held_out}
+    try:
+        suites = {path: load_suite(path) for path in tune_paths + held_out}
+    except SuiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for s in suites.values():
         if s.corpus_dir is not None and not s.corpus_dir.is_dir():
             print(f"suite {s.name} needs its corpus at {s.corpus_dir} (absent)", file=sys.stderr)
