@@ -63,6 +63,8 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "similarity_z_other",
     "numbers_matched",  # share of the numbers the question names that the sentence repeats
     "typed_head",  # "how many beds": a number next to "beds" itself (else as typed_near)
+    "coverage_bridged",  # coverage, the dictionary's everyday translations counting too
+    "coverage_bridged_other",  # the same for a sentence in the other language, else 0
 )
 QUESTION_FEATURES: tuple[str, ...] = (
     "best_logit",  # the sentence model's score of the best candidate
@@ -246,6 +248,9 @@ class CandidateBuilder:
                             "neighbour": float(neighbour),
                             "numbers_matched": _numbers_matched(numbers, span_text),
                             "novelty": _novelty(self.glossary, span_text, lang, question_stems),
+                            "coverage_bridged": self.coverage(
+                                span_text, lang, concepts, weights, bridged=True
+                            ),
                             "coverage_fair": self.coverage(
                                 span_text, lang, [c for c, _ in fair], [w for _, w in fair]
                             ),
@@ -258,6 +263,7 @@ class CandidateBuilder:
             other = c.features["other_language"]
             c.features["coverage_other"] = other * c.features["coverage"]
             c.features["similarity_z_other"] = other * c.features["similarity_z"]
+            c.features["coverage_bridged_other"] = other * c.features["coverage_bridged"]
         if candidates:
             best_sim = max(c.features["similarity_z"] for c in candidates)
             best_cov = max(c.coverage for c in candidates)
@@ -292,6 +298,7 @@ class CandidateBuilder:
                 similarity_z=max(c.features["similarity_z"] for c in items),
                 similarity_search_z=max(c.features["similarity_search_z"] for c in items),
                 coverage=max(c.coverage for c in items),
+                coverage_bridged=max(c.features["coverage_bridged"] for c in items),
                 log_words=math.log1p(len(text.split())),
                 list_answer=1.0,
                 list_unit=1.0,
@@ -314,7 +321,12 @@ class CandidateBuilder:
         return out
 
     def coverage(
-        self, text: str | list[str], lang: str, concepts: list[Concept], weights: list[float]
+        self,
+        text: str | list[str],
+        lang: str,
+        concepts: list[Concept],
+        weights: list[float],
+        bridged: bool = False,
     ) -> float:
         """Weighted share of ``concepts`` that ``text`` (in ``lang``; several texts read as
         one) expresses."""
@@ -328,7 +340,9 @@ class CandidateBuilder:
             entries.update(found)
         total = sum(weights) or 1.0
         matched = sum(
-            w for c, w in zip(concepts, weights, strict=True) if c.matched_by(tokens, lang, entries)
+            w
+            for c, w in zip(concepts, weights, strict=True)
+            if c.matched_by(tokens, lang, entries, bridged)
         )
         return matched / total
 

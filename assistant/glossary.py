@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from assistant.lexicon import Lexicon
 from ingest.lexical import tokenize
 
 GLOSSARY_PATH = Path(__file__).with_name("glossary.yaml")
@@ -28,7 +29,8 @@ class _Entry:
 
 
 class Glossary:
-    def __init__(self, entries: list[dict[str, list[str]]]) -> None:
+    def __init__(self, entries: list[dict[str, list[str]]], lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon if lexicon is not None else Lexicon([])
         self._entries: list[_Entry] = []
         for raw in entries:
             terms = {lang: tuple(str(t) for t in raw.get(lang, [])) for lang in ("da", "en")}
@@ -50,7 +52,7 @@ class Glossary:
     @classmethod
     @lru_cache(maxsize=1)
     def load(cls, path: Path = GLOSSARY_PATH) -> Glossary:
-        return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return cls(yaml.safe_load(path.read_text(encoding="utf-8")), Lexicon.load())
 
     def spans(self, tokens: list[str], language: str) -> list[tuple[int, int, _Entry]]:
         """(start, length, entry) for glossary terms found in stemmed ``tokens``; longest first,

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ from assistant.sentence_index import SentenceIndexCache
 from assistant.store_reader import StoreReader
 from ingest.embeddings import make_embeddings
 from ingest.settings import Settings, get_settings
+
+log = logging.getLogger("kva.assistant")
 
 _UNSUPPORTED = (
     "Only Danish and English are supported; please ask in one of them. / "
@@ -62,6 +65,14 @@ class Assistant:
         self.glossary = Glossary.load()
         model = getattr(composer, "model", None)
         model = model if isinstance(model, AnswerModel) else AnswerModel.load()
+        fitted_with = model.provenance.get("lexicon")
+        if fitted_with and fitted_with != self.glossary.lexicon.description:
+            log.warning(
+                "the answer model was fitted with the dictionaries %s but %s are loaded: "
+                "answers will differ from the reported figures (run scripts/setup.sh)",
+                fitted_with,
+                self.glossary.lexicon.description,
+            )
         k = k or model.passages
         self.retriever = HybridRetriever(
             reader=self.reader,

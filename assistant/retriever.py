@@ -56,13 +56,22 @@ class Concept:
     source_language: str
     forms: dict[str, list[tuple[str, ...]]]
     entry: object | None = None  # the glossary entry, when the concept is a glossary term
+    translations: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    """the other language's forms from the dictionary (everyday words, looser than forms)"""
 
-    def matched_by(self, tokens: set[str], language: str, entries: set[int]) -> bool:
+    def matched_by(
+        self, tokens: set[str], language: str, entries: set[int], bridged: bool = False
+    ) -> bool:
         """``entries``: ids of glossary entries found in the text (longest match wins, so
-        "housing support" is bostøtte and not also botilbud's "housing")."""
+        "housing support" is bostøtte and not also botilbud's "housing"). ``bridged``: the
+        dictionary's translations count too."""
         if self.entry is not None:
             return id(self.entry) in entries
-        return any(all(s in tokens for s in alt) for alt in self.forms.get(language, ()))
+        alts = self.expressions(language) if bridged else self.forms.get(language, ())
+        return any(all(s in tokens for s in alt) for alt in alts)
+
+    def expressions(self, language: str) -> list[tuple[str, ...]]:
+        return [*self.forms.get(language, ()), *self.translations.get(language, ())]
 
 
 @dataclass
@@ -70,7 +79,9 @@ class QueryTerms:
     concepts: list[Concept] = field(default_factory=list)
 
     def tokens(self, language: str) -> list[str]:
-        """All stems that express the question in ``language``, for the BM25 index."""
+        """All stems that express the question in ``language``, for the BM25 index. The
+        dictionary's translations are left out: with them as a ranking of their own, the fit
+        gave that ranking no weight."""
         return list(
             dict.fromkeys(
                 s for c in self.concepts for alt in c.forms.get(language, ()) for s in alt
@@ -111,10 +122,13 @@ def query_terms(
         if i in covered:
             continue
         forms = {source: [(stem,)]}
+        translations = {}
         if _carries_over(word, first=text.lstrip().startswith(word)):
             carried = tokenize(word, target) or [word.lower()]
             forms[target] = [tuple(carried)]
-        terms.concepts.append(Concept(weight, source, forms))
+        elif bridged := glossary.lexicon.translate(stem, source):
+            translations[target] = bridged
+        terms.concepts.append(Concept(weight, source, forms, translations=translations))
     return terms
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from assistant.composer import plain_text
 from assistant.models import Answer
 from evals.suite import Case
 from evals.textutil import contains_fact, guess_language, normalise, strip_quotes
@@ -59,6 +60,25 @@ METRICS: dict[str, bool | None] = {
     "latency_p50_ms": False,
     "latency_p95_ms": False,
 }
+
+
+def without_quotes(text: str, answer: Answer) -> str:
+    """The answer text with each cited quote, as the composer shows it, taken out: a quote
+    that itself holds quotation marks (Danish ”…”) would end a pattern match early and leave
+    words of the source behind as if the answer were written in them.
+
+    >>> from assistant.models import Citation
+    >>> quote = 'SEL § 85: ”Kommunalbestyrelsen skal tilbyde hjælp”'
+    >>> cited = Citation(n=1, doc_id="d", title="t", language="da", quote=quote, start=0,
+    ...                  end=len(quote), score=0.9)
+    >>> answer = Answer(answer=f"“{quote}” (in Danish) [1]", language="en", abstained=False,
+    ...                 citations=[cited])
+    >>> without_quotes(answer.answer, answer)
+    '“” (in Danish) [1]'
+    """
+    for c in answer.citations:
+        text = text.replace(plain_text(c.quote), "")
+    return text
 
 
 class CitationCheck(BaseModel):
@@ -201,7 +221,7 @@ def score_case(
     if not s.abstention_correct:
         failures.append("answered but should abstain" if case.must_abstain else "abstained")
 
-    s.text_language = guess_language(strip_quotes(text))
+    s.text_language = guess_language(strip_quotes(without_quotes(text, answer)))
     if case.language:
         other = "en" if case.language == "da" else "da"
         s.language_match = answer.language == case.language and s.text_language != other

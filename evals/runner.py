@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.glossary import Glossary
 from assistant.models import Filters, Turn
 from evals.backends import Backend
 from evals.metrics import CaseScore, score_case, score_error, summarise
@@ -154,7 +155,8 @@ def run_suites(
 
 
 def environment() -> dict[str, Any]:
-    """Python version and the git revision of the code under test (None outside a checkout)."""
+    """Python version, the git revision of the code under test (None outside a checkout) and
+    the dictionaries the assistant bridged the languages with (answers differ without them)."""
     import platform
     import subprocess
 
@@ -169,7 +171,11 @@ def environment() -> dict[str, Any]:
         revision = proc.stdout.strip() or None if proc.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         revision = None
-    return {"python": platform.python_version(), "git_revision": revision}
+    return {
+        "python": platform.python_version(),
+        "git_revision": revision,
+        "lexicon": Glossary.load().lexicon.description,
+    }
 
 
 def _csv_row(row: dict[str, Any]) -> dict[str, Any]:

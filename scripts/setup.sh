@@ -14,6 +14,28 @@ UV=".venv/bin/uv"
 "$UV" pip install --quiet --python .venv/bin/python -r requirements.lock
 "$UV" pip install --quiet --python .venv/bin/python --no-deps -e .
 
+# FreeDict's Danish-English dictionaries (Debian packages) bridge everyday words between the
+# languages (assistant/lexicon.py). Unpacked into the venv, so no root is needed; the
+# assistant falls back to its glossary alone, with a warning, when they cannot be had.
+DICTS=.venv/share/dictd
+if [ ! -f "$DICTS/freedict-dan-eng.index" ] || [ ! -f "$DICTS/freedict-eng-dan.index" ]; then
+  fetch_dicts() {
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq dict-freedict-dan-eng dict-freedict-eng-dan >/dev/null 2>&1) \
+      && for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/x"; done \
+      && mkdir -p "$DICTS" && cp "$tmp"/x/usr/share/dictd/freedict-* "$DICTS"/
+    local rc=$?
+    rm -rf "$tmp"
+    return $rc
+  }
+  if ! fetch_dicts && [ "$(id -u)" = "0" ]; then
+    apt-get update -qq >/dev/null 2>&1 && fetch_dicts || true
+  fi
+  [ -f "$DICTS/freedict-dan-eng.index" ] \
+    || echo "warning: FreeDict dictionaries unavailable; only the glossary bridges da/en" >&2
+fi
+
 if [ "${1:-}" = "--test" ]; then
   # pip, not uv: pip finds the local CPU build of torch; uv would download a CUDA one.
   if ! .venv/bin/python -c "import torch" 2>/dev/null; then

@@ -314,6 +314,25 @@ def test_language_mismatch_and_empty_aggregate() -> None:
     assert percentile([], 50) is None
 
 
+def test_a_quote_holding_quotation_marks_is_not_read_as_the_answers_language() -> None:
+    """An English answer that quotes a Danish source marked "(in Danish)" is in English, even
+    when the quote itself holds Danish quotation marks (”…”) that end a pattern match early."""
+    quote = "SEL § 85: ”Kommunalbestyrelsen skal tilbyde hjælp, omsorg eller støtte til borgere”"
+    cited = Citation(
+        n=1, doc_id="d", title="t", language="da", quote=quote, start=0, end=len(quote), score=1
+    )
+    answer = Answer(
+        answer=f"“{quote}” (in Danish) [1]", language="en", abstained=False, citations=[cited]
+    )
+    case = Case(id="c", question="Which section?", language="en", expected_facts=[["85"]])
+    score = score_case(case, answer, latency_ms=None, document_text=lambda _: quote)
+    assert score.language_match is True
+    # The same words written as the answer itself still count against it.
+    unquoted = Answer(answer=f"{quote} [1]", language="en", abstained=False)
+    score = score_case(case, unquoted, latency_ms=None, document_text=lambda _: quote)
+    assert score.language_match is False and score.text_language == "da"
+
+
 def test_history_and_language_reach_the_backend() -> None:
     backend = _backend()
     run_suites([parse_suite(_suite())], backend, progress=False)
