@@ -85,6 +85,10 @@ def compare_runs(run_a: dict[str, Any], run_b: dict[str, Any]) -> dict[str, Any]
     rev_b = (run_b.get("environment") or {}).get("git_revision")
     if rev_a != rev_b or (rev_a and rev_a.endswith("-dirty")):
         warnings.append(f"code may differ: git revision {rev_a} vs {rev_b}")
+    lex_a = (run_a.get("environment") or {}).get("lexicon")
+    lex_b = (run_b.get("environment") or {}).get("lexicon")
+    if lex_a != lex_b and lex_a is not None and lex_b is not None:
+        warnings.append(f"the language bridge differs: dictionaries {lex_a} vs {lex_b}")
     set_a, set_b = run_a.get("settings") or {}, run_b.get("settings") or {}
     changed = sorted(k for k in set(set_a) | set(set_b) if set_a.get(k) != set_b.get(k))
     return {

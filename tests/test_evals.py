@@ -377,6 +377,13 @@ def test_compare(results: dict, tmp_path: Path) -> None:
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-on-regression"]) == 1
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "nowhere")]) == 2
 
+    # A run made without the dictionaries is not silently compared with one made with them.
+    assert not [w for w in diff["warnings"] if "language bridge" in w]
+    bare = json.loads(json.dumps(results))
+    bare["environment"]["lexicon"] = "none (0 stems)"
+    warnings = compare_runs(results, bare)["warnings"]
+    assert any("language bridge differs" in w and "none (0 stems)" in w for w in warnings)
+
 
 def test_gates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:  # noqa: ANN001
     suite_path = tmp_path / "unit.yaml"
