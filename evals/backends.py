@@ -152,6 +152,7 @@ class InProcessBackend:
             "settings": redact(self.settings.model_dump(mode="json")),
             "corpus_fingerprint": fingerprint(docs) if docs else None,
             "documents": sorted(d for d, _ in docs),
+            "lexicon": self.assistant.glossary.lexicon.description,
         }
 
 
@@ -216,4 +217,10 @@ class HttpBackend:
                 info["documents"] = sorted(d for d, _ in docs)
                 if all(h for _, h in docs):
                     info["corpus_fingerprint"] = fingerprint(docs)
+        # The dictionaries the server's assistant bridges the languages with.
+        try:
+            resp = self.client.get("/readyz")
+            info["lexicon"] = resp.json().get("lexicon")
+        except Exception:  # noqa: BLE001 - describing must never stop a run
+            pass
         return info

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.glossary import Glossary
 from assistant.models import Filters, Turn
 from evals.backends import Backend
 from evals.metrics import CaseScore, score_case, score_error, summarise
@@ -148,15 +147,14 @@ def run_suites(
         "settings": info.get("settings", {}),
         "corpus_fingerprint": info.get("corpus_fingerprint"),
         "documents": info.get("documents", []),
-        "environment": environment(),
+        "environment": {**environment(), "lexicon": info.get("lexicon")},
         "summary": summarise(pairs),
         "cases": rows,
     }
 
 
 def environment() -> dict[str, Any]:
-    """Python version, the git revision of the code under test (None outside a checkout) and
-    the dictionaries the assistant bridged the languages with (answers differ without them)."""
+    """Python version and the git revision of the code under test (None outside a checkout)."""
     import platform
     import subprocess
 
@@ -171,11 +169,7 @@ def environment() -> dict[str, Any]:
         revision = proc.stdout.strip() or None if proc.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         revision = None
-    return {
-        "python": platform.python_version(),
-        "git_revision": revision,
-        "lexicon": Glossary.load().lexicon.description,
-    }
+    return {"python": platform.python_version(), "git_revision": revision}
 
 
 def _csv_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,8 @@ def test_health_and_ready(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz")
     assert r.status_code == 200 and r.json()["ready"] is True
+    # Which dictionaries bridge the languages (an evaluation records it with its figures).
+    assert r.json()["lexicon"].endswith(" stems)")
     assert client.get("/docs").status_code == 200
     assert "/api/ask" in client.get("/openapi.json").json()["paths"]
 

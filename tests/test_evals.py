@@ -379,9 +379,10 @@ def test_compare(results: dict, tmp_path: Path) -> None:
 
     # A run made without the dictionaries is not silently compared with one made with them.
     assert not [w for w in diff["warnings"] if "language bridge" in w]
-    bare = json.loads(json.dumps(results))
+    bridged, bare = json.loads(json.dumps(results)), json.loads(json.dumps(results))
+    bridged["environment"]["lexicon"] = "freedict-dan-eng, freedict-eng-dan (9084 stems)"
     bare["environment"]["lexicon"] = "none (0 stems)"
-    warnings = compare_runs(results, bare)["warnings"]
+    warnings = compare_runs(bridged, bare)["warnings"]
     assert any("language bridge differs" in w and "none (0 stems)" in w for w in warnings)
 
 
@@ -514,6 +515,7 @@ def test_bundled_suite_against_real_assistant(tmp_path: Path) -> None:
     write_results(results, tmp_path / "run")
     overall = results["summary"]["overall"]
     assert results["corpus_fingerprint"]
+    assert results["environment"]["lexicon"].endswith(" stems)")
     assert overall["n_errors"] == 0, [
         r["score"]["error"] for r in results["cases"] if r["score"]["error"]
     ]
@@ -547,6 +549,8 @@ def test_http_backend_speaks_the_api() -> None:
             )
         if request.url.path == "/api/documents/da":
             return httpx.Response(200, json={"document": {}, "text": DOC_DA})
+        if request.url.path == "/readyz":
+            return httpx.Response(200, json={"ready": True, "lexicon": "server's (12 stems)"})
         return httpx.Response(404, json={"detail": "not found"})
 
     client = httpx.Client(base_url="http://api", transport=httpx.MockTransport(handler))
@@ -556,4 +560,6 @@ def test_http_backend_speaks_the_api() -> None:
     assert seen[0]["language"] == "da" and seen[0]["history"][1]["role"] == "assistant"
     assert results["cases"][0]["score"]["fact_recall"] == 0.0
     assert results["documents"] == ["da"] and results["corpus_fingerprint"]
+    # The server's dictionaries are recorded, not those of the process running the suite.
+    assert results["environment"]["lexicon"] == "server's (12 stems)"
     assert backend.document_text("da") == DOC_DA and backend.document_text("nope") is None

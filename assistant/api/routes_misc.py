@@ -38,6 +38,10 @@ def readyz(request: Request) -> JSONResponse:
     # Which composer answers: the extractive default or the organisation's own model.
     settings = state.settings
     body["composer"] = getattr(assistant, "composer_name", None) or settings.composer
+    # The Danish-English dictionaries the answers were bridged with (answers differ without).
+    glossary = getattr(assistant, "glossary", None)
+    if glossary is not None:
+        body["lexicon"] = glossary.lexicon.description
     if body["composer"] == "generative":
         body["llm"] = {"base_url": settings.llm_base_url, "model": settings.llm_model}
     if getattr(state, "load_error", None):
