@@ -149,7 +149,10 @@ class ExtractiveComposer:
     def run(self, request: CompositionRequest) -> Composition:
         if not request.retrieval.passages:
             return self._abstain(request, {})
-        analysis = self.analyse(request)
+        return self.decide(request, self.analyse(request))
+
+    def decide(self, request: CompositionRequest, analysis: Analysis) -> Composition:
+        """The composition ``run`` gives, from an analysis already made of ``request``."""
         signals = {**analysis.question_features, "answerable": round(analysis.answerable, 4)}
         if not analysis.candidates or analysis.answerable < self.model.answerable.threshold:
             return self._abstain(request, signals)

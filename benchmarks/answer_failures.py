@@ -35,7 +35,7 @@ from assistant.pipeline import Assistant, Prepared  # noqa: E402
 from evals.runner import case_filters, case_history  # noqa: E402
 from evals.stores import suite_settings  # noqa: E402
 from evals.suite import Case, SuiteError, load_suite  # noqa: E402
-from evals.textutil import contains_fact  # noqa: E402
+from evals.textutil import fact_share  # noqa: E402
 
 CLASSES = (
     "answered",
@@ -49,11 +49,7 @@ CLASSES = (
 
 def facts_in(case: Case, texts: list[str]) -> float:
     """Share of the case's expected facts (any of each one's alternatives) in ``texts``."""
-    joined = "\n".join(plain_text(t) for t in texts)
-    if not case.expected_facts:
-        return 0.0
-    hits = [any(contains_fact(joined, alt) for alt in group) for group in case.expected_facts]
-    return sum(hits) / len(hits)
+    return fact_share(case.expected_facts, "\n".join(plain_text(t) for t in texts))
 
 
 def classify(assistant: Assistant, case: Case) -> tuple[str, float, str]:
@@ -70,7 +66,7 @@ def classify(assistant: Assistant, case: Case) -> tuple[str, float, str]:
     if not isinstance(prepared, Prepared):  # answered without composing (a third language)
         return ("absent declined" if case.must_abstain else "declined"), 1.0, ""
     analysis = composer.analyse(prepared.request)
-    composition = composer.run(prepared.request)
+    composition = composer.decide(prepared.request, analysis)
     best = analysis.candidates[0] if analysis.candidates else None
     line = f"p={analysis.answerable:.2f}"
     if best is not None:

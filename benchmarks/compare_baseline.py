@@ -36,7 +36,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from assistant.models import Filters, Turn  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from evals.suite import Case, load_suite  # noqa: E402
-from evals.textutil import contains_fact  # noqa: E402
+from evals.textutil import fact_share  # noqa: E402
 from ingest.manifest import load_manifest  # noqa: E402
 from ingest.pipeline import Indexer  # noqa: E402
 from ingest.settings import PROJECT_ROOT, Settings  # noqa: E402
@@ -90,8 +90,7 @@ class Baseline:
 def _facts(case: Case, text: str) -> float | None:
     if not case.expected_facts:
         return None
-    hits = [any(contains_fact(text, alt) for alt in grp) for grp in case.expected_facts]
-    return sum(hits) / len(hits)
+    return fact_share(case.expected_facts, text)
 
 
 def score(rows: list[dict[str, Any]]) -> dict[str, Any]:

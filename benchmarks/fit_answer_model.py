@@ -57,7 +57,7 @@ from assistant.retriever import FusionWeights, passage, rrf  # noqa: E402
 from evals.runner import case_filters, case_history  # noqa: E402
 from evals.stores import suite_settings  # noqa: E402
 from evals.suite import Case, SuiteError, load_suite  # noqa: E402
-from evals.textutil import contains_fact  # noqa: E402
+from evals.textutil import fact_share, facts_found  # noqa: E402
 
 # Every feature the candidates carry goes into the fit. (Tried on the tuning half: leaving the
 # raw cosines out of sentence ranking, so that only the per-language z-scores speak, gave
@@ -126,8 +126,7 @@ class Example:
 def _label(case: Case, c: Candidate) -> int:
     if case.expected_sources and c.passage.doc_id not in case.expected_sources:
         return 0
-    text = plain_text(c.text)
-    return int(any(any(contains_fact(text, alt) for alt in g) for g in case.expected_facts))
+    return int(any(facts_found(case.expected_facts, plain_text(c.text))))
 
 
 def _prepare(assistant: Assistant, case: Case) -> Prepared | None:
@@ -138,14 +137,6 @@ def _prepare(assistant: Assistant, case: Case) -> Prepared | None:
         filters=case_filters(case),
     )
     return prepared if isinstance(prepared, Prepared) else None
-
-
-def _facts_in(case: Case, texts: list[str]) -> float:
-    joined = "\n".join(texts)
-    if not case.expected_facts:
-        return 0.0
-    hits = [any(contains_fact(joined, a) for a in g) for g in case.expected_facts]
-    return sum(hits) / len(hits)
 
 
 def fit_fusion(assistants: dict[str, Assistant], cases: list[tuple[str, Case]]) -> FusionWeights:
@@ -167,7 +158,8 @@ def fit_fusion(assistants: dict[str, Assistant], cases: list[tuple[str, Case]]) 
                 [weights[name] for name, _ in retrieval.rankings],
             )[: len(retrieval.passages)]
             snap = retrieval.snapshot
-            score += _facts_in(case, [passage(snap, cid, 0.0).text for cid, _ in fused])
+            texts = [passage(snap, cid, 0.0).text for cid, _ in fused]
+            score += fact_share(case.expected_facts, "\n".join(texts))
         score /= max(1, len(runs))
         if score > best_score + 1e-9:
             best, best_score = FusionWeights(d, s, lx), score
@@ -407,7 +399,7 @@ def fit_selection(examples: list[Example], oof: dict[int, np.ndarray]) -> tuple[
             ranked = sorted(e.candidates, key=lambda c: -c.logit)
             chosen = composer.select(ranked, e.prepared.request.retrieval.snapshot)
             text = "\n".join(plain_text(c.text) for c in chosen)
-            recalls.append(_facts_in(e.case, [text]))
+            recalls.append(fact_share(e.case.expected_facts, text))
             words.append(len(text.split()))
         score = float(np.mean(recalls)) - WORD_COST * float(np.mean(words))
         if score > best_score + 1e-9:

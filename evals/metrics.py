@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 from assistant.composer import plain_text
 from assistant.models import Answer
 from evals.suite import Case
-from evals.textutil import contains_fact, guess_language, normalise, strip_quotes
+from evals.textutil import facts_found, guess_language, normalise, strip_quotes
 
 # Which way is good, for compare: True = higher is better, False = lower, None = neither
 # (answer length is a trade-off, not a score). Every name here can be gated on.
@@ -192,7 +192,7 @@ def score_case(
     s.answer_words = len(text.split())
 
     if case.expected_facts:
-        s.facts_hit = [any(contains_fact(text, alt) for alt in grp) for grp in case.expected_facts]
+        s.facts_hit = facts_found(case.expected_facts, text)
         s.fact_recall = sum(s.facts_hit) / len(s.facts_hit)
         failures += [
             "missing fact: " + " | ".join(grp)

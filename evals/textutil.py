@@ -45,6 +45,21 @@ def contains_fact(answer: str, alternative: str) -> bool:
     return re.search(pattern, normalise(answer)) is not None
 
 
+def facts_found(groups: list[list[str]], text: str) -> list[bool]:
+    """For each expected fact (a group of alternatives), whether ``text`` holds one of them.
+
+    >>> facts_found([["§ 85", "section 85"], ["107"]], "Efter § 85 ...")
+    [True, False]
+    """
+    return [any(contains_fact(text, alt) for alt in group) for group in groups]
+
+
+def fact_share(groups: list[list[str]], text: str) -> float:
+    """Share of the expected facts that ``text`` holds (0.0 when none are expected)."""
+    hits = facts_found(groups, text)
+    return sum(hits) / len(hits) if hits else 0.0
+
+
 _DA_WORDS = frozenset(
     {
         "og",
