@@ -16,6 +16,7 @@ the facts lost (a partly answered case loses the share it missed). ``-v`` lists 
 cases with the best candidate and the first one that held the fact.
 
     .venv/bin/python benchmarks/answer_failures.py evals/suites/social-dev-heldout.yaml [-v]
+    .venv/bin/python benchmarks/answer_failures.py evals/suites/social-dev-fresh.yaml [-v]
 
 A suite that names a corpus needs it (``../shared/corpora/social-dev`` for the dev suites).
 """

@@ -32,6 +32,7 @@ from ingest.settings import PROJECT_ROOT
 
 SUITES = PROJECT_ROOT / "evals" / "suites"
 DEV_SUITES = [SUITES / "social-dev-tune.yaml", SUITES / "social-dev-heldout.yaml"]
+FRESH_SUITE = SUITES / "social-dev-fresh.yaml"
 
 
 @pytest.mark.parametrize(
@@ -61,6 +62,7 @@ def test_committed_model_is_complete_and_says_where_it_came_from() -> None:
     assert provenance["fitted_by"] == "benchmarks/fit_answer_model.py"
     assert "social-dev-tune" in provenance["tuning_suites"]
     assert "social-dev-heldout" not in provenance["tuning_suites"]
+    assert "social-dev-fresh" not in provenance["tuning_suites"]
 
 
 def test_model_file_errors_name_the_problem(tmp_path: Path) -> None:
@@ -252,6 +254,25 @@ def test_dev_suite_is_split_by_document_and_big_enough() -> None:
     assert not main_source(tune) & main_source(held_out)
 
 
+def test_fresh_suite_asks_about_tuning_documents_in_new_words() -> None:
+    """The second author's questions are about the tuning half's documents, share no id with
+    either half and cover every category, so that they measure a change of author alone."""
+    tune, held_out, fresh = (load_suite(p) for p in (*DEV_SUITES, FRESH_SUITE))
+    assert fresh.corpus_dir == tune.corpus_dir
+    assert not {c.id for c in fresh.cases} & {c.id for c in tune.cases + held_out.cases}
+    held_out_docs = {c.expected_sources[0] for c in held_out.cases if c.expected_sources}
+    answerable = [c for c in fresh.cases if not c.must_abstain]
+    assert answerable and all(c.expected_facts and c.expected_sources for c in answerable)
+    assert not {c.expected_sources[0] for c in answerable} & held_out_docs
+    tags = defaultdict(int)
+    for c in fresh.cases:
+        for t in c.tags:
+            tags[t] += 1
+    for tag in ("cross-lingual", "list", "follow-up", "absent", "off-domain", "number"):
+        assert tags[tag] >= 5, tag
+    assert {c.language for c in fresh.cases if "cross-lingual" in c.tags} == {"da", "en"}
+
+
 def test_dev_suite_facts_are_in_their_sources() -> None:
     from ingest.loaders import load_file
 
@@ -259,7 +280,7 @@ def test_dev_suite_facts_are_in_their_sources() -> None:
     if corpus is None or not corpus.is_dir():
         pytest.skip(f"the development corpus is not here ({corpus}); it lives in ../shared")
     texts = {p.stem: load_file(p).text for p in corpus.iterdir() if p.is_file()}
-    for path in DEV_SUITES:
+    for path in (*DEV_SUITES, FRESH_SUITE):
         for case in load_suite(path).cases:
             assert set(case.expected_sources) <= set(texts), case.id
             for group in case.expected_facts:
