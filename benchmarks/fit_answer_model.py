@@ -450,6 +450,7 @@ def report(paths: list[Path], label: str) -> dict:
 
 ROWS = (
     ("overall", "fact_recall"),
+    ("overall", "fact_recall_ci95"),  # the 95 % bootstrap interval (evals.uncertainty)
     ("lang:da", "fact_recall"),
     ("lang:en", "fact_recall"),
     ("tag:cross-lingual", "fact_recall"),
@@ -484,6 +485,10 @@ def print_table(summaries: dict[str, dict]) -> None:
                 if scope.startswith("lang:")
                 else s["by_tag"].get(scope[4:], {})
             )
+            if metric == "fact_recall_ci95":
+                lo, hi = block.get(f"{metric}_low"), block.get(f"{metric}_high")
+                cells.append("–" if lo is None or hi is None else f"{lo:.3f}–{hi:.3f}")
+                continue
             v = block.get(metric)
             n = block.get("n_cases")
             cells.append("–" if v is None else f"{v:.3f}" if abs(v) < 10 else f"{v:.0f}")

@@ -165,9 +165,11 @@ def _print_summary(results: dict[str, Any]) -> None:
         v = o.get(key)
         return "–" if v is None else (f"{v:.0f}" if key.endswith("_ms") else f"{v:.3f}")
 
+    lo, hi = o.get("fact_recall_ci95_low"), o.get("fact_recall_ci95_high")
+    spread = f" (95 % {lo:.3f}–{hi:.3f})" if lo is not None and hi is not None else ""
     print(
         f"{o['n_passed']}/{o['n_cases']} passed ({o['n_errors']} errors) · "
-        f"fact_recall {f('fact_recall')} · source_hit_rate {f('source_hit_rate')} · "
+        f"fact_recall {f('fact_recall')}{spread} · source_hit_rate {f('source_hit_rate')} · "
         f"citation_validity {f('citation_validity')} · abstention_accuracy "
         f"{f('abstention_accuracy')} (P {f('abstention_precision')} / R "
         f"{f('abstention_recall')}) · language_match {f('language_match')} · "

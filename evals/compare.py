@@ -1,7 +1,9 @@
 """Comparing two runs: metric deltas and, case by case, what improved and what regressed.
 
 Cases are matched by (suite, id). A case improves when it goes from failing to passing or its
-fact recall rises; it regresses the other way round.
+fact recall rises; it regresses the other way round. The overall changes of fact recall and pass
+rate carry a paired 95 % bootstrap interval over the cases both runs share
+(``evals.uncertainty``); one that includes zero is marked "within noise".
 
 Example:
     >>> def run(passed, recall):
@@ -20,6 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import METRICS
+from evals.uncertainty import paired_interval, within_noise
+
+# The per-case score behind each overall metric that gets a paired interval.
+_PAIRED = {
+    "fact_recall": lambda c: (
+        (c["score"].get("fact_recall") or 0.0)
+        if c.get("expected_facts") and not c.get("must_abstain")
+        else None
+    ),
+    "pass_rate": lambda c: float(bool(c["score"]["passed"])),
+}
 
 
 def _key(row: dict[str, Any]) -> tuple[str, str]:
@@ -73,6 +86,15 @@ def compare_runs(run_a: dict[str, Any], run_b: dict[str, Any]) -> dict[str, Any]
         }
 
     sum_a, sum_b = run_a["summary"], run_b["summary"]
+    overall = metric_deltas(sum_a["overall"], sum_b["overall"])
+    shared = sorted(cases_a.keys() & cases_b.keys())
+    for metric, value in _PAIRED.items():
+        pairs = [(value(cases_a[k]), value(cases_b[k])) for k in shared]
+        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        bounds = paired_interval([a for a, _ in pairs], [b for _, b in pairs])
+        overall[metric]["ci95"] = list(bounds) if bounds is not None else None
+        overall[metric]["within_noise"] = within_noise(bounds)
+        overall[metric]["n_paired"] = len(pairs)
     tags = sorted(set(sum_a.get("by_tag", {})) | set(sum_b.get("by_tag", {})))
     warnings = []
     if run_a.get("corpus_fingerprint") != run_b.get("corpus_fingerprint"):
@@ -96,7 +118,7 @@ def compare_runs(run_a: dict[str, Any], run_b: dict[str, Any]) -> dict[str, Any]
         "b": {"timestamp": run_b.get("timestamp"), "fingerprint": run_b.get("corpus_fingerprint")},
         "warnings": warnings,
         "settings_changed": {k: [set_a.get(k), set_b.get(k)] for k in changed},
-        "overall": metric_deltas(sum_a["overall"], sum_b["overall"]),
+        "overall": overall,
         "by_tag": {
             t: {
                 m: _delta(
@@ -131,6 +153,10 @@ def format_comparison(diff: dict[str, Any]) -> str:
             better = (d["delta"] > 0) == d["higher_is_better"]
             mark = " (better)" if better else " (worse)"
         delta = "–" if d["delta"] is None else f"{d['delta']:+.3f}"
+        if d.get("ci95"):
+            lo, hi = d["ci95"]
+            noise = ", within noise" if d["within_noise"] else ""
+            mark += f" (95 % {lo:+.3f} to {hi:+.3f} over {d['n_paired']} shared cases{noise})"
         lines.append(f"| {metric} | {_num(d['a'])} | {_num(d['b'])} | {delta}{mark} |")
     moved_tags = {t: d for t, d in diff["by_tag"].items() if any(v for v in d.values())}
     if moved_tags:

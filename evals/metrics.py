@@ -15,6 +15,9 @@ Definitions (also in evals/README.md):
 - answer_chars_mean / answer_words_mean: length of the answer text.
 - latency_p50_ms / latency_p95_ms: wall-clock time of the ask call (linear interpolation).
 - pass_rate: share of cases that pass every check that applies to them.
+- fact_recall_ci95_low / fact_recall_ci95_high: the 95 % bootstrap interval of fact_recall
+  over the same cases (``evals.uncertainty``): how much of a difference between runs chance
+  alone could make.
 
 Example:
     >>> from assistant.models import Answer
@@ -39,6 +42,7 @@ from assistant.composer import plain_text
 from assistant.models import Answer
 from evals.suite import Case
 from evals.textutil import facts_found, guess_language, normalise, strip_quotes
+from evals.uncertainty import interval
 
 # Which way is good, for compare: True = higher is better, False = lower, None = neither
 # (answer length is a trade-off, not a score). Every name here can be gated on.
@@ -267,16 +271,18 @@ def aggregate(items: Iterable[tuple[Case, CaseScore]]) -> dict[str, Any]:
     fn = sum(c.must_abstain and not s.abstained for c, s in ok)
     answered = [s for _, s in ok if not s.abstained]
     latencies = [s.latency_ms for _, s in pairs if s.latency_ms is not None]
+    # An errored case counts as recall 0: a crash must not look better than a wrong answer.
+    recalls = [s.fact_recall or 0.0 for c, s in pairs if c.expected_facts and not c.must_abstain]
+    bounds = interval(recalls)
     return {
         "n_cases": len(pairs),
         "n_errors": len(pairs) - len(ok),
         "n_passed": sum(s.passed for _, s in pairs),
         "pass_rate": _ratio(sum(s.passed for _, s in pairs), len(pairs)),
         "error_rate": _ratio(len(pairs) - len(ok), len(pairs)),
-        # An errored case counts as recall 0: a crash must not look better than a wrong answer.
-        "fact_recall": _mean(
-            [s.fact_recall or 0.0 for c, s in pairs if c.expected_facts and not c.must_abstain]
-        ),
+        "fact_recall": _mean(recalls),
+        "fact_recall_ci95_low": bounds[0] if bounds is not None else None,
+        "fact_recall_ci95_high": bounds[1] if bounds is not None else None,
         "source_hit_rate": _mean(
             [float(bool(s.source_hit)) for c, s in pairs if c.expected_sources]
         ),

@@ -214,6 +214,13 @@ def render_report(results: dict[str, Any]) -> str:
         if r["score"].get("latency_ms") is not None
     ]
     suites = ", ".join(s["name"] for s in results.get("suites", []))
+    lo, hi = overall.get("fact_recall_ci95_low"), overall.get("fact_recall_ci95_high")
+    spread = (
+        f"<p>Fact recall {overall['fact_recall']:.3f}, 95 % interval {lo:.3f}–{hi:.3f}: "
+        "a run that differs by less than the interval's half-width may differ by chance.</p>"
+        if lo is not None and hi is not None and overall.get("fact_recall") is not None
+        else ""
+    )
     settings = "".join(
         f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
         for k, v in (results.get("settings") or {}).items()
@@ -226,7 +233,7 @@ def render_report(results: dict[str, Any]) -> str:
         f"{escape(str(results.get('backend')))} · corpus fingerprint "
         f"<code>{escape(str(results.get('corpus_fingerprint') or 'unknown')[:16])}</code></p>"
         f"<p><b>{overall.get('n_passed', 0)} of {overall.get('n_cases', 0)} cases passed</b>"
-        f" ({len(failing)} failing).</p>"
+        f" ({len(failing)} failing).</p>{spread}"
         f"<h2>Metrics</h2>{_metric_table(summary)}"
         f"<h2>Per tag</h2>{_bars('pass rate per tag', tag_rows)}"
         f"{_bars('fact recall per tag', recall_rows)}{_tag_table(summary)}"

@@ -18,7 +18,10 @@ import assistant.candidates
 import assistant.chrome
 import assistant.composer
 import assistant.sentence_index
+import evals.compare
+import evals.metrics
 import evals.stores
+import evals.uncertainty
 from assistant.answer_model import MODEL_PATH, AnswerModel, AnswerModelError
 from assistant.candidates import QUESTION_FEATURES, SENTENCE_FEATURES
 from assistant.chrome import Boilerplate, is_chrome
@@ -44,7 +47,10 @@ FRESH_SUITE = SUITES / "social-dev-fresh.yaml"
         assistant.chrome,
         assistant.composer,
         assistant.sentence_index,
+        evals.compare,
+        evals.metrics,
         evals.stores,
+        evals.uncertainty,
     ],
 )
 def test_docstring_examples_run(module) -> None:  # noqa: ANN001

@@ -27,6 +27,7 @@ from evals.gates import GateError, parse_gate  # noqa: E402
 from evals.metrics import aggregate, percentile, score_case  # noqa: E402
 from evals.runner import run_suites, write_results  # noqa: E402
 from evals.suite import Case, SuiteError, load_suite, load_suites, parse_suite  # noqa: E402
+from evals.uncertainty import interval, paired_interval, within_noise  # noqa: E402
 
 SUITES = ROOT / "evals" / "suites"
 
@@ -370,10 +371,18 @@ def test_compare(results: dict, tmp_path: Path) -> None:
     assert [c["id"] for c in diff["improved"]] == ["abstain-missed"]
     assert [c["id"] for c in diff["regressed"]] == ["facts-ok"]
 
+    # One case up and one down in a handful: a change chance alone could make, and said so.
+    recall = diff["overall"]["fact_recall"]
+    assert recall["ci95"][0] < 0 and recall["within_noise"] is True
+    assert recall["n_paired"] == sum(
+        1 for r in results["cases"] if r["expected_facts"] and not r["must_abstain"]
+    )
+
     code = main(["compare", str(tmp_path / "a"), str(tmp_path / "b" / "results.json")])
     assert code == 0
     text = (tmp_path / "b" / "compare.md").read_text(encoding="utf-8")
     assert "## Regressed (1)" in text and "facts-ok" in text and "missing fact: 85" in text
+    assert "shared cases, within noise)" in text
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-on-regression"]) == 1
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "nowhere")]) == 2
 
@@ -384,6 +393,30 @@ def test_compare(results: dict, tmp_path: Path) -> None:
     bare["environment"]["lexicon"] = "none (0 stems)"
     warnings = compare_runs(bridged, bare)["warnings"]
     assert any("language bridge differs" in w and "none (0 stems)" in w for w in warnings)
+
+
+def test_intervals_say_how_far_a_figure_can_be_trusted(results: dict, tmp_path: Path) -> None:
+    few, many = interval([0.0, 1.0] * 10), interval([0.0, 1.0] * 200)
+    assert few[0] < 0.5 < few[1] and many[0] < 0.5 < many[1]
+    assert many[1] - many[0] < (few[1] - few[0]) / 3  # twenty times the cases, a third the width
+    assert interval([0.7]) is None
+    with pytest.raises(ValueError, match="level"):
+        interval([0.0, 1.0], level=95)
+    # Paired: the same 60 cases, 12 of them fixed and none broken, is a real change ...
+    before = [0.0] * 30 + [1.0] * 30
+    after = [1.0] * 12 + [0.0] * 18 + [1.0] * 30
+    assert within_noise(paired_interval(before, after)) is False
+    # ... while 12 fixed and 10 broken is not.
+    mixed = [1.0] * 12 + [0.0] * 18 + [0.0] * 10 + [1.0] * 20
+    assert within_noise(paired_interval(before, mixed)) is True
+    with pytest.raises(ValueError, match="length"):
+        paired_interval([1.0], [1.0, 0.0])
+
+    overall = results["summary"]["overall"]
+    lo, hi = overall["fact_recall_ci95_low"], overall["fact_recall_ci95_high"]
+    assert lo <= overall["fact_recall"] <= hi
+    html = write_results(results, tmp_path / "run")["html"].read_text(encoding="utf-8")
+    assert f"95 % interval {lo:.3f}–{hi:.3f}" in html
 
 
 def test_gates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:  # noqa: ANN001
