@@ -16,8 +16,9 @@ development suite over real pages plus the seed suite, and written to
    recall less a small cost per word).
 
 Then it runs the evaluation suites with the fitted model and prints, per suite and category,
-the figures. Two suites are never fitted on: the held-out half (unseen documents) and
-``social-dev-fresh`` (unseen questions by a second author, about the tuning half's documents).
+the figures. Three suites are never fitted on: the held-out half (unseen documents),
+``social-dev-fresh`` (a second author's questions about the tuning half's documents) and
+``social-dev-unseen`` (a third author's questions about the held-out half's documents).
 
     .venv/bin/python benchmarks/fit_answer_model.py            # fit, save, report
     .venv/bin/python benchmarks/fit_answer_model.py --no-save  # fit and report only
@@ -101,9 +102,11 @@ from evals.textutil import fact_share, facts_found  # noqa: E402
 #
 # Tried after social-dev-fresh.yaml was written (95 questions by a second author about the
 # tuning documents; committed engine: held-out 0.743, fresh 0.447, cross-lingual 0.500 / 0.321):
-# - the fresh questions added to the tuning suites instead: held-out 0.743 -> 0.732, seed
-#   0.863 -> 0.818, out-of-fold decline F1 0.667 -> 0.397 (its absent questions share nearly
-#   all their words with real passages); kept apart, as a second never-fitted suite;
+# - the fresh questions added to the tuning suites instead: held-out 0.743 -> 0.693, seed
+#   0.863 -> 0.807, out-of-fold decline F1 0.667 -> 0.357 (its absent questions share nearly
+#   all their words with real passages), and on the third author's social-dev-unseen (unseen
+#   documents too) 0.607 -> 0.553: two authors' questions in the fit did not carry better to a
+#   third, so the fresh suite stays a test;
 # - a word-for-word gloss of the question in the other language (dictionary + glossary),
 #   embedded, as a fourth ranking of the other language's sentences and a sentence feature:
 #   facts in the top passages, cross-lingual, rise on all three suites (held-out 0.774 ->
@@ -127,7 +130,11 @@ SENTENCE_FEATURES = ALL_SENTENCE_FEATURES
 QUESTION_FEATURES = ALL_QUESTION_FEATURES
 SUITES = ROOT / "evals" / "suites"
 TUNE = [SUITES / "social-dev-tune.yaml", SUITES / "core.yaml"]
-HELD_OUT = [SUITES / "social-dev-heldout.yaml", SUITES / "social-dev-fresh.yaml"]
+HELD_OUT = [
+    SUITES / "social-dev-heldout.yaml",
+    SUITES / "social-dev-fresh.yaml",
+    SUITES / "social-dev-unseen.yaml",
+]
 FUSION_GRID = (0.5, 1.0, 2.0)
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 WORD_COST = 0.002

@@ -36,6 +36,7 @@ from ingest.settings import PROJECT_ROOT
 SUITES = PROJECT_ROOT / "evals" / "suites"
 DEV_SUITES = [SUITES / "social-dev-tune.yaml", SUITES / "social-dev-heldout.yaml"]
 FRESH_SUITE = SUITES / "social-dev-fresh.yaml"
+UNSEEN_SUITE = SUITES / "social-dev-unseen.yaml"
 
 
 @pytest.mark.parametrize(
@@ -69,6 +70,7 @@ def test_committed_model_is_complete_and_says_where_it_came_from() -> None:
     assert "social-dev-tune" in provenance["tuning_suites"]
     assert "social-dev-heldout" not in provenance["tuning_suites"]
     assert "social-dev-fresh" not in provenance["tuning_suites"]
+    assert "social-dev-unseen" not in provenance["tuning_suites"]
 
 
 def test_model_file_errors_name_the_problem(tmp_path: Path) -> None:
@@ -279,6 +281,27 @@ def test_fresh_suite_asks_about_tuning_documents_in_new_words() -> None:
     assert {c.language for c in fresh.cases if "cross-lingual" in c.tags} == {"da", "en"}
 
 
+def test_unseen_suite_asks_about_held_out_documents_only() -> None:
+    """The third author's questions are about documents the fit never saw."""
+    tune, held_out, fresh, unseen = (
+        load_suite(p) for p in (*DEV_SUITES, FRESH_SUITE, UNSEEN_SUITE)
+    )
+    assert unseen.corpus_dir == tune.corpus_dir
+    others = {c.id for c in tune.cases + held_out.cases + fresh.cases}
+    assert not {c.id for c in unseen.cases} & others
+    tuning_docs = {c.expected_sources[0] for c in tune.cases if c.expected_sources}
+    answerable = [c for c in unseen.cases if not c.must_abstain]
+    assert answerable and all(c.expected_facts and c.expected_sources for c in answerable)
+    assert not {c.expected_sources[0] for c in answerable} & tuning_docs
+    tags = defaultdict(int)
+    for c in unseen.cases:
+        for t in c.tags:
+            tags[t] += 1
+    for tag in ("cross-lingual", "list", "follow-up", "absent", "off-domain", "number"):
+        assert tags[tag] >= 4, tag
+    assert {c.language for c in unseen.cases if "cross-lingual" in c.tags} == {"da", "en"}
+
+
 def test_dev_suite_facts_are_in_their_sources() -> None:
     from ingest.loaders import load_file
 
@@ -286,7 +309,7 @@ def test_dev_suite_facts_are_in_their_sources() -> None:
     if corpus is None or not corpus.is_dir():
         pytest.skip(f"the development corpus is not here ({corpus}); it lives in ../shared")
     texts = {p.stem: load_file(p).text for p in corpus.iterdir() if p.is_file()}
-    for path in (*DEV_SUITES, FRESH_SUITE):
+    for path in (*DEV_SUITES, FRESH_SUITE, UNSEEN_SUITE):
         for case in load_suite(path).cases:
             assert set(case.expected_sources) <= set(texts), case.id
             for group in case.expected_facts:
