@@ -30,6 +30,7 @@ import numpy as np
 LEVEL = 0.95
 RESAMPLES = 2000
 _SEED = 20261124
+_MAX_DRAWS = 1_000_000  # indices drawn at once
 
 
 def interval(
@@ -42,7 +43,16 @@ def interval(
     if len(data) < 2:
         return None
     rng = np.random.default_rng(_SEED)
-    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    # In blocks, so that a suite of thousands of cases does not draw one huge index matrix.
+    block = max(1, _MAX_DRAWS // len(data))
+    means = np.concatenate(
+        [
+            data[rng.integers(0, len(data), size=(min(block, resamples - done), len(data)))].mean(
+                axis=1
+            )
+            for done in range(0, resamples, block)
+        ]
+    )
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(means, [tail, 100 - tail])
     return float(lo), float(hi)
