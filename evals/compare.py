@@ -3,7 +3,8 @@
 Cases are matched by (suite, id). A case improves when it goes from failing to passing or its
 fact recall rises; it regresses the other way round. The overall changes of fact recall and pass
 rate carry a paired 95 % bootstrap interval over the cases both runs share
-(``evals.uncertainty``); one that includes zero is marked "within noise".
+(``evals.uncertainty``); one that includes zero is marked "within noise", and so is a tag's
+change of fact recall.
 
 Example:
     >>> def run(passed, recall):
@@ -88,14 +89,22 @@ def compare_runs(run_a: dict[str, Any], run_b: dict[str, Any]) -> dict[str, Any]
     sum_a, sum_b = run_a["summary"], run_b["summary"]
     overall = metric_deltas(sum_a["overall"], sum_b["overall"])
     shared = sorted(cases_a.keys() & cases_b.keys())
-    for metric, value in _PAIRED.items():
-        pairs = [(value(cases_a[k]), value(cases_b[k])) for k in shared]
+
+    def paired(metric: str, keys: list[tuple[str, str]]) -> dict[str, Any]:
+        value = _PAIRED[metric]
+        pairs = [(value(cases_a[k]), value(cases_b[k])) for k in keys]
         pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
         bounds = paired_interval([a for a, _ in pairs], [b for _, b in pairs])
-        overall[metric]["ci95"] = list(bounds) if bounds is not None else None
-        overall[metric]["within_noise"] = within_noise(bounds)
-        overall[metric]["n_paired"] = len(pairs)
+        return {
+            "ci95": list(bounds) if bounds is not None else None,
+            "within_noise": within_noise(bounds),
+            "n_paired": len(pairs),
+        }
+
+    for metric in _PAIRED:
+        overall[metric].update(paired(metric, shared))
     tags = sorted(set(sum_a.get("by_tag", {})) | set(sum_b.get("by_tag", {})))
+    tagged = {t: [k for k in shared if t in (cases_b[k].get("tags") or ())] for t in tags}
     warnings = []
     if run_a.get("corpus_fingerprint") != run_b.get("corpus_fingerprint"):
         warnings.append("corpus fingerprints differ: the runs used different documents")
@@ -121,11 +130,14 @@ def compare_runs(run_a: dict[str, Any], run_b: dict[str, Any]) -> dict[str, Any]
         "overall": overall,
         "by_tag": {
             t: {
-                m: _delta(
-                    sum_a.get("by_tag", {}).get(t, {}).get(m),
-                    sum_b.get("by_tag", {}).get(t, {}).get(m),
-                )
-                for m in ("pass_rate", "fact_recall")
+                **{
+                    m: _delta(
+                        sum_a.get("by_tag", {}).get(t, {}).get(m),
+                        sum_b.get("by_tag", {}).get(t, {}).get(m),
+                    )
+                    for m in ("pass_rate", "fact_recall")
+                },
+                "fact_recall_within_noise": paired("fact_recall", tagged[t])["within_noise"],
             }
             for t in tags
         },
@@ -158,11 +170,12 @@ def format_comparison(diff: dict[str, Any]) -> str:
             noise = ", within noise" if d["within_noise"] else ""
             mark += f" (95 % {lo:+.3f} to {hi:+.3f} over {d['n_paired']} shared cases{noise})"
         lines.append(f"| {metric} | {_num(d['a'])} | {_num(d['b'])} | {delta}{mark} |")
-    moved_tags = {t: d for t, d in diff["by_tag"].items() if any(v for v in d.values())}
+    moved_tags = {t: d for t, d in diff["by_tag"].items() if d["pass_rate"] or d["fact_recall"]}
     if moved_tags:
         lines += ["", "Per tag (pass_rate / fact_recall delta):"]
         lines += [
             f"- {t}: {_num(d['pass_rate'])} / {_num(d['fact_recall'])}"
+            + (" (fact recall within noise)" if d.get("fact_recall_within_noise") else "")
             for t, d in moved_tags.items()
         ]
     for title, items in (("Regressed", diff["regressed"]), ("Improved", diff["improved"])):

@@ -383,6 +383,10 @@ def test_compare(results: dict, tmp_path: Path) -> None:
     text = (tmp_path / "b" / "compare.md").read_text(encoding="utf-8")
     assert "## Regressed (1)" in text and "facts-ok" in text and "missing fact: 85" in text
     assert "shared cases, within noise)" in text
+    # A tag's change is judged on that tag's cases alone: one of two cases lost its fact ...
+    assert diff["by_tag"]["service-act"]["fact_recall_within_noise"] is True
+    # ... and a tag without facts to find has no interval at all.
+    assert diff["by_tag"]["abstain"]["fact_recall_within_noise"] is None
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-on-regression"]) == 1
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "nowhere")]) == 2
 
