@@ -245,21 +245,27 @@ def test_dev_suite_is_split_by_document_and_big_enough() -> None:
     assert len(cases) >= 200
     assert not {c.id for c in tune.cases} & {c.id for c in held_out.cases}
     for suite in (tune, held_out):
-        tags = defaultdict(int)
-        for c in suite.cases:
-            for t in c.tags:
-                tags[t] += 1
-        for tag in ("cross-lingual", "list", "follow-up", "absent", "off-domain", "number"):
-            assert tags[tag] >= 5, (suite.name, tag)
-        langs = {c.language for c in suite.cases if "cross-lingual" in c.tags}
-        assert langs == {"da", "en"}, suite.name
+        _assert_every_category(suite, at_least=5)
         assert suite.corpus_dir is not None and suite.corpus_dir.name == "social-dev"
 
-    def main_source(suite):  # noqa: ANN001, ANN202
-        return {c.expected_sources[0] for c in suite.cases if c.expected_sources}
-
     # Each answerable case is about a document of its own half.
-    assert not main_source(tune) & main_source(held_out)
+    assert not _main_sources(tune.cases) & _main_sources(held_out.cases)
+
+
+def _main_sources(cases) -> set[str]:  # noqa: ANN001
+    """The document each answerable case is about (its first expected source)."""
+    return {c.expected_sources[0] for c in cases if c.expected_sources}
+
+
+def _assert_every_category(suite, at_least: int) -> None:  # noqa: ANN001
+    tags: defaultdict[str, int] = defaultdict(int)
+    for c in suite.cases:
+        for t in c.tags:
+            tags[t] += 1
+    for tag in ("cross-lingual", "list", "follow-up", "absent", "off-domain", "number"):
+        assert tags[tag] >= at_least, (suite.name, tag)
+    langs = {c.language for c in suite.cases if "cross-lingual" in c.tags}
+    assert langs == {"da", "en"}, suite.name
 
 
 def test_fresh_suite_asks_about_tuning_documents_in_new_words() -> None:
@@ -268,17 +274,10 @@ def test_fresh_suite_asks_about_tuning_documents_in_new_words() -> None:
     tune, held_out, fresh = (load_suite(p) for p in (*DEV_SUITES, FRESH_SUITE))
     assert fresh.corpus_dir == tune.corpus_dir
     assert not {c.id for c in fresh.cases} & {c.id for c in tune.cases + held_out.cases}
-    held_out_docs = {c.expected_sources[0] for c in held_out.cases if c.expected_sources}
     answerable = [c for c in fresh.cases if not c.must_abstain]
     assert answerable and all(c.expected_facts and c.expected_sources for c in answerable)
-    assert not {c.expected_sources[0] for c in answerable} & held_out_docs
-    tags = defaultdict(int)
-    for c in fresh.cases:
-        for t in c.tags:
-            tags[t] += 1
-    for tag in ("cross-lingual", "list", "follow-up", "absent", "off-domain", "number"):
-        assert tags[tag] >= 5, tag
-    assert {c.language for c in fresh.cases if "cross-lingual" in c.tags} == {"da", "en"}
+    assert not _main_sources(answerable) & _main_sources(held_out.cases)
+    _assert_every_category(fresh, at_least=5)
 
 
 def test_unseen_suite_asks_about_held_out_documents_only() -> None:
@@ -289,17 +288,10 @@ def test_unseen_suite_asks_about_held_out_documents_only() -> None:
     assert unseen.corpus_dir == tune.corpus_dir
     others = {c.id for c in tune.cases + held_out.cases + fresh.cases}
     assert not {c.id for c in unseen.cases} & others
-    tuning_docs = {c.expected_sources[0] for c in tune.cases if c.expected_sources}
     answerable = [c for c in unseen.cases if not c.must_abstain]
     assert answerable and all(c.expected_facts and c.expected_sources for c in answerable)
-    assert not {c.expected_sources[0] for c in answerable} & tuning_docs
-    tags = defaultdict(int)
-    for c in unseen.cases:
-        for t in c.tags:
-            tags[t] += 1
-    for tag in ("cross-lingual", "list", "follow-up", "absent", "off-domain", "number"):
-        assert tags[tag] >= 4, tag
-    assert {c.language for c in unseen.cases if "cross-lingual" in c.tags} == {"da", "en"}
+    assert not _main_sources(answerable) & _main_sources(tune.cases)
+    _assert_every_category(unseen, at_least=4)
 
 
 def test_dev_suite_facts_are_in_their_sources() -> None:
