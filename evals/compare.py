@@ -22,15 +22,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import METRICS
+from evals.metrics import METRICS, case_recall
 from evals.uncertainty import paired_interval, within_noise
 
 # The per-case score behind each overall metric that gets a paired interval.
 _PAIRED = {
-    "fact_recall": lambda c: (
-        (c["score"].get("fact_recall") or 0.0)
-        if c.get("expected_facts") and not c.get("must_abstain")
-        else None
+    "fact_recall": lambda c: case_recall(
+        c.get("expected_facts"), bool(c.get("must_abstain")), c["score"].get("fact_recall")
     ),
     "pass_rate": lambda c: float(bool(c["score"]["passed"])),
 }

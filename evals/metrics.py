@@ -254,6 +254,16 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+def case_recall(
+    expected_facts: list[list[str]] | None, must_abstain: bool, fact_recall: float | None
+) -> float | None:
+    """A case's share in fact_recall: None when it has no facts to find or must be declined;
+    an errored case counts as 0, since a crash must not look better than a wrong answer."""
+    if not expected_facts or must_abstain:
+        return None
+    return fact_recall or 0.0
+
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -271,8 +281,11 @@ def aggregate(items: Iterable[tuple[Case, CaseScore]]) -> dict[str, Any]:
     fn = sum(c.must_abstain and not s.abstained for c, s in ok)
     answered = [s for _, s in ok if not s.abstained]
     latencies = [s.latency_ms for _, s in pairs if s.latency_ms is not None]
-    # An errored case counts as recall 0: a crash must not look better than a wrong answer.
-    recalls = [s.fact_recall or 0.0 for c, s in pairs if c.expected_facts and not c.must_abstain]
+    recalls = [
+        r
+        for c, s in pairs
+        if (r := case_recall(c.expected_facts, c.must_abstain, s.fact_recall)) is not None
+    ]
     bounds = interval(recalls)
     return {
         "n_cases": len(pairs),
