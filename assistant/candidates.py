@@ -65,6 +65,7 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "typed_head",  # "how many beds": a number next to "beds" itself (else as typed_near)
     "coverage_bridged",  # coverage, the dictionary's everyday translations counting too
     "coverage_bridged_other",  # the same for a sentence in the other language, else 0
+    "source_named",  # the sentence's document is one the question names ("ifølge OECD")
 )
 QUESTION_FEATURES: tuple[str, ...] = (
     "best_logit",  # the sentence model's score of the best candidate
@@ -247,6 +248,7 @@ class CandidateBuilder:
                             "first_in_chunk": float(i == 0),
                             "neighbour": float(neighbour),
                             "numbers_matched": _numbers_matched(numbers, span_text),
+                            "source_named": float(found.doc_id in retrieval.named),
                             "novelty": _novelty(self.glossary, span_text, lang, question_stems),
                             "coverage_bridged": self.coverage(
                                 span_text, lang, concepts, weights, bridged=True

@@ -26,6 +26,7 @@ from assistant.guard import contains_cpr, question_language, validate_question
 from assistant.models import Answer, Citation, Filters, Language, Passage, Turn
 from assistant.retriever import HybridRetriever, query_terms
 from assistant.sentence_index import SentenceIndexCache
+from assistant.source_cards import SourceCardsCache
 from assistant.store_reader import StoreReader
 from ingest.embeddings import make_embeddings
 from ingest.settings import Settings, get_settings
@@ -80,6 +81,7 @@ class Assistant:
             glossary=self.glossary,
             k=k,
             sentences=SentenceIndexCache(),
+            sources=SourceCardsCache(),
             fusion=model.fusion,
         )
         if composer is None and self.settings.composer == "generative":

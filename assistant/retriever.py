@@ -3,6 +3,8 @@
 Cross-lingual: multilingual-e5 already places a Danish question near English passages; the
 keyword side gets there through the glossary, which carries the question's key terms into the
 other language before it searches that language's BM25 index. Numbers and names cross as-is.
+A fourth ranking holds the chunks of the documents the question names ("ifølge OECD"), since
+those chunks rarely repeat the name (``assistant.source_cards``).
 
 Example:
     >>> from assistant.retriever import rrf
@@ -26,6 +28,7 @@ from pydantic import ConfigDict
 from assistant.glossary import Glossary
 from assistant.models import Filters, Passage
 from assistant.sentence_index import SentenceIndex, SentenceIndexCache
+from assistant.source_cards import SourceCardsCache
 from assistant.store_reader import Snapshot, StoreReader
 from ingest.lexical import is_stopword, tokenize
 
@@ -38,6 +41,8 @@ def rrf(rankings: list[list[str]], weights: list[float] | None = None) -> list[t
     scores: dict[str, float] = {}
     for i, ranking in enumerate(rankings):
         w = weights[i] if weights else 1.0
+        if not w:
+            continue
         for rank, id_ in enumerate(ranking):
             scores[id_] = scores.get(id_, 0.0) + w / (_RRF_K + rank + 1)
     return sorted(scores.items(), key=lambda kv: -kv[1])
@@ -152,17 +157,21 @@ class Retrieval:
     similarity_stats: dict[str, tuple[float, float]] = field(default_factory=dict)
     """per language: mean and spread of the search vector's cosine to every sentence"""
     rankings: list[tuple[str, list[str]]] = field(default_factory=list)
-    """(signal, chunk ids best first) before fusion: 'dense', 'sentence', 'lexical'"""
+    """(signal, chunk ids best first) before fusion: 'dense', 'sentence', 'source', 'lexical'"""
+    named: frozenset[str] = frozenset()
+    """the documents the question names (``assistant.source_cards``)"""
 
 
 @dataclass(frozen=True)
 class FusionWeights:
     """Weights of the three rankings in reciprocal rank fusion (fitted on the tuning suite by
-    ``benchmarks/fit_answer_model.py``; see ``assistant/answer_model.json``)."""
+    ``benchmarks/fit_answer_model.py``; see ``assistant/answer_model.json``). ``source``: the
+    chunks of the documents the question names (``assistant.source_cards``); 0 leaves it out."""
 
     dense: float = 1.0
     sentence: float = 1.0
     lexical: float = 1.0
+    source: float = 0.0
 
 
 class HybridRetriever(BaseRetriever):
@@ -183,6 +192,7 @@ class HybridRetriever(BaseRetriever):
     language: str = "da"
     filters: Filters | None = None
     sentences: SentenceIndexCache | None = None
+    sources: SourceCardsCache | None = None
     fusion: FusionWeights = FusionWeights()
 
     def _get_relevant_documents(
@@ -217,6 +227,7 @@ class HybridRetriever(BaseRetriever):
         index = self.sentences.get(snap) if self.sentences is not None else None
         sentence: dict[str, float] = {}
         stats: dict[str, tuple[float, float]] = {}
+        named: frozenset[str] = frozenset()
         if index is not None and len(index):
             sims = index.similarities(np.asarray(vector, dtype=np.float32))
             stats = index.language_stats(sims)
@@ -227,6 +238,12 @@ class HybridRetriever(BaseRetriever):
             rankings.append(list(sentence))
             names.append("sentence")
             weights.append(self.fusion.sentence)
+            if self.sources is not None:
+                named = frozenset(self.sources.get(snap).named(query))
+                chunks = [c for c in allowed if snap.chunks[c].doc_id in named] if named else []
+                rankings.append(index.rank_chunks(chunks, sims)[: max(2 * k, 10)])
+                names.append("source")
+                weights.append(self.fusion.source)
         lexical: dict[str, float] = {}
         for lang in terms.languages:
             hits = snap.lexical.search(terms.tokens(lang), lang, k=max(2 * k, 10), allowed=allowed)
@@ -247,6 +264,7 @@ class HybridRetriever(BaseRetriever):
             index,
             stats,
             list(zip(names, rankings, strict=True)),
+            named,
         )
 
 

@@ -131,6 +131,16 @@ class SentenceIndex:
                 return list(best.items())
             window = len(sims)
 
+    def rank_chunks(self, chunk_ids: list[str], sims: np.ndarray) -> list[str]:
+        """``chunk_ids`` best first by their best sentence's cosine in ``sims`` (chunks without
+        sentences left out); for a few documents' chunks, cheaper than ``best_chunks``."""
+        best = {}
+        for cid in chunk_ids:
+            first, stop = self._rows.get(cid, (0, 0))
+            if stop > first:
+                best[cid] = float(sims[first:stop].max())
+        return sorted(best, key=lambda c: (-best[c], c))
+
     def units(self, chunk_id: str) -> Iterator[tuple[int, int, np.ndarray]]:
         first, stop = self._rows.get(chunk_id, (0, 0))
         for i in range(first, stop):

@@ -18,6 +18,7 @@ import assistant.candidates
 import assistant.chrome
 import assistant.composer
 import assistant.sentence_index
+import assistant.source_cards
 import evals.compare
 import evals.metrics
 import evals.stores
@@ -28,7 +29,9 @@ from assistant.chrome import Boilerplate, is_chrome
 from assistant.composer import plain_text
 from assistant.glossary import Glossary
 from assistant.models import Turn
+from assistant.retriever import query_terms
 from assistant.sentence_index import SentenceIndex
+from assistant.source_cards import SourceCards, question_names
 from evals.suite import load_suite
 from evals.textutil import contains_fact
 from ingest.settings import PROJECT_ROOT
@@ -48,6 +51,7 @@ UNSEEN_SUITE = SUITES / "social-dev-unseen.yaml"
         assistant.chrome,
         assistant.composer,
         assistant.sentence_index,
+        assistant.source_cards,
         evals.compare,
         evals.metrics,
         evals.stores,
@@ -176,6 +180,78 @@ def test_sentence_index_ranks_chunks_and_measures_the_background() -> None:
     assert index.neighbours["a"] == (None, "b")
     with pytest.raises(ValueError):
         SentenceIndex(["a"], [0, 1], [1], vectors[:1])
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("Hvad siger OECD om job til mennesker med psykiske lidelser?", ["OECD"]),
+        ("What does Healthcare Denmark say about early detection?", ["Healthcare", "Denmark"]),
+        ("Hvad er recovery? Ifølge Socialstyrelsen er det en proces.", ["Socialstyrelsen"]),
+        ("Recovery handler om håb.", []),
+        ("ICM og CTI: hvad er forskellen?", ["ICM", "CTI"]),
+    ],
+)
+def test_question_names_are_capitalised_words_not_sentence_openers(question, names) -> None:  # noqa: ANN001
+    assert question_names(question) == names
+
+
+def test_named_documents_rarest_name_first_common_names_ignored() -> None:
+    cards = SourceCards(
+        {
+            "oecd-work": "Mental health and work Denmark OECD",
+            "oecd-minds": "Fitter minds, fitter jobs OECD",
+            "vive-count": "Hjemløshed i Danmark 2022 VIVE",
+            "sst": "Mental health Danish Health Authority Denmark",
+            "ministry": "Response to the EU Denmark",
+        }
+    )
+    assert cards.named("Hvad siger VIVE og OECD om hjemløse?") == [
+        "vive-count",
+        "oecd-minds",
+        "oecd-work",
+    ]
+    # "Denmark" is on most cards: it names no document, and a question naming only it gets none.
+    assert cards.named("What do they say in Denmark?") == []
+    # Ties at the cut are all left out rather than picked by chance.
+    assert cards.named("Hvad siger OECD?", most=1) == []
+
+
+def test_the_documents_a_question_names_are_ranked_by_retrieval(tmp_path: Path) -> None:
+    from assistant.pipeline import Assistant
+    from ingest.pipeline import Indexer
+    from ingest.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "oecd-mental-health-and-work.txt").write_text(
+        "Mental health and work\n\nPeople with mental health conditions have much lower "
+        "rates of employment and higher rates of unemployment than other people.\n\n"
+        "Many of them work, but they are more often absent from work because of sickness.\n"
+    )
+    (corpus / "bostoette.txt").write_text(
+        "Socialpædagogisk bistand\n\nBostøtte efter serviceloven § 85 gives til borgere med "
+        "nedsat psykisk funktionsevne, så de kan klare sig i egen bolig.\n\n"
+        "Støtten tilrettelægges sammen med borgeren og tager udgangspunkt i borgerens mål.\n"
+    )
+    (corpus / "recovery.txt").write_text(
+        "Recovery\n\nRecovery er en personlig proces, hvor borgeren kommer sig og får et "
+        "meningsfuldt liv.\n\nMange arbejder, og job er for mange en vigtig del af recovery.\n"
+    )
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus)
+    assert Indexer(settings).run([corpus]).ok
+    engine = Assistant(settings)
+    question = "Hvad siger OECD om job til mennesker med psykiske lidelser?"
+    terms = query_terms(question, "da", engine.glossary)
+    retrieval = engine.retriever.search(question, terms)
+    oecd = {d for d in retrieval.snapshot.documents if d.startswith("oecd")}
+    assert retrieval.named == oecd
+    source = dict(retrieval.rankings)["source"]
+    assert source and {retrieval.snapshot.chunks[c].doc_id for c in source} == oecd
+    unnamed = engine.retriever.search(
+        "Hvad er recovery?", query_terms("Hvad er recovery?", "da", engine.glossary)
+    )
+    assert unnamed.named == frozenset() and dict(unnamed.rankings)["source"] == []
 
 
 # --- composition on the real seed store -------------------------------------------------------
