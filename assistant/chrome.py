@@ -18,11 +18,10 @@ Example:
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from functools import lru_cache
 
-from assistant.store_reader import Snapshot
+from assistant.store_reader import SnapshotCache
 from ingest.loaders.chrome import is_chrome_line
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -72,20 +71,8 @@ class Boilerplate:
         return _normal(text) in self._lines
 
 
-class BoilerplateCache:
+class BoilerplateCache(SnapshotCache[Boilerplate]):
     """One ``Boilerplate`` per snapshot."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cached: tuple[Snapshot, Boilerplate] | None = None
-
-    def get(self, snap: Snapshot) -> Boilerplate:
-        # Keyed on the snapshot object itself: a new commit gives a new snapshot, and two
-        # stores (an evaluation over two corpora) never share one.
-        cached = self._cached
-        if cached is not None and cached[0] is snap:
-            return cached[1]
-        with self._lock:
-            if self._cached is None or self._cached[0] is not snap:
-                self._cached = (snap, Boilerplate(snap.texts))
-            return self._cached[1]
+        super().__init__(lambda snap: Boilerplate(snap.texts))

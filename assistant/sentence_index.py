@@ -18,12 +18,11 @@ Example:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import numpy as np
 
-from assistant.store_reader import Snapshot
+from assistant.store_reader import Snapshot, SnapshotCache
 from ingest.lexical import index_language
 
 
@@ -147,20 +146,8 @@ class SentenceIndex:
             yield int(self.starts[i]), int(self.ends[i]), self.vectors[i]
 
 
-class SentenceIndexCache:
+class SentenceIndexCache(SnapshotCache[SentenceIndex]):
     """One ``SentenceIndex`` per snapshot, rebuilt when ingestion commits a new one."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cached: tuple[Snapshot, SentenceIndex] | None = None
-
-    def get(self, snap: Snapshot) -> SentenceIndex:
-        # Keyed on the snapshot object itself: a new commit gives a new snapshot, and two
-        # stores (an evaluation over two corpora) never share one.
-        cached = self._cached
-        if cached is not None and cached[0] is snap:
-            return cached[1]
-        with self._lock:
-            if self._cached is None or self._cached[0] is not snap:
-                self._cached = (snap, SentenceIndex.from_snapshot(snap))
-            return self._cached[1]
+        super().__init__(SentenceIndex.from_snapshot)

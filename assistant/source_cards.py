@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 
-from assistant.store_reader import Snapshot
+from assistant.store_reader import Snapshot, SnapshotCache
 from ingest.lexical import tokenize
 
 # The opening of a document: enough for a byline or a publisher line, not its argument.
@@ -88,18 +87,8 @@ class SourceCards:
         return [d for d, _ in ranked[:most]]
 
 
-class SourceCardsCache:
+class SourceCardsCache(SnapshotCache[SourceCards]):
     """One ``SourceCards`` per snapshot, rebuilt when ingestion commits a new one."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cached: tuple[Snapshot, SourceCards] | None = None
-
-    def get(self, snap: Snapshot) -> SourceCards:
-        cached = self._cached
-        if cached is not None and cached[0] is snap:
-            return cached[1]
-        with self._lock:
-            if self._cached is None or self._cached[0] is not snap:
-                self._cached = (snap, SourceCards.from_snapshot(snap))
-            return self._cached[1]
+        super().__init__(SourceCards.from_snapshot)

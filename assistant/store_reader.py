@@ -19,7 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -102,6 +102,35 @@ class Snapshot:
         if not table:
             return 1.0
         return table.get(stem, table.get("\0max", 1.0))
+
+
+T = TypeVar("T")
+
+
+class SnapshotCache(Generic[T]):
+    """What ``build`` makes of a snapshot, kept until ingestion commits a new one.
+
+    >>> cache = SnapshotCache(lambda snap: snap.generation * 10)
+    >>> snap = Snapshot(generation=2)
+    >>> cache.get(snap), cache.get(snap) is cache.get(snap)
+    (20, True)
+    """
+
+    def __init__(self, build: Callable[[Snapshot], T]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._cached: tuple[Snapshot, T] | None = None
+
+    def get(self, snap: Snapshot) -> T:
+        # Keyed on the snapshot object itself: a new commit gives a new snapshot, and two
+        # stores (an evaluation over two corpora) never share one.
+        cached = self._cached
+        if cached is not None and cached[0] is snap:
+            return cached[1]
+        with self._lock:
+            if self._cached is None or self._cached[0] is not snap:
+                self._cached = (snap, self._build(snap))
+            return self._cached[1]
 
 
 class StoreReader:

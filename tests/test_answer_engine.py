@@ -19,6 +19,7 @@ import assistant.chrome
 import assistant.composer
 import assistant.sentence_index
 import assistant.source_cards
+import assistant.store_reader
 import evals.compare
 import evals.metrics
 import evals.stores
@@ -52,6 +53,7 @@ UNSEEN_SUITE = SUITES / "social-dev-unseen.yaml"
         assistant.composer,
         assistant.sentence_index,
         assistant.source_cards,
+        assistant.store_reader,
         evals.compare,
         evals.metrics,
         evals.stores,
