@@ -90,8 +90,8 @@ class Assistant:
             composer = make_composer(self.settings, self.embeddings)
         self.composer = composer or ExtractiveComposer(model)
         self.k = k
-        # Open the store and build the sentence matrix and the boilerplate lines now, not
-        # inside the first question.
+        # Open the store and build the sentence matrix, the source cards and the boilerplate
+        # lines now, not inside the first question.
         self.refresh()
         # Load the language models now rather than inside the first question's latency.
         question_language("Hvad er kvalitet på botilbud?")
@@ -125,6 +125,7 @@ class Assistant:
     def refresh(self) -> None:
         snap = self.reader.snapshot()
         self.retriever.sentences.get(snap)
+        self.retriever.sources.get(snap)
         if isinstance(self.composer, ExtractiveComposer):
             self.composer.boilerplate.get(snap)
 
