@@ -132,6 +132,24 @@ from evals.textutil import fact_share, facts_found  # noqa: E402
 # never-fitted suites pooled, 0.642 -> 0.658 (paired 95 % -0.018 to +0.050: within noise, but
 # no suite lower); abstention recall held-out 0.517 -> 0.552, fresh 0.086 -> 0.114.
 #
+# Tried after it (2026-11-25; top-1 / top-3 = share of answerable questions whose best / best
+# three candidates by the sentence model hold a fact, model fitted on the tuning suites):
+# - cosines of language-centred vectors (each store language's mean sentence vector taken
+#   from the sentence, the question language's from the question): alone, a better signal
+#   than the raw cosine for cross-lingual top-1 (held-out 0.19 -> 0.30, unseen 0.11 -> 0.44),
+#   but in the model it adds nothing: as a further feature, top-1 held-out 0.550 -> 0.535,
+#   fresh 0.471 -> 0.471, unseen 0.532 -> 0.553; in place of the raw cosines, 0.574 / 0.451 /
+#   0.532 (the per-language z-scores already carry it);
+# - a learnt weight per embedding dimension (the 384 products q_i * v_i as features): top-3
+#   held-out 0.806 -> 0.767 (C 0.001) to 0.682 (C 0.1); it learns the tuning questions;
+# - up to two other-language sentences joining an answer (grid 1 or 2): the fit picks one;
+#   letting that one skip past a repeated sentence moved its threshold to 0.2 and gave tuning
+#   0.802 -> 0.810, seed 0.848 -> 0.855, held-out 0.743 -> 0.747, fresh and unseen unchanged
+#   (within noise; not kept);
+# - for answerability, whether the question's focus word ("Hvem er *leder* af ...", "how
+#   many *students*") is in the top three sentences: fresh, 8 of 24 absent questions against
+#   6 of 16 same-language answerable ones (no separation), so not built.
+#
 # A finer fusion grid (0.25 to 4 instead of 0.5 to 2) picks dense 0.25, sentence 0.25, keyword
 # 4.0 at the grid's edge (tuning: facts in the top passages 0.945 -> 0.963), and the held-out
 # half falls from 0.743 to 0.654 (English 0.719 -> 0.610): the tuning questions share words with

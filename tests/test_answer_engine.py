@@ -302,8 +302,10 @@ def test_failure_classes_account_for_every_case_and_every_lost_fact(assistant) -
     ][:12]
     kinds = {}
     for case in cases:
-        kind, lost, _ = failures.classify(assistant, case)
+        outcome = failures.classify(assistant, case)
+        kind, lost = outcome.kind, outcome.lost
         assert kind in failures.CLASSES and 0.0 <= lost <= 1.0
+        assert outcome.answerable is not None and 0.0 <= outcome.answerable <= 1.0
         kinds[case.id] = kind
         if case.must_abstain:
             assert kind.startswith("absent") and lost == 0.0
@@ -314,6 +316,13 @@ def test_failure_classes_account_for_every_case_and_every_lost_fact(assistant) -
             assert (kind == "answered") == (got > 0 and not answer.abstained), case.id
             assert (kind == "declined") == answer.abstained, case.id
     assert "answered" in kinds.values()
+
+    # The separation figure: 1.0 when every question to decline scores below every answerable
+    # one, 0.0 when above, ties count half, and nothing to compare gives None.
+    assert failures.separation([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert failures.separation([0.1], [0.9]) == 0.0
+    assert failures.separation([0.5, 0.9], [0.5]) == 0.75
+    assert failures.separation([0.9], []) is None
 
 
 # --- the development suite over real pages ----------------------------------------------------
