@@ -164,7 +164,7 @@ class Retrieval:
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """Weights of the three rankings in reciprocal rank fusion (fitted on the tuning suite by
+    """Weights of the four rankings in reciprocal rank fusion (fitted on the tuning suite by
     ``benchmarks/fit_answer_model.py``; see ``assistant/answer_model.json``). ``source``: the
     chunks of the documents the question names (``assistant.source_cards``); 0 leaves it out."""
 
