@@ -159,7 +159,7 @@ class CandidateBuilder:
         concepts = terms.concepts
         weights = [c.weight * concept_idf(snap, c) for c in concepts]
         question_stems = {s for lang in ("da", "en") for s in tokenize(question, lang)}
-        numbers = _QUESTION_NUMBERS.findall(question)
+        numbers = question_numbers(question)
         counted = _COUNTED.search(question)
         head_stems = (
             {t for lang in ("da", "en") for t in tokenize(counted.group(1), lang)}
@@ -395,7 +395,7 @@ class CandidateBuilder:
         kind = expected_type(question)
         top_text = " ".join(c.text for c in ranked[:3])
         passages_text = " ".join(p.text for p in retrieval.passages[:3])
-        numbers = _QUESTION_NUMBERS.findall(question)
+        numbers = question_numbers(question)
         return {
             "best_logit": best.logit if best else -10.0,
             "best_similarity": sims[0] if sims else 0.0,
@@ -408,7 +408,7 @@ class CandidateBuilder:
             "agreement": len(set(dense_top) & set(lexical_top)) / 3.0,
             "lexical_top": math.log1p(max(retrieval.lexical.values(), default=0.0)),
             "type_found": float(kind is None or provides(kind, top_text, question)),
-            "numbers_found": float(all(_number_in(n, passages_text) for n in numbers)),
+            "numbers_found": float(all(number_in(n, passages_text) for n in numbers)),
             "evidence_fair": evidence_fair,
             "asks_type": float(kind is not None),
             "log_concepts": math.log1p(len(own)),
@@ -474,14 +474,20 @@ def _anchors(text: str, language: str, stems: set[str]) -> list[tuple[int, int]]
     return out
 
 
+def question_numbers(question: str) -> list[str]:
+    """The numbers a question writes in digits ("i 2011", "§ 85"), in order."""
+    return _QUESTION_NUMBERS.findall(question)
+
+
+def number_in(number: str, text: str) -> bool:
+    """Whether ``text`` holds ``number`` as a number of its own (not inside 12011 or 1/2011)."""
+    return re.search(rf"(?<![\d/.,^]){number}(?![\d/^])", text) is not None
+
+
 def _numbers_matched(numbers: list[str], text: str) -> float:
     if not numbers:
         return 0.0
-    return sum(bool(_number_in(n, text)) for n in numbers) / len(numbers)
-
-
-def _number_in(number: str, text: str) -> bool:
-    return re.search(rf"(?<![\d/.,^]){number}(?![\d/^])", text) is not None
+    return sum(bool(number_in(n, text)) for n in numbers) / len(numbers)
 
 
 def _expressible(concept: Concept, language: str) -> bool:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.answer_model import AnswerModel, sigmoid
-from assistant.candidates import Candidate, CandidateBuilder
+from assistant.candidates import Candidate, CandidateBuilder, number_in, question_numbers
 from assistant.chrome import BoilerplateCache
 from assistant.models import Citation, OtherVersion, Passage
 from assistant.retriever import QueryTerms, Retrieval
@@ -38,6 +38,11 @@ _TEXTS = {
         "da": "De nærmeste passager vises nedenfor som måske relaterede.",
         "en": "The closest passages are listed below as maybe related.",
     },
+    "unquoted_numbers": {
+        "da": "Bemærk: citaterne nævner ikke {numbers}.",
+        "en": "Note: the quotes do not mention {numbers}.",
+    },
+    "and": {"da": "og", "en": "and"},
     "quote_in": {
         "da": {"en": "på engelsk", "da": "på dansk"},
         "en": {"en": "in English", "da": "in Danish"},
@@ -228,6 +233,11 @@ class ExtractiveComposer:
                         doc_id=other_id, title=other.title, language=other.language
                     )
         joiner = "\n" if any("\n" in part for part in parts) else " "
+        missing = unquoted_numbers(request.question, chosen)
+        if missing:
+            named = [_as_named(n, request.question) for n in missing]
+            numbers = _enumerate(named, framing(lang, "and"))
+            parts.append(framing(lang, "unquoted_numbers").format(numbers=numbers))
         return Composition(
             joiner.join(parts),
             False,
@@ -243,6 +253,34 @@ class ExtractiveComposer:
         if related:
             text += " " + framing(lang, "abstain_related")
         return Composition(text, True, related=related, signals=signals)
+
+
+def unquoted_numbers(question: str, chosen: list[Candidate]) -> list[str]:
+    """The numbers the question names (a year, a section, a count) that no quote holds.
+
+    An answer about 2022 to a question about 2011 reads as an answer unless the reader is told;
+    the material often holds the same figure for another year or place, and the answerability
+    model cannot tell those questions from answerable ones (see the README). Numbers up to
+    twelve are left out: the texts mostly write them as words ("ti pejlemærker").
+
+    Example:
+        >>> unquoted_numbers("Hvor mange hjemløse var der i 2011?", [])
+        ['2011']
+    """
+    quoted = " ".join(f"{c.text} {c.passage.section or ''}" for c in chosen)
+    numbers = dict.fromkeys(n for n in question_numbers(question) if int(n) > 12)
+    return [n for n in numbers if not number_in(n, quoted)]
+
+
+def _as_named(number: str, question: str) -> str:
+    """``§ 85`` where the question writes it so, else the bare number."""
+    return f"§ {number}" if re.search(rf"§\s*{number}(?!\d)", question) else number
+
+
+def _enumerate(items: list[str], conjunction: str) -> str:
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 def plain_text(quote: str) -> str:

@@ -22,7 +22,7 @@ from assistant.answer_model import AnswerModel
 from assistant.composer import Composer, CompositionRequest, ExtractiveComposer
 from assistant.conversation import search_text
 from assistant.glossary import Glossary
-from assistant.guard import contains_cpr, question_language, validate_question
+from assistant.guard import contains_cpr, mask_cpr, question_language, validate_question
 from assistant.models import Answer, Citation, Filters, Language, Passage, Turn
 from assistant.retriever import HybridRetriever, query_terms
 from assistant.sentence_index import SentenceIndexCache
@@ -162,6 +162,10 @@ class Assistant:
         warnings = []
         if contains_cpr(question):
             warnings.append(_PERSONAL_DATA[language or ("en" if detected == "en" else "da")])
+        # The digits of a CPR number would be read as numbers the question asks about (and
+        # could be echoed into the answer); no answer needs them.
+        question = mask_cpr(question)
+        history = [Turn(role=t.role, content=mask_cpr(t.content)) for t in history]
         if detected == "other" and language is None:
             return Answer(
                 answer=_UNSUPPORTED,

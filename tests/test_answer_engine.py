@@ -290,6 +290,20 @@ def test_follow_up_is_answered_from_the_conversation(assistant) -> None:  # noqa
     assert not answer.abstained and answer.citations
 
 
+def test_answer_says_when_its_quotes_lack_the_year_the_question_names(assistant) -> None:  # noqa: ANN001
+    # The seed texts date the literature studies nowhere as 2020, but the benchmarks as 2021.
+    lacking = assistant.ask("Hvem har udarbejdet de to litteraturstudier fra 2020?")
+    assert not lacking.abstained and lacking.citations
+    assert not any("2020" in c.quote for c in lacking.citations)
+    assert lacking.answer.endswith("Bemærk: citaterne nævner ikke 2020.")
+    with_cpr = assistant.ask("Hvem har udarbejdet de to litteraturstudier fra 2020? 010203-1234")
+    assert with_cpr.answer == lacking.answer and with_cpr.warnings
+
+    holding = assistant.ask("Hvornår udkommer de faglige pejlemærker, i 2021?")
+    assert not holding.abstained and any("2021" in c.quote for c in holding.citations)
+    assert "Bemærk" not in holding.answer
+
+
 def test_failure_classes_account_for_every_case_and_every_lost_fact(assistant) -> None:  # noqa: ANN001
     spec = importlib.util.spec_from_file_location(
         "answer_failures", PROJECT_ROOT / "benchmarks" / "answer_failures.py"
