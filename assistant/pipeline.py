@@ -149,9 +149,11 @@ class Assistant:
         question = validate_question(question, self.settings.max_question_chars)
         # Bounded here too (the CLI and library callers have no API in front): only recent
         # turns matter, and an earlier question is read no further than a question would be.
+        # A CPR number is masked in every turn: its digits would be read as numbers the
+        # question asks about (and could be echoed into the answer); no answer needs them.
         limit = self.settings.max_question_chars
         history = [
-            Turn(role=t.role, content=t.content[:limit])
+            Turn(role=t.role, content=mask_cpr(t.content)[:limit])
             for t in (history or [])[-self.settings.max_history_turns :]
             if t.role == "user"
         ]
@@ -162,10 +164,7 @@ class Assistant:
         warnings = []
         if contains_cpr(question):
             warnings.append(_PERSONAL_DATA[language or ("en" if detected == "en" else "da")])
-        # The digits of a CPR number would be read as numbers the question asks about (and
-        # could be echoed into the answer); no answer needs them.
         question = mask_cpr(question)
-        history = [Turn(role=t.role, content=mask_cpr(t.content)) for t in history]
         if detected == "other" and language is None:
             return Answer(
                 answer=_UNSUPPORTED,
