@@ -43,11 +43,16 @@ _TEXTS = {
         "en": "Note: the quotes do not mention {numbers}.",
     },
     "and": {"da": "og", "en": "and"},
+    "more_numbers": {"da": "{n} tal mere", "en": "{n} more numbers"},
     "quote_in": {
         "da": {"en": "på engelsk", "da": "på dansk"},
         "en": {"en": "in English", "da": "in Danish"},
     },
 }
+
+
+# A question that lists many numbers gets a note of one line, not a list of them all.
+_NAMED_NUMBERS = 3
 
 
 def framing(language: str, key: str) -> str:
@@ -235,9 +240,7 @@ class ExtractiveComposer:
         joiner = "\n" if any("\n" in part for part in parts) else " "
         missing = unquoted_numbers(request.question, chosen)
         if missing:
-            named = [_as_named(n, request.question) for n in missing]
-            numbers = _enumerate(named, framing(lang, "and"))
-            parts.append(framing(lang, "unquoted_numbers").format(numbers=numbers))
+            parts.append(_numbers_note(missing, request.question, lang))
         return Composition(
             joiner.join(parts),
             False,
@@ -270,6 +273,17 @@ def unquoted_numbers(question: str, chosen: list[Candidate]) -> list[str]:
     quoted = " ".join(f"{c.text} {c.passage.section or ''}" for c in chosen)
     numbers = dict.fromkeys(n for n in question_numbers(question) if int(n) > 12)
     return [n for n in numbers if not number_in(n, quoted)]
+
+
+def _numbers_note(missing: list[str], question: str, language: str) -> str:
+    """The note naming the numbers no quote holds; past a few, the rest are counted."""
+    # One number past the limit is named rather than counted ("1 more numbers").
+    shown = missing if len(missing) <= _NAMED_NUMBERS + 1 else missing[:_NAMED_NUMBERS]
+    named = [_as_named(n, question) for n in shown]
+    if len(shown) < len(missing):
+        named.append(framing(language, "more_numbers").format(n=len(missing) - len(shown)))
+    numbers = _enumerate(named, framing(language, "and"))
+    return framing(language, "unquoted_numbers").format(numbers=numbers)
 
 
 def _as_named(number: str, question: str) -> str:

@@ -298,6 +298,12 @@ def test_answer_says_when_its_quotes_lack_the_year_the_question_names(assistant)
     assert lacking.answer.endswith("Bemærk: citaterne nævner ikke 2020.")
     with_cpr = assistant.ask("Hvem har udarbejdet de to litteraturstudier fra 2020? 010203-1234")
     assert with_cpr.answer == lacking.answer and with_cpr.warnings
+    # A question listing many numbers gets a one-line note that counts the rest.
+    many = " ".join(str(n) for n in range(1000, 1300))
+    listing = assistant.ask(f"Hvem har udarbejdet litteraturstudierne fra 2020 {many}?")
+    assert listing.answer.endswith(
+        "Bemærk: citaterne nævner ikke 2020, 1000, 1001 og 298 tal mere."
+    )
 
     holding = assistant.ask("Hvornår udkommer de faglige pejlemærker, i 2021?")
     assert not holding.abstained and any("2021" in c.quote for c in holding.citations)
