@@ -55,6 +55,18 @@ class Citation(BaseModel):
     start: int
     end: int
     score: float
+    role: Literal["lead", "support"] | None = Field(
+        None,
+        description="The extractive answer card: 'lead' is the one lead excerpt (a contiguous "
+        "run of one document), 'support' a supporting quote from another document; None for "
+        "composers that do not build a card (generative).",
+    )
+    focus_start: int | None = Field(
+        None,
+        description="Lead excerpt only: where the sentence the engine chose starts in the "
+        "document (start <= focus_start < focus_end <= end); the UI marks it.",
+    )
+    focus_end: int | None = None
 
 
 class OtherVersion(BaseModel):
