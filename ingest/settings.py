@@ -56,6 +56,23 @@ class Settings(BaseSettings):
     api_url: str = Field("http://127.0.0.1:8000", validation_alias="API_URL")
     max_upload_mb: float = Field(50.0, gt=0)
 
+    # The API's own shared state (workshops, labels): unset = a SQLite file under the data dir.
+    database_url: str | None = Field(
+        None, description="postgresql://user:pass@host/db for a shared database; unset = SQLite."
+    )
+    workshop_retention_days: int = Field(
+        30, ge=1, le=3650, description="Workshops and their questions are deleted this long "
+        "after they were created."
+    )
+    workshop_open_hours: float = Field(
+        12.0, gt=0, le=24 * 30, description="How long a workshop takes questions."
+    )
+    workshop_questions_per_minute: int = Field(10, ge=1, le=1000)
+    workshop_join_url: str = Field(
+        "http://127.0.0.1:8501/workshop",
+        description="The participant page; a workshop's join URL is this plus ?code=CODE.",
+    )
+
     # Answer composition. ``generative`` needs an OpenAI-compatible server (Azure OpenAI, vLLM,
     # Ollama, llama.cpp's llama-server); every generated sentence is verified against its
     # cited passage and the extractive answer is the fallback.
@@ -113,6 +130,11 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.data_dir / "feedback.sqlite"
+
+    @property
+    def app_db_path(self) -> Path:
+        """The SQLite file of the API's shared state when no ``database_url`` is set."""
+        return self.data_dir / "app.sqlite"
 
     @property
     def uploads_dir(self) -> Path:

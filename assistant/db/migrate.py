@@ -1,0 +1,60 @@
+"""Upgrade a database to the newest schema revision, from code, at every start.
+
+Several workers (or replicas) may start at once: the upgrade runs inside one write
+transaction that first takes a lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction
+advisory lock), so the second worker waits, then finds the schema current and does nothing.
+Both backends have transactional DDL, so a failed upgrade leaves the previous schema.
+
+Example:
+    >>> from assistant.db.migrate import head_revision
+    >>> head_revision()
+    '0001'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+
+if TYPE_CHECKING:
+    from assistant.db.engine import Database
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any constant shared by every process of this product ('kvamigr' in ASCII).
+_PG_LOCK_KEY = 0x6B76616D696772
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    with db.read() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    with db.write() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        if revision == "head" and MigrationContext.configure(conn).get_current_revision() == (
+            head_revision()
+        ):
+            return  # the common case: nothing to do, and no Alembic output
+        command.upgrade(alembic_config(conn), revision)
