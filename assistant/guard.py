@@ -10,8 +10,7 @@ Example:
 
 from __future__ import annotations
 
-import re
-
+from ingest.cpr import CPR_MASK, contains_cpr, mask_cpr
 from ingest.language import detect_language
 
 
@@ -24,36 +23,9 @@ class QuestionError(ValueError):
         self.message = message
 
 
-CPR_MASK = "******-****"
-
-# A Danish CPR number: day, month, year, then four digits, with a plausible day and month.
-# Written in many ways: 0102031234, 010203-1234, 010203 1234, 01.02.03-1234, 01-02-03-1234,
-# 010203/1234, 010203_1234 (file names), and with an en/em dash, a non-breaking or Unicode
-# hyphen, a minus sign or a non-breaking space. Digits directly before or after make it part
-# of a longer number, except the hex digits of a URL escape ("%20" + number, as in a logged
-# query string). A false positive costs a masked number; a miss would leak personal data, so
-# the pattern errs on the side of masking.
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
-_SPACES = " \u00a0\u2007\u202f\t"
-_DATE_SEP = f"[-./{_DASHES}{_SPACES}]?"
-_LAST_SEP = f"(?:[{_SPACES}]?[-/_.{_DASHES}][{_SPACES}]?|[{_SPACES}])?"
-_CPR = re.compile(
-    r"(?:(?<!\d)|(?<=%[0-9A-Fa-f]{2}))"
-    rf"(?:0[1-9]|[12]\d|3[01]){_DATE_SEP}(?:0[1-9]|1[0-2]){_DATE_SEP}\d{{2}}{_LAST_SEP}\d{{4}}(?!\d)"
-)
-
-
-def contains_cpr(text: str) -> bool:
-    return _CPR.search(text) is not None
-
-
-def mask_cpr(text: str) -> str:
-    """THE masking function: every place that stores or logs text calls it.
-
-    >>> mask_cpr("01.02.03-1234, 010203\u20131234, 010203/1234 og 010203 1234")
-    '******-****, ******-****, ******-**** og ******-****'
-    """
-    return _CPR.sub(CPR_MASK, text)
+# The CPR pattern and the one masking function live in ingest.cpr, so ingestion can mask the
+# document ids it derives from file names without importing the assistant.
+__all__ = ["CPR_MASK", "QuestionError", "contains_cpr", "mask_cpr", "question_language"]
 
 
 def validate_question(question: object, max_chars: int) -> str:

@@ -33,6 +33,7 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ingest.cpr import mask_cpr
 from ingest.language import detect_language
 from ingest.loaders.base import LoadedDocument
 from ingest.loaders.chrome import is_chrome_line
@@ -107,7 +108,9 @@ class DocumentMeta(BaseModel):
 def slugify(text: str) -> str:
     text = text.lower().replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:100] or "document"
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:100] or "document"
+    # Masked after the transformation: folding and dashes can make a CPR number of a name.
+    return mask_cpr(slug, "cpr-removed")
 
 
 def load_manifest(folder: Path) -> dict[str, DocumentMeta]:

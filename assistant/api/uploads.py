@@ -16,23 +16,41 @@ from pathlib import Path
 from typing import BinaryIO
 
 from assistant.api.errors import ApiError
-from assistant.guard import CPR_MASK, mask_cpr
+from assistant.guard import mask_cpr
 
 CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^\w.-]+")
+_FORM_ESCAPES = re.compile(r"%0[AaDd]|%22")
 
 
 def safe_filename(name: str | None) -> str:
-    """Keep only the last path component, with word characters, dots and dashes."""
-    base = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    """Keep only the last path component, with word characters, dots and dashes.
+
+    CPR numbers are masked before and after every transformation: the cleaner itself can
+    make one ("x 010203+1234.txt" becomes "x_010203_1234.txt").
+
+    >>> safe_filename("x 010203+1234.TXT")
+    'x_cpr-removed.txt'
+    >>> safe_filename("b\uff10\uff11\uff10\uff12\uff10\uff13!1234.md")
+    'bcpr-removed.md'
+    """
+    # Browsers (and httpx) send a line break or quote in a file name as %0A, %0D, %22
+    # (WHATWG multipart): read back, so "010203%0A1234" is seen as the number it is.
+    name = _FORM_ESCAPES.sub(lambda m: chr(int(m[0][1:], 16)), name or "")
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
     # The name travels into uploads/, job rows, the document id, its source path and Chroma.
-    base = mask_cpr(base).replace(CPR_MASK, "cpr-removed")
+    base = _mask(base)
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    stem = _UNSAFE.sub("_", stem).strip("._")[:120] or "upload"
+    stem = _mask(_UNSAFE.sub("_", stem).strip("._"))[:120] or "upload"
     suffix = _UNSAFE.sub("", suffix).lower()[:10]
-    return f"{stem}.{suffix}" if suffix else stem
+    return _mask(f"{stem}.{suffix}" if suffix else stem)
+
+
+def _mask(name: str) -> str:
+    # The mask token keeps to the safe characters, so masking never needs another cleaning.
+    return mask_cpr(name, "cpr-removed")
 
 
 def check_suffix(name: str, supported: set[str] | frozenset[str]) -> None:
