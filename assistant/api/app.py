@@ -29,7 +29,13 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
-from assistant.api import routes_ask, routes_documents, routes_misc, routes_openai
+from assistant.api import (
+    routes_ask,
+    routes_documents,
+    routes_misc,
+    routes_openai,
+    routes_workshops,
+)
 from assistant.api.auth import AdminGateMiddleware
 from assistant.api.errors import install_error_handlers
 from assistant.api.feedback import FeedbackStore
@@ -111,6 +117,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.load_error = None
     app.state.loading = False
     app.state.feedback = FeedbackStore(settings.feedback_path)
+    routes_workshops.open_at_start(app, settings)  # the database: opened and migrated
     run, refresh = _ingest_runner(app, settings)
     app.state.jobs = IngestQueue(
         JobStore(settings.data_dir / "jobs.sqlite"), run, refresh, uploads_dir=settings.uploads_dir
@@ -136,6 +143,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(routes_ask.router)
     app.include_router(routes_documents.build_router())
     app.include_router(routes_openai.router)
+    app.include_router(routes_workshops.router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

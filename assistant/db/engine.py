@@ -44,9 +44,7 @@ def normalise_url(url: str) -> str:
         return parsed.render_as_string(hide_password=False)
     if backend == "sqlite":
         return url
-    raise ValueError(
-        f"KVA_DATABASE_URL must be postgresql://… or sqlite:///…, not {backend}://…"
-    )
+    raise ValueError(f"KVA_DATABASE_URL must be postgresql://… or sqlite:///…, not {backend}://…")
 
 
 def redacted(url: str) -> str:
@@ -117,5 +115,3 @@ def _make_engine(url: str, **kw: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
-
-

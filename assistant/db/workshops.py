@@ -155,9 +155,9 @@ class WorkshopStore:
             try:
                 with self.db.write() as conn:
                     new_id = conn.execute(
-                        insert(workshops).values(code=new_code(), **values).returning(
-                            workshops.c.id
-                        )
+                        insert(workshops)
+                        .values(code=new_code(), **values)
+                        .returning(workshops.c.id)
                     ).scalar_one()
                     row = conn.execute(select(workshops).where(workshops.c.id == new_id))
                     return Workshop.from_row(row.mappings().one()), token
@@ -225,15 +225,19 @@ class WorkshopStore:
             # Bump first: on PostgreSQL this locks the room's row, so two requests from one
             # participant cannot both count nine and both insert.
             _bump(conn, room.id)
-            recent = conn.execute(
-                select(workshop_questions.c.created_at)
-                .where(
-                    workshop_questions.c.workshop_id == room.id,
-                    workshop_questions.c.participant == key,
-                    workshop_questions.c.created_at > window,
+            recent = (
+                conn.execute(
+                    select(workshop_questions.c.created_at)
+                    .where(
+                        workshop_questions.c.workshop_id == room.id,
+                        workshop_questions.c.participant == key,
+                        workshop_questions.c.created_at > window,
+                    )
+                    .order_by(workshop_questions.c.created_at)
                 )
-                .order_by(workshop_questions.c.created_at)
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             if len(recent) >= self.questions_per_minute:
                 oldest = utc(recent[0])
                 wait = (oldest + timedelta(seconds=60) - at).total_seconds()
@@ -380,9 +384,7 @@ class WorkshopStore:
 
 def _bump(conn: Connection, room_id: int) -> None:
     conn.execute(
-        update(workshops)
-        .where(workshops.c.id == room_id)
-        .values(revision=workshops.c.revision + 1)
+        update(workshops).where(workshops.c.id == room_id).values(revision=workshops.c.revision + 1)
     )
 
 

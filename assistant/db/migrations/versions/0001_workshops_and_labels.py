@@ -100,9 +100,7 @@ def upgrade() -> None:
         sa.Column("feedback_id", sa.Integer, nullable=True),
         sa.Column("author", sa.String(100), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_labels")),
-        sa.CheckConstraint(
-            "verdict IN ('answer', 'not_covered')", name=op.f("ck_labels_verdict")
-        ),
+        sa.CheckConstraint("verdict IN ('answer', 'not_covered')", name=op.f("ck_labels_verdict")),
     )
 
 
