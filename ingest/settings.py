@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     )
     api_url: str = Field("http://127.0.0.1:8000", validation_alias="API_URL")
     max_upload_mb: float = Field(50.0, gt=0)
+    # Anonymous writes: a feedback entry's size (question, answer, comment, history together;
+    # 413 above) and the posts one client may make per minute (429 above, per API process).
+    max_feedback_kb: int = Field(64, ge=1, le=1024)
+    feedback_per_minute: int = Field(30, ge=1, le=100_000)
+    head_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Seconds a client has to send a whole request head."
+    )
 
     # The API's own shared state (workshops, labels): unset = a SQLite file under the data dir.
     database_url: str | None = Field(
