@@ -107,3 +107,9 @@ class Answer(BaseModel):
         None,
         description="Generative answers: sentences generated, kept, and why others were dropped.",
     )
+    degraded: list[str] = Field(
+        default_factory=list,
+        description="Parts of the search that were unavailable for this answer: "
+        "'vector_index' means the vector index failed its check or a query, so the answer "
+        "comes from keyword and sentence search alone (run `python -m ingest check --repair`).",
+    )

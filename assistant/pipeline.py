@@ -114,7 +114,7 @@ class Assistant:
     def store_problem(self) -> str | None:
         """Why the store failed its check, or None; the API is not ready while it fails."""
         try:
-            return self.reader.snapshot().problem
+            return self.reader.problem()
         except Exception as exc:  # noqa: BLE001
             return f"{type(exc).__name__}: {exc}"
 
@@ -232,6 +232,7 @@ class Assistant:
             fell_back=composition.fell_back,
             fallback_reason=composition.fallback_reason,
             verification=composition.verification,
+            degraded=retrieval.degraded,
             timings_ms={
                 **prepared.timings_ms,
                 "compose": round((t3 - t2) * 1000, 2),

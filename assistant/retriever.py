@@ -160,6 +160,8 @@ class Retrieval:
     """(signal, chunk ids best first) before fusion: 'dense', 'sentence', 'source', 'lexical'"""
     named: frozenset[str] = frozenset()
     """the documents the question names (``assistant.source_cards``)"""
+    degraded: list[str] = field(default_factory=list)
+    """parts of the search that were unavailable: 'vector_index' (answered without it)"""
 
 
 @dataclass(frozen=True)
@@ -215,11 +217,18 @@ class HybridRetriever(BaseRetriever):
         vector: list[float] | None = None,
     ) -> Retrieval:
         snap = self.reader.snapshot()
-        if snap.vectors is None or not snap.chunks:
+        if not snap.chunks:
             return Retrieval([], {}, snap)
         allowed = _allowed(snap, filters)
         vector = vector if vector is not None else self.embeddings.embed_query(query)
         dense_hits = snap.dense(vector, max(3 * k, 20), _where(filters))
+        degraded: list[str] = []
+        if dense_hits is None:
+            # Without the vector index (it failed its check, or a query failed twice) the
+            # dense ranking is an exact scan of the chunk vectors pooled from the sentence
+            # vectors in the records; the keyword and sentence rankings are Chroma-free anyway.
+            degraded.append("vector_index")
+            dense_hits = snap.scan_dense(vector, max(3 * k, 20), allowed)
         dense = {cid: s for cid, s in dense_hits if cid in snap.chunks and cid in allowed}
         rankings = [sorted(dense, key=lambda c: -dense[c])]
         names = ["dense"]
@@ -265,6 +274,7 @@ class HybridRetriever(BaseRetriever):
             stats,
             list(zip(names, rankings, strict=True)),
             named,
+            degraded,
         )
 
 

@@ -23,11 +23,12 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from ingest.check import check_store
+from ingest.check import CheckReport, check_store, record_verified, verify_vectors
 from ingest.embeddings import make_embeddings
 from ingest.lexical import LexicalIndex, tokenize
-from ingest.records import ChunkRecord, DocumentRecord, Records
+from ingest.records import ChunkRecord, DocumentRecord, Records, RecordsMissing
 from ingest.settings import Settings
+from ingest.units import pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore
 
 log = logging.getLogger("kva.store")
@@ -36,6 +37,8 @@ log = logging.getLogger("kva.store")
 @dataclass
 class Snapshot:
     generation: int
+    # Which store: a store deleted and ingested anew restarts its generations.
+    store_id: str = ""
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
     chunks: dict[str, ChunkRecord] = field(default_factory=dict)
@@ -49,34 +52,72 @@ class Snapshot:
     # Uncommitted vectors a killed run left in the collection: asked for on top of k, so
     # that filtering them out does not shorten the dense ranking.
     orphans: int = 0
-    reopen: Callable[[], VectorStore] | None = None
+    reopen: Callable[[], VectorStore | None] | None = None
+    # Stat signature of the store's files when this snapshot was checked (readiness re-checks
+    # when it changes).
+    signature: tuple = ()
     _vector_lock: threading.Lock = field(default_factory=threading.Lock)
+    _chunk_matrix: tuple[list[str], np.ndarray] | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.store_id, self.generation
 
     def dense(
         self, vector: list[float], k: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[str, float]]:
-        """Dense hits; never raises for an id the records list (it reopens Chroma once, then
-        falls back to keyword-only retrieval with a log line rather than failing the ask)."""
+    ) -> list[tuple[str, float]] | None:
+        """Dense hits; None when the vector index is unavailable (it failed its check, or a
+        query failed twice: once more after reopening it), so the caller searches without it
+        and says so. Never raises."""
         if self.vectors is None:
-            return []
+            return None
         k += self.orphans
         try:
             return self.vectors.query(vector, k, where)
         except Exception as first:  # noqa: BLE001 - any Chroma failure gets one fresh retry
-            if self.reopen is None:
-                raise
             log.warning("dense query failed (%s); reopening the vector store", first)
             try:
                 with self._vector_lock:
-                    self.vectors = self.reopen()
+                    self.vectors = self.reopen() if self.reopen is not None else None
+                if self.vectors is None:
+                    raise RuntimeError(self.problem or "the vector index is unavailable")
                 return self.vectors.query(vector, k, where)
             except Exception as second:  # noqa: BLE001
                 log.error(
-                    "dense query failed again (%s); answering from keyword search only; "
-                    "run `python -m ingest check --repair`",
+                    "dense query failed again (%s); answering from keyword and sentence "
+                    "search only; run `python -m ingest check --repair`",
                     second,
                 )
-                return []
+                return None
+
+    def scan_dense(self, vector: list[float], k: int, allowed: set[str]) -> list[tuple[str, float]]:
+        """The dense ranking without Chroma: every chunk's vector pooled from its sentence
+        vectors in the records (what Chroma holds), compared exactly. Built on first use."""
+        with self._vector_lock:
+            if self._chunk_matrix is None:
+                ids = sorted(self.chunks)
+                units = self.unit_vectors(ids)
+                rows = [
+                    pooled([v for _, _, v in units[c]], [e - s for s, e, _ in units[c]])
+                    if units.get(c)
+                    else None
+                    for c in ids
+                ]
+                keep = [i for i, row in enumerate(rows) if row is not None]
+                matrix = np.asarray([rows[i] for i in keep], dtype=np.float32)
+                matrix = matrix.reshape(len(keep), -1)
+                self._chunk_matrix = ([ids[i] for i in keep], matrix)
+        ids, matrix = self._chunk_matrix
+        if not ids:
+            return []
+        sims = matrix @ np.asarray(vector, dtype=np.float32)
+        out: list[tuple[str, float]] = []
+        for i in np.argsort(-sims):
+            if ids[i] in allowed:
+                out.append((ids[i], float(sims[i])))
+                if len(out) >= k:
+                    break
+        return out
 
     def unit_vectors(self, chunk_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
         """chunk id -> [(start, end, vector)] of its answer units."""
@@ -134,27 +175,70 @@ class SnapshotCache(Generic[T]):
 
 
 class StoreReader:
-    """Opens the store for reading and keeps a current snapshot (cheap to check, thread-safe)."""
+    """Opens the store for reading and keeps a current snapshot (cheap to check, thread-safe).
+
+    A snapshot is keyed on (store id, generation): the record database is reopened when its
+    file was replaced, so a store deleted and ingested anew is followed, not served from the
+    deleted files. Chroma is opened in this process only after the check vouched for its
+    files (their checksums since the last commit, or a child process that opened them).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.records = Records(settings.records_path)
         self._lock = threading.Lock()
+        self._check_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
-        generation = self.records.generation()
+        try:
+            key = self.records.state()
+        except RecordsMissing:
+            key = ("", -1)
         current = self._snapshot
-        if current is not None and current.generation == generation:
+        if current is not None and current.key == key:
             return current
         with self._lock:
-            if self._snapshot is None or self._snapshot.generation != generation:
-                self._snapshot = self._load(generation)
+            if self._snapshot is None or self._snapshot.key != key:
+                self._snapshot = self._load(*key)
             return self._snapshot
 
-    def _load(self, generation: int) -> Snapshot:
+    def problem(self) -> str | None:
+        """Why the store on disk fails its check now, or None. Cheap while nothing changed on
+        disk (a stat of the store's files); when something did, the check runs again (not
+        while an ingestion run holds the lock: its commit brings a new snapshot anyway)."""
+        snap = self.snapshot()
+        if snap.generation <= 0:
+            return snap.problem
+        seen = store_signature(self.settings)
+        if seen == snap.signature or writer_active(self.settings):
+            return snap.problem
+        with self._check_lock:
+            if seen != snap.signature:
+                check = check_store(self.settings)
+                stale = check.ok or check.generation != snap.generation
+                snap.problem = None if stale else _problem_line(check)
+                if snap.problem:
+                    log.error(snap.problem)
+                snap.signature = seen
+        return snap.problem
+
+    def _load(self, store_id: str, generation: int) -> Snapshot:
+        if generation < 0:
+            snap = Snapshot(generation=0, store_id=store_id)
+            snap.problem = (
+                f"the store at {self.settings.store_dir} was removed; ingest again "
+                "(`python -m ingest`)"
+            )
+            log.error(snap.problem)
+            return snap
         records = self.records
-        snap = Snapshot(generation=generation, records=records)
+        snap = Snapshot(generation=generation, store_id=store_id, records=records)
+        snap.signature = store_signature(self.settings)
+        check = check_store(self.settings)
+        if not check.ok:
+            snap.problem = _problem_line(check)
+            log.error(snap.problem)
         if generation == 0:
             return snap
         model_id = make_embeddings(self.settings).model_id
@@ -164,12 +248,6 @@ class StoreReader:
                 f"the store was built with embedding model {stored!r}, but the settings ask for "
                 f"{model_id!r}; query with the same model or re-ingest with --rebuild"
             )
-        check = check_store(self.settings)
-        if not check.ok:
-            snap.problem = (
-                f"store check failed: {check.summary()}; run `python -m ingest check --repair`"
-            )
-            log.error(snap.problem)
         if any(p.index == "records" for p in check.problems):
             return snap
         snap.documents = {d.doc_id: d for d in records.list_documents()}
@@ -180,18 +258,73 @@ class StoreReader:
             snap.lexical = LexicalIndex.load(self.settings.bm25_dir / folder)
         collection = records.get_meta("collection")
 
-        def reopen() -> VectorStore:
+        def reopen() -> VectorStore | None:
+            # A reopen reads the files from disk again: vouched for first, as at the start.
+            found = verify_vectors(self.settings, store_id, generation)
+            if found:
+                snap.problem = _problem_line(CheckReport(generation=generation, problems=found))
+                log.error(snap.problem)
+                return None
             return VectorStore(self.settings, model_id, collection, create=False)
 
-        if any(p.index == "chroma" for p in check.problems):
-            # Opening a collection whose files crash the process would take the server down.
-            snap.idf = _idf(snap)
-            return snap
         snap.reopen = reopen
-        snap.vectors = reopen()
-        snap.orphans = max(0, snap.vectors.count() - len(snap.chunks))
         snap.idf = _idf(snap)
+        if any(p.index in ("chroma", "disk") for p in check.problems):
+            # Opening a collection whose files crash the process would take the server down.
+            return snap
+        snap.vectors = VectorStore(self.settings, model_id, collection, create=False)
+        snap.orphans = max(0, snap.vectors.count() - len(snap.chunks))
+        if snap.chunks and not check.problems:
+            # One search loads the HNSW files; this process survived opening them, as a child
+            # would have: their bytes as Chroma left them now are the verified ones.
+            first = next(iter(snap.unit_vectors([next(iter(snap.chunks))]).values()), [])
+            if first:
+                snap.vectors.query(list(map(float, first[0][2])), 1)
+            record_verified(self.settings, generation, store_id)
+            snap.signature = store_signature(self.settings)
         return snap
+
+
+def _problem_line(check: CheckReport) -> str:
+    return f"store check failed: {check.summary()}; run `python -m ingest check --repair`"
+
+
+def store_signature(settings: Settings) -> tuple:
+    """(path, inode, size, mtime) of every file of the store that the check reads: a stat
+    per file, so readiness can ask on every call whether anything changed on disk."""
+    out = []
+    roots = [settings.records_path, settings.chroma_dir, settings.bm25_dir]
+    for root in roots:
+        try:
+            paths = [root] if not root.is_dir() else sorted(root.rglob("*"))
+        except OSError:
+            paths = []
+        for path in paths:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            if not path.is_dir():
+                out.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def writer_active(settings: Settings) -> bool:
+    """An ingestion run holds the writers' lock (in this process or another)."""
+    import fcntl
+
+    path = settings.store_dir / "ingest.lock"
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, the lock with it
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 def _idf(snap: Snapshot) -> dict[str, dict[str, float]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import errno
 import json
-import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -51,7 +50,9 @@ def _failure_line(exc: BaseException, settings: Settings) -> str | None:
         return None
     if isinstance(exc, ChromaError):
         first = text.splitlines()[0] if text else type(exc).__name__
-        free = _free_mb(settings.data_dir)
+        from ingest.check import LOW_DISK_MB, free_mb
+
+        free = free_mb(settings.data_dir)
         if free is not None and free < LOW_DISK_MB:
             # Chroma reports a full disk as whatever write failed ("Error in compaction").
             return (
@@ -60,17 +61,6 @@ def _failure_line(exc: BaseException, settings: Settings) -> str | None:
             )
         return f"the vector store failed ({first[:200]}); run `python -m ingest check`"
     return None
-
-
-# Below this much free space a failed Chroma write is put down to a full disk.
-LOW_DISK_MB = 64.0
-
-
-def _free_mb(path: Path) -> float | None:
-    try:
-        return shutil.disk_usage(path).free / 1024 / 1024
-    except OSError:
-        return None
 
 
 def _progress_bar():  # noqa: ANN202 - returns a Progress callable

@@ -2,16 +2,21 @@
 
 What is checked, against the committed state in the record database:
 
-- the record database itself (``PRAGMA quick_check``: garbled pages);
+- the record database itself (``PRAGMA quick_check``: garbled pages), and that it is the one
+  the indexes belong to (a deleted or emptied database beside the indexes of a committed
+  generation is a finding, not an empty store);
 - answer units (sentence vectors) for every chunk, and chunk offsets inside their text;
 - the BM25 folder the records name: present, loadable, holding exactly the committed ids;
 - the Chroma collection the records name: present, holding every committed id with the vector
   its units pool to. This part runs in a child process, because a garbled HNSW file can crash
-  (segfault) whoever opens it; a crash is then a finding, not a dead server.
+  (segfault) whoever opens it; a crash is then a finding, not a dead server. The child is
+  skipped only when every Chroma file has the checksum recorded after the last commit or
+  probe (``verified.json``): content, not size and mtime.
 
 Repair rebuilds what is missing from what is stored: units are re-embedded from the stored
 text, the BM25 index is rebuilt from the records, and vectors are re-written (pooled from the
-units) into a fresh collection when the old one is broken. Each repair commits a new
+units) into a fresh collection when the old one is broken; with the embedded Chroma, into a
+fresh Chroma folder (Chroma's own database may be what is garbled). Each repair commits a new
 generation, so running readers reload. A broken record database cannot be repaired from
 itself: the report says to re-ingest with ``--rebuild``.
 
@@ -25,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
@@ -43,9 +49,12 @@ PROBE_TIMEOUT_S = 300
 
 
 class Problem(BaseModel):
-    index: str  # records | units | bm25 | chroma
+    index: str  # records | units | bm25 | chroma | disk
     message: str
     chunk_ids: list[str] = Field(default_factory=list)
+    # The vector store as a whole failed (its database or a file crashes whoever opens it),
+    # not single vectors: repair starts a fresh vector store instead of a fresh collection.
+    whole: bool = False
 
 
 class CheckReport(BaseModel):
@@ -84,6 +93,26 @@ def _records_ok(path: Path) -> str | None:
     return None
 
 
+def _records_lost(settings: Settings, records_generation: int, store_id: str) -> str | None:
+    """Why the record database is not the one the indexes on disk belong to, or None.
+
+    The marker (``verified.json``) names the store id and generation of the last commit; a
+    record database that is missing, or empty while the marker names a later generation,
+    or another store's, lost the committed state: the indexes beside it cannot be read
+    without it (Chroma and BM25 hold no text), and starting over would silently drop them.
+    """
+    marker = _read_marker(settings)
+    generation = int(marker.get("generation") or 0)
+    if generation < 1 or records_generation >= 1:
+        return None
+    if marker.get("store_id") not in (None, store_id) or records_generation == 0:
+        return (
+            f"the record database {settings.records_path} is missing or empty, but the indexes "
+            f"of generation {generation} are still in {settings.store_dir}"
+        )
+    return None
+
+
 def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckReport:
     """Report every way the committed state is not fully present; changes nothing."""
     from ingest.lexical import LexicalIndex
@@ -92,6 +121,9 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
 
     report = CheckReport()
     if not settings.records_path.exists():
+        lost = _records_lost(settings, 0, "")
+        if lost:
+            report.problems.append(Problem(index="records", message=lost))
         return report
     broken = _records_ok(settings.records_path)
     if broken:
@@ -99,7 +131,7 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
         return report
     try:
         records = Records(settings.records_path)
-        report.generation = records.generation()
+        store_id, report.generation = records.state()
         chunks = records.get_chunks()
         spans: dict[str, list[tuple[int, int]]] = {}
         for u in records.get_units([c.chunk_id for c in chunks]):
@@ -112,6 +144,10 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
         )
         return report
     report.chunks = len(chunks)
+    lost = _records_lost(settings, report.generation, store_id)
+    if lost:
+        report.problems.append(Problem(index="records", message=lost))
+        return report
     if report.generation == 0:
         return report
     committed = {c.chunk_id for c in chunks}
@@ -158,46 +194,120 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
             raise ValueError("its chunk-id files were changed since the commit (ids misplaced)")
     except Exception as exc:  # noqa: BLE001 - any failure to load is a broken index
         report.problems.append(Problem(index="bm25", message=f"keyword index: {exc}"))
-    if probe_vectors and not _unchanged_since_verified(settings, report.generation):
-        found = _probe_chroma(settings)
+    if probe_vectors:
+        found = verify_vectors(settings, store_id, report.generation)
         report.problems.extend(found)
-        if not report.problems:
-            record_verified(settings, report.generation)
     return report
 
 
-def _fingerprint(settings: Settings) -> list[list[object]]:
+def verify_vectors(settings: Settings, store_id: str, generation: int) -> list[Problem]:
+    """The vector files are the bytes a commit or a probe left (checksums in
+    ``verified.json``), or a child process opened and searched them without crashing;
+    findings otherwise. Call before any process that must not crash opens Chroma."""
+    if _unchanged_since_verified(settings, store_id, generation):
+        return []
+    found = _probe_chroma(settings)
+    if not found:
+        record_verified(settings, generation, store_id)
+    return found
+
+
+# Hashing reads every vector file once: about 1 ms per MB here (BLAKE2b), far below the
+# second it takes a child process to import Chroma and open the index.
+def _digest(path: Path) -> str:
+    import hashlib
+
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
+
+
+def _fingerprint(settings: Settings) -> list[list[object]] | None:
+    """Every Chroma file with its size and a checksum of its content; None if unreadable.
+    (Size and mtime alone let a file garbled with its mtime restored pass as verified.)"""
     root = settings.chroma_dir
     if not root.is_dir():
         return []
-    return sorted(
-        [str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns]
-        for p in root.rglob("*")
-        if p.is_file()
-    )
+    try:
+        return sorted(
+            [str(p.relative_to(root)), p.stat().st_size, _digest(p)]
+            for p in root.rglob("*")
+            if p.is_file()
+        )
+    except OSError:  # a file vanished or cannot be read: not verified
+        return None
 
 
 def _verified_path(settings: Settings) -> Path:
     return settings.store_dir / "verified.json"
 
 
-def record_verified(settings: Settings, generation: int) -> None:
-    """Remember the vector files as they are now, known good (after a probe or a commit), so
-    the next check skips the child process unless something changed them."""
-    if settings.chroma_url:
-        return
-    data = {"generation": generation, "files": _fingerprint(settings)}
-    tmp = _verified_path(settings).with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(_verified_path(settings))
-
-
-def _unchanged_since_verified(settings: Settings, generation: int) -> bool:
+def _read_marker(settings: Settings) -> dict[str, object]:
     try:
         data = json.loads(_verified_path(settings).read_text())
     except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def record_verified(settings: Settings, generation: int, store_id: str | None = None) -> None:
+    """Remember the vector files as they are now, known good (after a probe or a commit), so
+    the next check skips the child process unless their content changed. Also the marker
+    of the last committed generation (see :func:`_records_lost`), with a Chroma server too.
+    Best effort: a full disk must not turn a good commit or check into a failure."""
+    if store_id is None:
+        from ingest.records import Records
+
+        try:
+            store_id = Records(settings.records_path).store_id()
+        except sqlite3.Error:
+            store_id = ""
+    files = None if settings.chroma_url else _fingerprint(settings)
+    data = {"store_id": store_id, "generation": generation, "files": files}
+    tmp = _verified_path(settings).with_suffix(".tmp")
+    with contextlib.suppress(OSError):
+        tmp.write_text(json.dumps(data))
+        tmp.replace(_verified_path(settings))
+
+
+def _unchanged_since_verified(settings: Settings, store_id: str, generation: int) -> bool:
+    data = _read_marker(settings)
+    if settings.chroma_url or data.get("files") is None:
         return False
-    return data.get("generation") == generation and data.get("files") == _fingerprint(settings)
+    return (
+        data.get("generation") == generation
+        and data.get("store_id") in (store_id, None)
+        and data.get("files") == _fingerprint(settings)
+    )
+
+
+# Below this much free space a failed vector-store open or write is put down to a full disk.
+LOW_DISK_MB = 64.0
+_DISK_FULL = ("disk is full", "No space left", "File too large", "Disk quota", "disk I/O")
+
+
+def free_mb(path: Path) -> float | None:
+    """Free space under ``path`` (or its nearest existing parent) in MB; None if unknown."""
+    import shutil
+
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            try:
+                return shutil.disk_usage(candidate).free / 1024 / 1024
+            except OSError:
+                return None
+    return None
+
+
+def _disk_full(settings: Settings, text: str) -> Problem | None:
+    free = free_mb(settings.data_dir)
+    if any(m in text for m in _DISK_FULL) or (free is not None and free < LOW_DISK_MB):
+        where = f"{free:.1f} MB free under {settings.data_dir}" if free is not None else "?"
+        return Problem(
+            index="disk",
+            message=f"the disk is full or failing ({where}): the vector index could not be "
+            f"opened ({text[:160]}); free space, then check again",
+        )
+    return None
 
 
 def _probe_chroma(settings: Settings) -> list[Problem]:
@@ -214,6 +324,8 @@ def _probe_chroma(settings: Settings) -> list[Problem]:
         )
     except subprocess.TimeoutExpired:
         return [Problem(index="chroma", message="the vector index did not open in time")]
+    except OSError as exc:  # cannot even start the child (no memory, no processes)
+        return [_disk_full(settings, str(exc)) or Problem(index="chroma", message=str(exc))]
     if done.returncode < 0:
         name = signal.Signals(-done.returncode).name
         return [
@@ -221,14 +333,26 @@ def _probe_chroma(settings: Settings) -> list[Problem]:
                 index="chroma",
                 message=f"the vector index crashes the process that opens it ({name}): "
                 "its files are corrupt",
+                whole=True,
             )
         ]
     try:
         found = json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
-        return [Problem(index="chroma", message=f"the vector index cannot be read: {tail[0]}")]
-    return [Problem(**p) for p in found["problems"]]
+        disk = _disk_full(settings, tail[0])
+        if disk:
+            return [disk]
+        return [
+            Problem(
+                index="chroma", message=f"the vector index cannot be read: {tail[0]}", whole=True
+            )
+        ]
+    problems = [Problem(**p) for p in found["problems"]]
+    for i, problem in enumerate(problems):
+        if problem.index == "chroma" and problem.whole:
+            problems[i] = _disk_full(settings, problem.message) or problem
+    return problems
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
@@ -245,7 +369,7 @@ def probe_in_this_process(settings: Settings) -> list[Problem]:
     """Compare Chroma with the units' pooled vectors; may crash on garbled files (hence the
     child process)."""
     from ingest.records import Records
-    from ingest.vector_store import VectorStore
+    from ingest.vector_store import VectorStore, make_client
 
     records = Records(settings.records_path)
     chunks = records.get_chunks()
@@ -254,6 +378,18 @@ def probe_in_this_process(settings: Settings) -> list[Problem]:
     name = records.get_meta("collection")
     model = records.get_meta("embedding_model") or ""
     try:
+        names = [getattr(c, "name", c) for c in make_client(settings).list_collections()]
+    except Exception as exc:  # noqa: BLE001 - Chroma's own database does not open
+        return [
+            Problem(
+                index="chroma",
+                message=f"the vector store's database cannot be opened ({_first_line(exc)})",
+                whole=True,
+            )
+        ]
+    try:
+        if name not in names:
+            raise LookupError(name)
         store = VectorStore(settings, model, name, create=False)
     except Exception as exc:  # noqa: BLE001 - a missing collection is a finding
         return [
@@ -288,6 +424,11 @@ def probe_in_this_process(settings: Settings) -> list[Problem]:
     return problems
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
 def expected_vectors(records, chunk_ids: list[str]) -> dict[str, np.ndarray]:  # noqa: ANN001
     from ingest.units import pooled
 
@@ -311,6 +452,10 @@ def repair_store(settings: Settings, report: CheckReport | None = None) -> Check
     report = report or check_store(settings)
     if report.ok:
         return report
+    disk = [p for p in report.problems if p.index == "disk"]
+    if disk:
+        # Rebuilding needs space; the store itself may be whole.
+        raise StoreCorrupt(f"{disk[0].message}; nothing was changed")
     if any(p.index == "records" for p in report.problems):
         raise StoreCorrupt(
             f"{report.summary()}; restore a backup, or delete {settings.store_dir} and "
@@ -336,7 +481,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         problems = probe_in_this_process(settings)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as a finding
-        problems = [Problem(index="chroma", message=f"the vector index cannot be read ({exc})")]
+        problems = [
+            Problem(
+                index="chroma",
+                message=f"the vector index cannot be read ({_first_line(exc)})",
+                whole=True,
+            )
+        ]
     out = {"problems": [p.model_dump() for p in problems], "seconds": time.perf_counter() - started}
     print(json.dumps(out))
     return 0

@@ -39,14 +39,22 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ingest.check import CheckReport, expected_vectors, record_verified, repair_store
+from ingest.check import (
+    CheckReport,
+    expected_vectors,
+    record_verified,
+    repair_store,
+    verify_vectors,
+)
 from ingest.chunker import Chunker
 from ingest.discovery import discover
 from ingest.embeddings import make_embeddings
 from ingest.language import detect_language
 from ingest.lexical import LEXICAL_VERSION, LexicalIndex
-from ingest.loaders import LOADERS_VERSION, LoadError, load_file
+from ingest.loaders import LOADERS_VERSION, LoadError
 from ingest.loaders.base import LoadedDocument
+from ingest.loaders.isolated import LoaderProcess
+from ingest.loaders.limits import MAX_LOAD_SECONDS
 from ingest.manifest import DocumentMeta, ManifestError, infer_meta, load_manifest, slugify
 from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
@@ -54,6 +62,9 @@ from ingest.units import answer_units, pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore, sweep_segment_dirs
 
 _log = logging.getLogger("kva.ingest")
+
+# A broken Chroma folder set aside by a repair: "chroma.replaced-<ms>" beside the live one.
+_ASIDE = ".replaced-"
 
 # Part of each chunk's text hash: bump when unit segmentation changes, so vectors are redone.
 UNITS_VERSION = "units-v2"
@@ -125,6 +136,9 @@ class Indexer:
         # The generation this indexer committed, once it has (an interrupt after it must not
         # claim that nothing was committed).
         self.committed: int | None = None
+        # Files are read in a child process with this budget each (ingest.loaders.isolated).
+        self.load_timeout_s = MAX_LOAD_SECONDS
+        self._loader: LoaderProcess | None = None
 
     # --- public -------------------------------------------------------------------------
     def run(self, paths: list[Path | str] | None = None, *, rebuild: bool = False) -> IngestReport:
@@ -136,7 +150,12 @@ class Indexer:
             # instead of dropping every uploaded document.
             roots.append(uploads)
         with self._lock():
-            report = self._run(roots, rebuild)
+            try:
+                report = self._run(roots, rebuild)
+            finally:
+                if self._loader is not None:
+                    self._loader.close()
+                    self._loader = None
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
@@ -203,8 +222,12 @@ class Indexer:
         model_id = records.get_meta("embedding_model") or self._model_id()
         old_collection = records.get_meta("collection")
         store = None
+        replaced: Path | None = None
         if "chroma" in broken:
             # A fresh collection, never the broken one: its files may crash whoever loads them.
+            # Embedded, a fresh Chroma folder too: Chroma's own database may be what is garbled
+            # (then no collection can be made in it), and every vector comes from the records.
+            replaced = self._set_chroma_aside()
             name = f"{self.settings.collection}-{int(time.time() * 1000)}"
             store = VectorStore(self.settings, model_id, name)
             docs = {d.doc_id: d for d in records.list_documents()}
@@ -240,10 +263,23 @@ class Indexer:
             self._commit_meta(conn, generation, folder, store, lexical)
         self.committed = generation
         self._sweep_lexical(folder)
-        if old_collection and store.name != old_collection:
+        if replaced is not None:
+            shutil.rmtree(replaced, ignore_errors=True)
+        elif old_collection and store.name != old_collection:
             self._drop_collection(store, old_collection)
             sweep_segment_dirs(self.settings)
+        record_verified(self.settings, generation)
         return done
+
+    def _set_chroma_aside(self) -> Path | None:
+        """Move the embedded Chroma folder aside (removed after the commit, or by the next run
+        if this one dies); readers holding it open keep reading it until they reload."""
+        chroma = self.settings.chroma_dir
+        if self.settings.chroma_url or not chroma.exists():
+            return None
+        aside = chroma.with_name(f"{chroma.name}{_ASIDE}{int(time.time() * 1000)}")
+        chroma.rename(aside)
+        return aside
 
     def _sweep_uncommitted(self, records: Records) -> None:
         """What a killed run left behind and nothing committed names: BM25 folders, Chroma
@@ -251,6 +287,8 @@ class Indexer:
         keep = records.get_meta("bm25_dir")
         if keep:
             self._sweep_lexical(self.settings.bm25_dir / keep)
+        for aside in self.settings.store_dir.glob(f"{self.settings.chroma_dir.name}{_ASIDE}*"):
+            shutil.rmtree(aside, ignore_errors=True)
         active = records.get_meta("collection")
         if active:
             try:
@@ -265,10 +303,18 @@ class Indexer:
     def _run(self, roots: list[Path], rebuild: bool) -> IngestReport:
         report = IngestReport()
         records = Records(self.settings.records_path)
-        self._sweep_uncommitted(records)
+        aside: Path | None = None
         if not rebuild:
-            # Never build on (or report "unchanged" over) a store that lost part of an index.
+            # Never build on (or report "unchanged" over) a store that lost part of an index;
+            # and never open Chroma here (the API's process) before the check has: a garbled
+            # index crashes whoever opens it.
             report.repaired = repair_store(self.settings).repaired
+        elif records.generation() and verify_vectors(
+            self.settings, records.store_id(), records.generation()
+        ):
+            # A rebuild writes every vector anew; a broken Chroma folder is set aside first.
+            aside = self._set_chroma_aside()
+        self._sweep_uncommitted(records)
         store = self._open_store(records, rebuild)
         found = discover(roots)
         report.failed.extend((str(p), why) for p, why in found.problems)
@@ -351,6 +397,8 @@ class Indexer:
         self._sweep_orphans(records, store)
         if rebuild:
             self._drop_other_collections(store)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
         record_verified(self.settings, generation)
 
         for item in prepared:
@@ -401,7 +449,9 @@ class Indexer:
         )
         if not rebuild and source in existing and existing[source][1] == content_hash:
             return None
-        loaded = load_file(path, max_bytes=max_bytes, max_text_chars=self.settings.max_text_chars)
+        loader = self._loader or LoaderProcess(self.load_timeout_s)
+        self._loader = loader
+        loaded = loader.load(path, max_bytes=max_bytes, max_text_chars=self.settings.max_text_chars)
         if not loaded.text.strip():
             raise LoadError(path, "no text in file")
         meta = entry or infer_meta(path, loaded.text, loaded.title, loaded=loaded)

@@ -14,8 +14,10 @@ Example:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,25 +127,61 @@ class UnitRecord(BaseModel):
     vector: bytes
 
 
+class RecordsMissing(sqlite3.OperationalError):
+    """The record database this reader opened was deleted and not (yet) replaced."""
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``path``, None when it is missing: a store deleted and created
+    again under the same path is a different file, whatever generation it reached."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class Records:
-    """Thread-safe access to the record database (one connection per thread)."""
+    """Thread-safe access to the record database (one connection per thread).
+
+    Each connection follows the file at ``path``: when the file was replaced (``rm -rf
+    store`` and a new ingest) the next call reopens it instead of reading the deleted one
+    through an open handle; when it is gone, calls raise :class:`RecordsMissing` (only the
+    first open creates a database, so a reader never makes an empty store in its place).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._created = False
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
+            if conn.execute("SELECT 1 FROM meta WHERE key = 'store_id'").fetchone() is None:
+                # The store's identity, kept for its whole life: readers compare (store id,
+                # generation), so a store made anew is never taken for the one they hold.
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES('store_id', ?)",
+                    (uuid.uuid4().hex,),
+                )
+        self._created = True
 
     def _connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        identity = file_identity(self.path)
+        if conn is not None and identity != getattr(self._local, "identity", None):
+            conn.close()
+            conn = self._local.conn = None
         if conn is None:
+            if identity is None and self._created:
+                raise RecordsMissing(f"the record database {self.path} is missing")
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
             # WAL lets the API read the committed state while an ingestion run writes.
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
+            self._local.identity = file_identity(self.path)
         return conn
 
     @contextmanager
@@ -175,6 +213,18 @@ class Records:
 
     def generation(self) -> int:
         return int(self.get_meta("generation") or 0)
+
+    def store_id(self) -> str:
+        return self.get_meta("store_id") or ""
+
+    def state(self) -> tuple[str, int]:
+        """(store id, generation) in one read: what a reader's snapshot is keyed on."""
+        rows = dict(
+            self._connect()
+            .execute("SELECT key, value FROM meta WHERE key IN ('store_id', 'generation')")
+            .fetchall()
+        )
+        return rows.get("store_id", ""), int(rows.get("generation") or 0)
 
     # --- reading --------------------------------------------------------------------------
     def list_documents(self) -> list[DocumentRecord]:

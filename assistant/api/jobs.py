@@ -44,9 +44,13 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress TEXT,
     report TEXT,
     error TEXT,
-    owner INTEGER
+    owner INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0
 )
 """
+# A job whose process died while running it is re-queued once; dying again means the job
+# itself takes the process down (or cannot finish), so it fails instead of looping forever.
+MAX_ATTEMPTS = 2
 
 # Progress callback as the Indexer calls it: (stage, done, total).
 Progress = Callable[[str, int, int], None]
@@ -77,6 +81,8 @@ class JobStore(SQLiteFile):
             columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
             if "owner" not in columns:  # a jobs file from before owners were recorded
                 db.execute("ALTER TABLE jobs ADD COLUMN owner INTEGER")
+            if "attempts" not in columns:
+                db.execute("ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
 
     def create(self, files: list[str]) -> str:
         job_id = uuid.uuid4().hex
@@ -90,22 +96,46 @@ class JobStore(SQLiteFile):
 
     def orphaned(self) -> list[dict[str, Any]]:
         """Queued or running jobs whose worker process is gone (a crash, a kill), taken over
-        by this process so that no other worker re-runs them too."""
+        by this process so that no other worker re-runs them too. A job already started
+        ``MAX_ATTEMPTS`` times is marked failed here, not handed back."""
         taken = []
         with closing(self._connect()) as db, db:
             db.execute("BEGIN IMMEDIATE")
             rows = db.execute(
-                "SELECT id, files, owner FROM jobs WHERE status IN ('queued', 'running')"
+                "SELECT id, files, owner, attempts FROM jobs "
+                "WHERE status IN ('queued', 'running')"
             ).fetchall()
             for row in rows:
-                if not _alive(row["owner"]):
+                if _alive(row["owner"]):
+                    continue
+                if row["attempts"] >= MAX_ATTEMPTS:
                     db.execute(
-                        "UPDATE jobs SET owner = ?, status = 'queued', started_at = NULL "
-                        "WHERE id = ?",
-                        (os.getpid(), row["id"]),
+                        "UPDATE jobs SET owner = ?, status = 'failed', finished_at = ?, "
+                        "error = ? WHERE id = ?",
+                        (
+                            os.getpid(),
+                            _now(),
+                            f"the server stopped during this job {row['attempts']} times; "
+                            "not retried (check the files, then upload them again)",
+                            row["id"],
+                        ),
                     )
-                    taken.append({"id": row["id"], "files": json.loads(row["files"])})
+                    continue
+                db.execute(
+                    "UPDATE jobs SET owner = ?, status = 'queued', started_at = NULL WHERE id = ?",
+                    (os.getpid(), row["id"]),
+                )
+                taken.append({"id": row["id"], "files": json.loads(row["files"])})
         return taken
+
+    def start(self, job_id: str) -> None:
+        """Mark a job running in this process and count the attempt."""
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "UPDATE jobs SET status = 'running', started_at = ?, owner = ?, "
+                "attempts = attempts + 1 WHERE id = ?",
+                (_now(), os.getpid(), job_id),
+            )
 
     def update(self, job_id: str, **fields: Any) -> None:
         for key in ("report", "progress"):
@@ -199,7 +229,7 @@ class IngestQueue:
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
             job_id, paths = item
-            self.store.update(job_id, status="running", started_at=_now(), owner=os.getpid())
+            self.store.start(job_id)
             try:
                 report = self._run(paths, self._progress_writer(job_id))
             except Exception as exc:  # a bad job must not kill the worker

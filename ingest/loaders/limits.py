@@ -24,6 +24,13 @@ _MB = 1024 * 1024
 MAX_MEMBER_BYTES = 25 * _MB
 MAX_UNPACKED_BYTES = 100 * _MB
 MAX_TEXT_CHARS = 2_000_000
+# Structure per file: a 1,000-page report has about 15,000 paragraphs; a 100 KB DOCX of
+# 420,000 empty paragraphs held the ingest lock for minutes. Counted before they are read.
+MAX_ELEMENTS = 100_000
+MAX_TABLE_CELLS = 200_000
+# Wall-clock budget for reading one file (ingest.loaders.isolated runs the loader in a child
+# process and stops it when the budget is spent).
+MAX_LOAD_SECONDS = 120.0
 
 
 def check_archive(
