@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from assistant.db.engine import Database
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("kva.db")
+# Alembic logs its set-up at INFO on every start; only a real upgrade is worth a line (ours).
+logging.getLogger("alembic").setLevel(logging.WARNING)
 # Any constant shared by every process of this product ('kvamigr' in ASCII).
 _PG_LOCK_KEY = 0x6B76616D696772
 
@@ -53,8 +57,8 @@ def upgrade(db: Database, revision: str = "head") -> None:
     with db.write() as conn:
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-        if revision == "head" and MigrationContext.configure(conn).get_current_revision() == (
-            head_revision()
-        ):
-            return  # the common case: nothing to do, and no Alembic output
+        before = MigrationContext.configure(conn).get_current_revision()
+        if revision == "head" and before == head_revision():
+            return  # the common case: nothing to do
         command.upgrade(alembic_config(conn), revision)
+        log.info("database schema upgraded from %s to %s", before or "empty", revision)
