@@ -110,6 +110,7 @@ class Answer(BaseModel):
     degraded: list[str] = Field(
         default_factory=list,
         description="Parts of the search that were unavailable for this answer: "
-        "'vector_index' means the vector index failed its check or a query, so the answer "
-        "comes from keyword and sentence search alone (run `python -m ingest check --repair`).",
+        "'vector_index' means the vector index failed its check or a query, so the dense "
+        "ranking came from an exact scan of the stored sentence vectors beside the keyword and "
+        "sentence rankings (run `python -m ingest check --repair`).",
     )

@@ -248,8 +248,10 @@ class StoreReader:
                 f"the store was built with embedding model {stored!r}, but the settings ask for "
                 f"{model_id!r}; query with the same model or re-ingest with --rebuild"
             )
-        if any(p.index == "records" for p in check.problems):
-            return snap
+        if any(p.index == "records" for p in check.problems) or (
+            any(p.index == "disk" for p in check.problems) and not check.chunks
+        ):
+            return snap  # the records themselves could not be read
         snap.documents = {d.doc_id: d for d in records.list_documents()}
         snap.texts = {doc_id: records.get_text(doc_id) or "" for doc_id in snap.documents}
         snap.chunks = {c.chunk_id: c for c in records.get_chunks()}
@@ -293,7 +295,8 @@ def store_signature(settings: Settings) -> tuple:
     """(path, inode, size, mtime) of every file of the store that the check reads: a stat
     per file, so readiness can ask on every call whether anything changed on disk."""
     out = []
-    roots = [settings.records_path, settings.chroma_dir, settings.bm25_dir]
+    wal = settings.records_path.with_name(settings.records_path.name + "-wal")
+    roots = [settings.records_path, wal, settings.chroma_dir, settings.bm25_dir]
     for root in roots:
         try:
             paths = [root] if not root.is_dir() else sorted(root.rglob("*"))

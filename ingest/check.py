@@ -127,7 +127,7 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
         return report
     broken = _records_ok(settings.records_path)
     if broken:
-        report.problems.append(Problem(index="records", message=broken))
+        report.problems.append(_records_problem(settings, broken))
         return report
     try:
         records = Records(settings.records_path)
@@ -140,7 +140,7 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
         lengths = {d.doc_id: d.char_count for d in records.list_documents()}
     except sqlite3.DatabaseError as exc:
         report.problems.append(
-            Problem(index="records", message=f"the record database is unreadable ({exc})")
+            _records_problem(settings, f"the record database is unreadable ({exc})")
         )
         return report
     report.chunks = len(chunks)
@@ -298,16 +298,25 @@ def free_mb(path: Path) -> float | None:
     return None
 
 
-def _disk_full(settings: Settings, text: str) -> Problem | None:
+def _disk_full(settings: Settings, text: str, what: str = "the vector index") -> Problem | None:
+    """A finding that blames the disk, not the store, when the failure says so or the disk
+    is (nearly) full: SQLite cannot even open a database read-only without room for its
+    shared-memory file, and a full disk must never be advised away by deleting the store."""
     free = free_mb(settings.data_dir)
     if any(m in text for m in _DISK_FULL) or (free is not None and free < LOW_DISK_MB):
         where = f"{free:.1f} MB free under {settings.data_dir}" if free is not None else "?"
         return Problem(
             index="disk",
-            message=f"the disk is full or failing ({where}): the vector index could not be "
+            message=f"the disk is full or failing ({where}): {what} could not be "
             f"opened ({text[:160]}); free space, then check again",
         )
     return None
+
+
+def _records_problem(settings: Settings, message: str) -> Problem:
+    return _disk_full(settings, message, "the record database") or Problem(
+        index="records", message=message
+    )
 
 
 def _probe_chroma(settings: Settings) -> list[Problem]:
@@ -459,7 +468,7 @@ def repair_store(settings: Settings, report: CheckReport | None = None) -> Check
     if any(p.index == "records" for p in report.problems):
         raise StoreCorrupt(
             f"{report.summary()}; restore a backup, or delete {settings.store_dir} and "
-            "ingest again (files uploaded through the API are re-added from uploads/)"
+            "ingest again with --rebuild (it re-reads the files uploaded through the API)"
         )
     done = Indexer(settings).repair(report)
     after = check_store(settings)
