@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from api_fixtures import API_KEY, Server, admin_headers, admin_off, api, parse_sse  # noqa: F401
+from api_fixtures import API_KEY, Server, admin_headers, admin_off, api, parse_sse, start_server  # noqa: F401
 from sqlalchemy import select, update
+from test_db import pg_server_url  # noqa: F401 - the session's PostgreSQL (pgserver)
 
 from assistant.db.schema import now, workshop_questions, workshops
 
@@ -509,3 +510,53 @@ def test_every_workshop_endpoint_is_in_the_openapi_spec(api: Server) -> None:  #
     }
     documented = {(m, p) for p, ops in paths.items() for m in ops}
     assert expected <= documented, expected - documented
+
+
+def test_two_servers_share_one_room_on_postgresql(
+    api: Server,  # noqa: F811
+    pg_server_url: str,  # noqa: F811
+) -> None:
+    """KVA_DATABASE_URL=postgresql://…: what one server stores, the other serves (replicas)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from assistant.db.engine import normalise_url
+
+    root = normalise_url(pg_server_url)
+    admin = create_engine(root, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('DROP DATABASE IF EXISTS "kva_api_replicas" WITH (FORCE)'))
+        conn.execute(text('CREATE DATABASE "kva_api_replicas"'))
+    url = make_url(root).set(database="kva_api_replicas").render_as_string(hide_password=False)
+    settings = api.settings.model_copy(update={"database_url": url})
+    assistant = api.app.state.assistant
+    one = start_server(settings, api.logs, assistant=assistant)
+    two = start_server(settings, api.logs, assistant=assistant)
+    try:
+        assert one.app.state.workshops.db.dialect == "postgresql"
+        room = _create(one, "Replicas")
+        with one.client() as a, two.client() as b:
+            who = _join(b, room)  # joined on the second server
+            q = _ask(a, room, who, f"Hvad er recovery? {CPR}").json()
+            assert q["answer_status"] == "answered" and CPR not in q["text"]
+            t = _trainer(room)
+            assert b.post(f"/api/workshops/{room['code']}/questions/{q['id']}/approve", headers=t)
+            r = a.post(f"/api/workshops/{room['code']}/questions/{q['id']}/vote", headers=who)
+            assert r.json()["votes"] == 1
+            _error(
+                b.post(f"/api/workshops/{room['code']}/questions/{q['id']}/vote", headers=who),
+                409,
+                "already_voted",
+            )
+            listed = b.get(f"/api/workshops/{room['code']}/questions", headers=t).json()
+            assert [(x["state"], x["votes"]) for x in listed["questions"]] == [("approved", 1)]
+            assert b.delete(f"/api/workshops/{room['code']}", headers=t).status_code == 204
+            _error(a.get(f"/api/workshops/{room['code']}"), 404, "workshop_not_found")
+    finally:
+        one.stop()
+        two.stop()
+        for server in (one, two):
+            server.app.state.workshops.db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text('DROP DATABASE IF EXISTS "kva_api_replicas" WITH (FORCE)'))
+        admin.dispose()

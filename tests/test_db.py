@@ -40,24 +40,41 @@ from ingest.settings import Settings
 BACKENDS = ["sqlite", "postgresql"]
 
 
-@pytest.fixture(scope="session")
-def pg_server_url() -> Iterator[str]:
-    """A PostgreSQL server for the whole session (its ``postgres`` database's URL)."""
+_PG: dict[str, Any] = {}
+
+
+def _start_pg() -> str:
+    """One server per session, even when several modules import the fixture (pytest would
+    start a session fixture once per importing module). pgserver stops it, and deletes its
+    folder, when the process exits."""
+    if "url" in _PG:
+        return _PG["url"]
+    if "skip" in _PG:
+        pytest.skip(_PG["skip"])
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         try:
             import pgserver
         except ImportError:
-            pytest.skip("pgserver is not installed (it is in the dev extra: requirements.lock)")
+            _PG["skip"] = "pgserver is not installed (it is in the dev extra: requirements.lock)"
+            pytest.skip(_PG["skip"])
     # A short path: the server's Unix socket lives in it, and socket paths are limited to ~100.
     pgdata = Path(tempfile.mkdtemp(prefix="kva-pg-"))
     try:
         server = pgserver.get_server(pgdata, cleanup_mode="delete")
     except Exception as exc:  # no useradd as root, no shared memory in a sandbox, ...
         shutil.rmtree(pgdata, ignore_errors=True)
-        pytest.skip(f"PostgreSQL (pgserver) could not start here: {type(exc).__name__}: {exc}")
-    yield server.get_uri()
-    server.cleanup()
+        _PG["skip"] = f"PostgreSQL (pgserver) could not start here: {type(exc).__name__}: {exc}"
+        pytest.skip(_PG["skip"])
+    _PG["server"] = server
+    _PG["url"] = server.get_uri()
+    return _PG["url"]
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """A PostgreSQL 16 server for the whole session (the URL of its ``postgres`` database)."""
+    return _start_pg()
 
 
 _counter = iter(range(1_000_000))
