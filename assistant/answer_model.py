@@ -2,9 +2,10 @@
 
 Two logistic regressions over named features (``assistant.candidates``): one scores each
 candidate sentence (does it hold the answer?), one scores the question (does the material
-answer it at all?). Plus the fusion weights of retrieval and the selection thresholds. All of
-it is written by ``benchmarks/fit_answer_model.py``, fitted on the tuning half of the
-development suite and the seed suite only; nothing here is set by hand.
+answer it at all?). Plus the fusion weights of retrieval and the shape of the answer card
+(``assistant.answer_card``). All of it is written by ``benchmarks/fit_answer_model.py``, fitted
+on the tuning half of the development suite and the seed suite only; nothing here is set by
+hand.
 
 Applying a fitted model is a dot product, so answering needs numpy only; scikit-learn is used
 to fit.
@@ -77,37 +78,67 @@ class LinearModel:
 
 
 @dataclass(frozen=True)
-class Selection:
-    """Which further sentences join the best one: probability at least ``relative`` × the
-    best's and at least ``min_probability``; at most ``max_sentences``. When none of them is in
-    the other language, the best sentence in that language joins too if its probability
-    reaches ``other_language``: the answer to a cross-lingual question is often the
-    other-language sentence that scored just below one that repeats the question's words."""
+class CardShape:
+    """The fitted shape of the answer card.
 
-    relative: float = 0.6
-    min_probability: float = 0.3
-    max_sentences: int = 3
-    other_language: float = 1.0
+    ``lead_before`` / ``lead_after``: at most this many neighbouring sentences join the lead
+    sentence, each only while it scores at least ``extend_min`` (a probability; sentences too
+    short to be candidates count as 0 unless it is 0), stays within the lead's paragraph when
+    ``paragraph`` is set, and the excerpt stays within ``lead_words``. ``supports``: at most
+    this many quotes from other documents, each scoring at least ``support_min`` and
+    ``support_relative`` × the lead's probability; when none of the quotes is in the other
+    language, the best sentence in it joins as a support if it reaches ``other_language``.
+    ``language_margin``: a candidate in the question's language leads when its logit is within
+    this margin of the best other-language candidate. ``max_words``: the whole card's budget.
+    ``same_document``: a support may also come from the lead's document (a passage apart from
+    the excerpt), not only from other documents.
+    """
+
+    lead_before: int = 0
+    lead_after: int = 1
+    lead_words: int = 80
+    paragraph: bool = True
+    extend_min: float = 0.0
+    supports: int = 2
+    support_relative: float = 0.75
+    support_min: float = 0.5
+    other_language: float = 0.4
+    language_margin: float = 0.0
+    max_words: int = 110
+    same_document: bool = False
 
     def __post_init__(self) -> None:
-        shares = (self.relative, self.min_probability, self.other_language)
+        if not (0 <= self.lead_before <= 5 and 0 <= self.lead_after <= 8):
+            raise AnswerModelError("lead_before must be 0-5 and lead_after 0-8")
+        if not 0 <= self.supports <= 2:
+            raise AnswerModelError("supports must be 0, 1 or 2 (no collage)")
+        shares = (self.extend_min, self.support_relative, self.support_min, self.other_language)
         if not all(0 <= v <= 1 for v in shares):
             raise AnswerModelError(
-                "relative, min_probability and other_language are shares between 0 and 1"
+                "extend_min, support_relative, support_min and other_language are shares "
+                "between 0 and 1"
             )
-        if not 1 <= self.max_sentences <= 10:
-            raise AnswerModelError("max_sentences must be between 1 and 10")
+        if self.language_margin < 0:
+            raise AnswerModelError("language_margin must be >= 0")
+        if not 10 <= self.lead_words <= self.max_words <= 400:
+            raise AnswerModelError("need 10 <= lead_words <= max_words <= 400")
 
 
 @dataclass(frozen=True)
 class AnswerModel:
     sentence: LinearModel
     answerable: LinearModel
-    selection: Selection = Selection()
+    card: CardShape = CardShape()
     fusion: FusionWeights = FusionWeights()
     passages: int = 8
     """how many fused passages the composer reads"""
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_settings(cls, settings: Any) -> AnswerModel:
+        """The model ``settings`` name (``KVA_ANSWER_MODEL``), else the one ``python -m evals
+        refit`` installed under the data dir, else the bundled one."""
+        return cls.load(model_path(settings))
 
     @classmethod
     @lru_cache(maxsize=4)
@@ -126,7 +157,7 @@ class AnswerModel:
             model = cls(
                 sentence=sentence,
                 answerable=answerable,
-                selection=Selection(**data.get("selection", {})),
+                card=CardShape(**data.get("card", {})),
                 fusion=FusionWeights(**data.get("fusion", {})),
                 passages=int(data.get("passages", 8)),
                 provenance=dict(data.get("provenance", {})),
@@ -145,7 +176,7 @@ class AnswerModel:
             "provenance": self.provenance,
             "fusion": asdict(self.fusion),
             "passages": self.passages,
-            "selection": asdict(self.selection),
+            "card": asdict(self.card),
             "sentence": asdict(self.sentence),
             "answerable": asdict(self.answerable),
         }
@@ -154,6 +185,26 @@ class AnswerModel:
         Path(path).write_text(
             json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+
+
+def model_path(settings: Any) -> Path:
+    """The answer model file ``settings`` use (see ``AnswerModel.for_settings``)."""
+    if settings.answer_model is not None:
+        return Path(settings.answer_model)
+    installed = Path(settings.installed_model_path)
+    return installed if installed.is_file() else MODEL_PATH
+
+
+def model_summary(model: AnswerModel, settings: Any) -> dict[str, Any]:
+    """What ``/readyz`` says of the answer model: its file and where it came from."""
+    provenance = model.provenance
+    return {
+        "path": str(model_path(settings)),
+        "fitted_by": provenance.get("fitted_by"),
+        "fitted_at": provenance.get("fitted_at"),
+        "tuning_suites": provenance.get("tuning_suites", []),
+        "labels": provenance.get("labels", 0),
+    }
 
 
 def _linear(data: dict[str, Any]) -> LinearModel:

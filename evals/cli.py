@@ -1,6 +1,7 @@
-"""``python -m evals`` — validate, run, compare, from-feedback.
+"""``python -m evals`` — validate, run, compare, from-feedback, refit.
 
-Exit codes: 0 fine; 1 a gate failed (or, with --fail-on-regression, a case regressed);
+Exit codes: 0 fine; 1 a gate failed (or, with --fail-on-regression, a case regressed; or
+refit refused to install a model worse beyond noise);
 2 a usage problem: bad suite, unknown metric, missing run.
 
 Example:
@@ -80,6 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("from-feedback", help="draft cases from thumbs-down feedback")
     f.add_argument("--db", help="feedback SQLite file (default: settings.feedback_path)")
     f.add_argument("--out", metavar="FILE", help="write the draft YAML here (default: stdout)")
+
+    rf = sub.add_parser(
+        "refit",
+        help="refit the answer model with the evaluators' labels; install it unless the "
+        "held-out suites get worse beyond noise",
+    )
+    rf.add_argument("--data-dir", help="the organisation's data folder (KVA_DATA_DIR)")
+    rf.add_argument("--tune", nargs="*", help="tuning suites (default: the bundled ones here)")
+    rf.add_argument("--held-out", nargs="*", help="held-out suites (default: the bundled ones)")
+    rf.add_argument("--force", action="store_true", help="install even if worse beyond noise")
+    rf.add_argument("--dry-run", action="store_true", help="fit and compare; install nothing")
+    rf.add_argument("--out", metavar="DIR", help="write the before/after runs here")
     return p
 
 
@@ -290,6 +303,38 @@ def cmd_from_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refit(args: argparse.Namespace) -> int:
+    from assistant.db import Database
+    from assistant.db.labels import LabelStore
+    from evals.fitting import HELD_OUT, TUNE
+    from evals.refit import format_outcome, refit
+    from ingest.settings import Settings
+
+    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    tune = [Path(p) for p in args.tune] if args.tune is not None else TUNE
+    held_out = [Path(p) for p in args.held_out] if args.held_out is not None else HELD_OUT
+    missing = [str(p) for p in tune + held_out if not p.is_file()]
+    if missing:
+        _err(f"error: no such suite file(s): {', '.join(missing)}")
+        return 2
+    labels = LabelStore(Database.from_settings(settings)).list(limit=1_000_000)
+    try:
+        outcome = refit(
+            settings,
+            labels,
+            tune=tune,
+            held_out=held_out,
+            force=args.force,
+            dry_run=args.dry_run,
+            out=Path(args.out) if args.out else None,
+        )
+    except ValueError as exc:
+        _err(f"error: {exc}")
+        return 2
+    print(format_outcome(outcome))
+    return 0 if outcome.installed or args.dry_run else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -297,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "compare": cmd_compare,
         "from-feedback": cmd_from_feedback,
+        "refit": cmd_refit,
     }[args.command]
     try:
         return handler(args)

@@ -12,6 +12,9 @@ Definitions (also in evals/README.md):
   ``must_abstain`` the truth; accuracy is over all answered cases.
 - language_match: the answer's ``language`` equals the case's language and its text, quoted
   passages left out, does not read as the other language; over cases that set ``language``.
+- lead_language: of the answered questions whose answer exists in their own language (cases
+  with facts not tagged ``cross-lingual``), the share whose first quote (the answer card's lead
+  excerpt) is in the question's language.
 - answer_chars_mean / answer_words_mean: length of the answer text.
 - latency_p50_ms / latency_p95_ms: wall-clock time of the ask call (linear interpolation).
 - pass_rate: share of cases that pass every check that applies to them.
@@ -55,6 +58,7 @@ METRICS: dict[str, bool | None] = {
     "abstention_recall": True,
     "abstention_accuracy": True,
     "language_match": True,
+    "lead_language": True,
     "wrongly_declined": False,
     "repeated_quote_rate": False,
     "chrome_quote_rate": False,
@@ -108,6 +112,9 @@ class CaseScore(BaseModel):
     abstention_correct: bool | None = None
     language_match: bool | None = None
     text_language: str | None = None
+    lead_in_language: bool | None = None
+    """An answered, answerable question whose answer exists in its own language (not tagged
+    cross-lingual): whether the answer opens with a quote in that language."""
     answer_chars: int = 0
     answer_words: int = 0
     repeated_quote: bool = False
@@ -235,6 +242,17 @@ def score_case(
                 f" (text reads as {s.text_language or 'unclear'})"
             )
 
+    if (
+        case.language
+        and case.expected_facts
+        and not case.must_abstain
+        and "cross-lingual" not in case.tags
+        and not answer.abstained
+        and answer.citations
+    ):
+        lead = next((c for c in answer.citations if c.role == "lead"), answer.citations[0])
+        s.lead_in_language = lead.language == case.language
+
     s.failures = failures
     s.passed = not failures
     return s
@@ -311,6 +329,11 @@ def aggregate(items: Iterable[tuple[Case, CaseScore]]) -> dict[str, Any]:
         "chrome_quote_rate": _ratio(sum(s.chrome_quote for s in answered), len(answered)),
         "language_match": _mean(
             [float(bool(s.language_match)) for c, s in ok if c.language is not None]
+        ),
+        # Answers to questions whose answer exists in their own language that open with a
+        # quote in that language (the answer card's lead excerpt).
+        "lead_language": _mean(
+            [float(s.lead_in_language) for _, s in ok if s.lead_in_language is not None]
         ),
         "answer_chars_mean": _mean([float(s.answer_chars) for s in answered]),
         "answer_words_mean": _mean([float(s.answer_words) for s in answered]),

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
+from assistant.answer_model import AnswerModel
 from assistant.composer import Composer, Composition, CompositionRequest, ExtractiveComposer
 from assistant.generative.parse import ParseError, parse_reply
 from assistant.generative.prompt import NumberedPassage, build_messages
@@ -271,6 +272,7 @@ def make_composer(settings: Settings, embeddings: Embeddings) -> Composer:
         return GenerativeComposer(
             make_chat_model(settings),
             embeddings,
+            extractive=ExtractiveComposer(AnswerModel.for_settings(settings)),
             verifier=Verifier(embeddings, min_similarity=settings.llm_min_similarity),
         )
-    return ExtractiveComposer()
+    return ExtractiveComposer(AnswerModel.for_settings(settings))

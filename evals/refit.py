@@ -1,0 +1,187 @@
+"""``python -m evals refit``: the answer model fitted again, with the organisation's labels.
+
+Evaluators label answers through the API (``POST /api/labels``): the sentence of the store that
+answers a question, or the verdict that the material does not cover it. A refit fits every
+weight again (``evals.fitting``) on the bundled tuning suites whose corpora are here plus one
+case per label, asked of the organisation's own store. It runs the held-out suites with the
+model in use and with the new one, and installs the new one (under the data dir, where the
+assistant finds it: ``assistant.answer_model.model_path``) only when no held-out suite's fact
+recall falls beyond noise (the paired 95 % interval of ``evals.compare``); ``--force``
+installs it all the same. The installed model names the labels it learnt from in its
+provenance, and ``/readyz`` shows it.
+
+Example::
+
+    python -m evals refit                 # fit, compare on the held-out suites, install or refuse
+    python -m evals refit --dry-run       # fit and compare, install nothing
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.composer import plain_text
+from evals.compare import compare_runs
+from evals.suite import Case, Suite, load_suite
+from ingest.settings import Settings
+
+
+@dataclass
+class RefitOutcome:
+    """What a refit did: the comparison per held-out suite and whether it installed."""
+
+    installed: bool
+    model_path: Path | None
+    labels: int
+    comparisons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+    """why it did not install (a held-out suite worse beyond noise, or none to compare on)"""
+
+
+def labels_suite(labels: list[Any]) -> Suite | None:
+    """One case per label: the question with its labelled sentence as the fact to find and its
+    document as the source, or a question to decline. None when there are no labels."""
+    cases = []
+    for label in labels:
+        if label.verdict == "not_covered":
+            case = Case(
+                id=f"label-{label.id}",
+                question=label.question,
+                language=label.language,
+                must_abstain=True,
+                tags=["label", "not-covered"],
+            )
+        else:
+            fact = label.fact or plain_text(label.quote or "")
+            if not fact.strip():
+                continue
+            case = Case(
+                id=f"label-{label.id}",
+                question=label.question,
+                language=label.language,
+                expected_facts=[[fact]],
+                expected_sources=[label.doc_id],
+                tags=["label"],
+            )
+        cases.append(case)
+    if not cases:
+        return None
+    return Suite(
+        name="organisation-labels",
+        description="Cases from the organisation's evaluators' labels (POST /api/labels).",
+        cases=cases,
+    )
+
+
+def _available(paths: list[Path]) -> tuple[list[Suite], list[str]]:
+    """The suites whose corpora are here, and a line for each one left out."""
+    suites, skipped = [], []
+    for path in paths:
+        suite = load_suite(path)
+        if suite.corpus_dir is not None and not suite.corpus_dir.is_dir():
+            skipped.append(f"{suite.name}: its corpus {suite.corpus_dir} is not here")
+            continue
+        suites.append(suite)
+    return suites, skipped
+
+
+def refit(
+    settings: Settings,
+    labels: list[Any],
+    *,
+    tune: list[Path],
+    held_out: list[Path],
+    force: bool = False,
+    dry_run: bool = False,
+    out: Path | None = None,
+) -> RefitOutcome:
+    """Fit on ``tune`` plus ``labels``, compare with the model in use on ``held_out``, and
+    install the new model under ``settings.data_dir`` unless it is worse beyond noise."""
+    from assistant.answer_model import model_path
+    from evals.fitting import TuningSet, fit_model, run_suite
+    from evals.stores import suite_settings
+
+    held, skipped = _available(held_out)
+    for line in skipped:
+        print(f"held-out suite left out: {line}", file=sys.stderr)
+    from_labels = labels_suite(labels)
+    n_labels = len(from_labels.cases) if from_labels else 0
+    if not held and not force:
+        # Nothing could show the new model is not worse: do not spend the fit.
+        return RefitOutcome(
+            False, None, n_labels, refused=["no held-out suite can run here to compare on"]
+        )
+    tuning_suites, skipped = _available(tune)
+    for line in skipped:
+        print(f"tuning suite left out: {line}", file=sys.stderr)
+    tuning = [TuningSet(s, suite_settings(s)) for s in tuning_suites]
+    if from_labels is not None:
+        tuning.append(TuningSet(from_labels, settings))
+    if not tuning:
+        raise ValueError("nothing to fit on: no tuning suite is here and there are no labels")
+
+    current = model_path(settings)
+    model = fit_model(
+        tuning,
+        fitted_by="python -m evals refit",
+        provenance={"labels": n_labels, "refit_from": str(current)},
+    )
+    work = Path(tempfile.mkdtemp(prefix="kva-refit-"))
+    candidate = work / "answer_model.json"
+    model.save(candidate)
+    outcome = RefitOutcome(False, None, n_labels)
+    try:
+        for suite in held:
+            store = suite_settings(suite)
+            before = run_suite(
+                suite,
+                store.model_copy(update={"answer_model": current}),
+                out / f"before-{suite.name}" if out else None,
+            )
+            after = run_suite(
+                suite,
+                store.model_copy(update={"answer_model": candidate}),
+                out / f"after-{suite.name}" if out else None,
+            )
+            diff = compare_runs(before, after)["overall"]["fact_recall"]
+            outcome.comparisons[suite.name] = diff
+            bounds = diff.get("ci95")
+            if bounds is not None and bounds[1] < 0:
+                outcome.refused.append(
+                    f"{suite.name}: fact recall {diff['a']:.3f} -> {diff['b']:.3f}, "
+                    f"worse beyond noise (95 % {bounds[0]:+.3f} to {bounds[1]:+.3f})"
+                )
+        if dry_run or (outcome.refused and not force):
+            return outcome
+        target = settings.installed_model_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside the target and renamed, so a reader never loads half a file.
+        partial = target.with_suffix(".json.partial")
+        shutil.copyfile(candidate, partial)
+        partial.replace(target)
+        outcome.installed, outcome.model_path = True, target
+        return outcome
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def format_outcome(outcome: RefitOutcome) -> str:
+    lines = [f"labels used: {outcome.labels}"]
+    for name, diff in outcome.comparisons.items():
+        bounds = diff.get("ci95")
+        noise = " (within noise)" if diff.get("within_noise") else ""
+        interval = f", 95 % {bounds[0]:+.3f} to {bounds[1]:+.3f}" if bounds else ""
+        a, b = diff.get("a"), diff.get("b")
+        figures = "n/a" if a is None or b is None else f"{a:.3f} -> {b:.3f}"
+        lines.append(f"{name}: fact recall {figures}{interval}{noise}")
+    lines += [f"refused: {why}" for why in outcome.refused]
+    if outcome.installed:
+        lines.append(f"installed: {outcome.model_path}")
+    else:
+        lines.append("not installed")
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""The answer card on the real seed store: one lead excerpt (a contiguous run of one document,
+the chosen sentence inside it), then at most two supporting quotes from other documents; the
+question's language first; messages that are not questions about the material declined."""
+
+from __future__ import annotations
+
+import doctest
+from dataclasses import replace
+
+import pytest
+
+import assistant.answer_card
+from assistant.answer_model import AnswerModel, AnswerModelError, CardShape
+from assistant.composer import ExtractiveComposer
+from assistant.pipeline import Assistant
+
+QUESTIONS = [
+    ("Hvad er pejlemærkerne for bostøtten?", "da"),
+    ("Hvilken paragraf i serviceloven gælder for bostøtte?", "da"),
+    ("Hvem har udarbejdet litteraturstudierne?", "da"),
+    ("What are the two tracks of the initiative?", "en"),
+    ("What is the purpose of the professional benchmarks?", "en"),
+]
+
+
+def test_docstring_examples_run() -> None:
+    result = doctest.testmod(assistant.answer_card)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_shape_refuses_a_collage_and_impossible_budgets() -> None:
+    with pytest.raises(AnswerModelError, match="supports"):
+        CardShape(supports=3)
+    with pytest.raises(AnswerModelError, match="lead_words"):
+        CardShape(lead_words=200, max_words=110)
+    with pytest.raises(AnswerModelError, match="language_margin"):
+        CardShape(language_margin=-1)
+    with pytest.raises(AnswerModelError, match="shares"):
+        CardShape(extend_min=1.5)
+    model = AnswerModel.load()
+    data = model.to_dict()
+    data["card"]["supports"] = 4
+    with pytest.raises(AnswerModelError, match="supports"):
+        AnswerModel.from_dict(data)
+
+
+@pytest.mark.parametrize(("question", "language"), QUESTIONS)
+def test_answer_opens_with_one_lead_excerpt_then_supports_from_other_documents(
+    assistant, question: str, language: str
+) -> None:  # noqa: ANN001
+    answer = assistant.ask(question)
+    assert not answer.abstained and answer.citations, question
+    lead, *supports = answer.citations
+    texts = assistant.reader.snapshot().texts
+    # One lead, first; its quote an exact span that holds the chosen sentence.
+    assert lead.role == "lead" and [c.role for c in supports] == ["support"] * len(supports)
+    assert lead.start <= lead.focus_start < lead.focus_end <= lead.end
+    assert texts[lead.doc_id][lead.start : lead.end] == lead.quote
+    # At most two supports; none from the lead's translation (it says the same), none from
+    # the lead's own document unless the fitted shape allows it, and then apart from the
+    # excerpt.
+    assert len(supports) <= 2
+    docs = assistant.reader.snapshot().documents
+    shape = assistant.model.card
+    for c in supports:
+        assert c.doc_id not in docs[lead.doc_id].translations, question
+        assert c.doc_id != lead.doc_id or shape.same_document, question
+        assert c.doc_id != lead.doc_id or c.end <= lead.start or c.start >= lead.end
+    # The answer text opens with the lead excerpt, cited [1].
+    assert answer.answer.split("\n\n")[0].endswith("[1]")
+
+
+@pytest.mark.parametrize(("question", "language"), [q for q in QUESTIONS if q[1] == "da"])
+def test_a_danish_question_leads_with_the_danish_version(assistant, question, language) -> None:  # noqa: ANN001
+    # Every seed text exists in Danish and English; a Danish question opens in Danish.
+    answer = assistant.ask(question)
+    assert answer.citations[0].language == "da", (question, answer.answer)
+
+
+def test_lead_excerpt_extends_within_its_paragraph_and_budget(corpus_settings) -> None:  # noqa: ANN001
+    model = AnswerModel.load()
+    shape = replace(model.card, lead_before=2, lead_after=4, paragraph=True, extend_min=0.0)
+    wide = Assistant(corpus_settings, composer=ExtractiveComposer(replace(model, card=shape)))
+    narrow = Assistant(
+        corpus_settings,
+        composer=ExtractiveComposer(
+            replace(model, card=replace(shape, lead_before=0, lead_after=0))
+        ),
+    )
+    texts = wide.reader.snapshot().texts
+    grew = 0
+    for question, _ in QUESTIONS:
+        w, n = wide.ask(question).citations[0], narrow.ask(question).citations[0]
+        assert (n.start, n.end) == (n.focus_start, n.focus_end)
+        assert w.start <= w.focus_start and w.focus_end <= w.end
+        assert len(w.quote.split()) <= max(shape.lead_words, len(n.quote.split()))
+        # Within its paragraph: no blank line between the chosen sentence and the excerpt's ends.
+        text = texts[w.doc_id]
+        assert "\n\n" not in text[w.focus_end : w.end].rstrip()
+        assert "\n\n" not in text[w.start : w.focus_start].lstrip()
+        grew += (w.start, w.end) != (w.focus_start, w.focus_end)
+    assert grew, "no lead excerpt grew beyond its sentence"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Min borger 010203-1234 har brug for hjælp, hvad gør jeg?",
+        "Hej, hvordan har du det?",
+        "Thanks, bye!",
+    ],
+)
+def test_messages_that_are_not_questions_about_the_material_are_declined(
+    assistant, message: str
+) -> None:  # noqa: ANN001
+    answer = assistant.ask(message)
+    assert answer.abstained and not answer.citations, (message, answer.answer)
