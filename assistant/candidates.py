@@ -27,6 +27,7 @@ import numpy as np
 from assistant.answer_type import answers, expected_type, near, provides
 from assistant.chrome import Boilerplate, is_chrome
 from assistant.glossary import Glossary
+from assistant.injection import is_injection
 from assistant.models import Passage
 from assistant.retriever import Concept, QueryTerms, Retrieval, passage
 from assistant.store_reader import Snapshot
@@ -566,7 +567,7 @@ def _units(
 
 
 def _is_noise(text: str, heading: str, boilerplate: Boilerplate | None) -> bool:
-    if is_chrome(text) or (boilerplate is not None and text in boilerplate):
+    if is_chrome(text) or (boilerplate is not None and text in boilerplate) or is_injection(text):
         return True
     return bool(heading) and text.strip("#* \n") == heading
 

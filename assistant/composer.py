@@ -23,6 +23,7 @@ import numpy as np
 from assistant.answer_model import AnswerModel, sigmoid
 from assistant.candidates import Candidate, CandidateBuilder, number_in, question_numbers
 from assistant.chrome import BoilerplateCache
+from assistant.markup import neutralise
 from assistant.models import Citation, OtherVersion, Passage
 from assistant.retriever import QueryTerms, Retrieval
 from assistant.store_reader import Snapshot
@@ -307,7 +308,7 @@ def plain_text(quote: str) -> str:
     'To spor:\n• Botilbud\n• Bostøtte'
     """
     lines = []
-    for raw in quote.split("\n"):
+    for raw in neutralise(quote).split("\n"):  # no active markup in an answer (HTML, links)
         if not raw.strip():
             continue
         item = bool(re.match(r"^\s*(?:[-*•]|\d+[.)])\s", raw)) and bool(lines)

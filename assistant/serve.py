@@ -102,10 +102,9 @@ class Supervisor(Multiprocess):
         super().keep_subprocess_alive()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Block serving the API until interrupted."""
-    configure_logging()
-    config = Config(
+def build_config(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> Config:
+    """uvicorn's configuration for ``assistant serve``."""
+    return Config(
         APP_FACTORY,
         factory=True,
         host=host,
@@ -118,6 +117,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Block serving the API until interrupted."""
+    configure_logging()
+    config = build_config(host, port, workers)
     if config.workers == 1:
         server = uvicorn.Server(config)
         server.run()

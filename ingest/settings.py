@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     # Anonymous writes: a feedback entry's size (question, answer, comment, history together;
     # 413 above) and the posts one client may make per minute (429 above, per API process).
     max_feedback_kb: int = Field(64, ge=1, le=1024)
-    feedback_per_minute: int = Field(30, ge=1, le=100_000)
+    feedback_per_minute: int = Field(60, ge=1, le=100_000)
     head_timeout_s: float = Field(
         10.0, gt=0, le=300, description="Seconds a client has to send a whole request head."
     )

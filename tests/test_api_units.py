@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from typing import Any
 
 import pytest
 from api_fixtures import ROOT  # noqa: F401  (puts the repo on sys.path)
@@ -143,13 +144,22 @@ def test_serve_uses_the_factory_import_string(monkeypatch: pytest.MonkeyPatch) -
 
     from assistant import serve as serve_module
 
-    calls: list[tuple[tuple, dict]] = []
-    monkeypatch.setattr(serve_module.uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
+    configs: list[Any] = []
     monkeypatch.setattr(serve_module, "configure_logging", lambda: None)
+    monkeypatch.setattr(
+        serve_module.Supervisor, "__init__", lambda self, config, sockets: configs.append(config)
+    )
+    monkeypatch.setattr(serve_module.Supervisor, "run", lambda self: None)
+    monkeypatch.setattr(serve_module.Config, "bind_socket", lambda self: None)
     serve_module.main(["--host", "127.0.0.1", "--port", "8123", "--workers", "2"])
-    ((args, kwargs),) = calls
+    (config,) = configs
     # An import string plus factory=True is what lets uvicorn start several worker processes.
-    module, _, attr = args[0].partition(":")
+    module, _, attr = config.app.partition(":")
     assert getattr(importlib.import_module(module), attr) is create_app
-    assert kwargs["factory"] is True and kwargs["workers"] == 2 and kwargs["port"] == 8123
-    assert kwargs["access_log"] is False  # ours replaces it (CPR-masked, with request ids)
+    assert config.factory is True and config.workers == 2 and config.port == 8123
+    assert config.access_log is False  # ours replaces it (CPR-masked, with request ids)
+    # The protocol with a deadline for request heads, by import string (workers import it).
+    module, _, attr = config.http.partition(":")
+    assert getattr(importlib.import_module(module), attr) is serve_module.HeadTimeoutProtocol
+
+

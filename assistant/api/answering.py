@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from assistant.api.errors import ApiError
 from assistant.api.privacy import contains_cpr, cpr_warning, mask_cpr
+from assistant.markup import neutralise
 from assistant.models import Answer, Filters, Turn
 from ingest.settings import Settings
 
@@ -91,6 +92,9 @@ def answer_question(
         raise ApiError(422, _QUESTION_CODES.get(code, str(code)), str(exc)) from exc
     if had_cpr:
         answer.warnings.append(cpr_warning(answer.language))
+    # The composer writes plain text already; whatever composed this answer (the generative
+    # one too), no endpoint hands a client markup it would render (HTML, script links).
+    answer.answer = neutralise(answer.answer)
     return answer
 
 

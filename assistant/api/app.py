@@ -32,15 +32,21 @@ from fastapi_offline import FastAPIOffline
 from assistant.api import (
     routes_ask,
     routes_documents,
+    routes_labels,
     routes_misc,
     routes_openai,
     routes_workshops,
 )
 from assistant.api.auth import AdminGateMiddleware
 from assistant.api.errors import install_error_handlers
+from assistant.api.faults import install_fault_handlers
 from assistant.api.feedback import FeedbackStore
 from assistant.api.jobs import IngestQueue, JobStore, Progress
-from assistant.api.limits import BodyLimitMiddleware, HeaderLimitMiddleware
+from assistant.api.limits import (
+    BodyLimitMiddleware,
+    HeaderLimitMiddleware,
+    RateLimitMiddleware,
+)
 from assistant.api.logging import ensure_logging
 from assistant.api.middleware import RequestContextMiddleware
 from assistant.api.parent_watch import watch_parent
@@ -124,6 +130,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     )
 
     install_error_handlers(app)
+    install_fault_handlers(app)
     # Added first = runs inside the request-id middleware, so its 413s carry a request id.
     upload_cap = routes_documents.upload_body_cap(settings)
     app.add_middleware(
@@ -137,6 +144,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         api_key=settings.api_key,
         routes=[("POST", "/api/documents"), ("DELETE", "/api/documents/")],
     )
+    # Anonymous writes: refused before their body is read once a client is over the rate.
+    app.add_middleware(
+        RateLimitMiddleware,
+        routes=[("POST", "/api/feedback")],
+        limit=lambda scope: scope["app"].state.settings.feedback_per_minute,
+    )
     app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(routes_misc.router)
@@ -144,6 +157,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(routes_documents.build_router())
     app.include_router(routes_openai.router)
     app.include_router(routes_workshops.router)
+    app.include_router(routes_labels.router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -1,4 +1,5 @@
-"""Request body size limits: 1 MB for JSON, a larger cap for uploads, checked while reading.
+"""Request limits: body size (1 MB for JSON, a larger cap for uploads, checked while
+reading), header count and size, and a per-client rate for anonymous writes.
 
 A declared ``Content-Length`` over the limit is refused before anything is read; a chunked body
 is counted as it arrives and refused as soon as it passes the limit, so an oversized request
@@ -12,6 +13,12 @@ Example:
 """
 
 from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -92,3 +99,56 @@ class HeaderLimitMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class RateLimitMiddleware:
+    """429 (with Retry-After) for a client that makes more than ``per_minute`` requests to
+    ``routes`` ((method, path) pairs) within a minute: anonymous writes such as feedback.
+
+    Counted per client address in this process (a sliding minute), so N workers allow up
+    to N times the rate; enough to stop one client filling the database in seconds.
+    ``limit`` is called on each request, so the figure follows the app's settings.
+    """
+
+    max_clients = 10_000  # the oldest are forgotten beyond this, so memory stays bounded
+
+    def __init__(
+        self, app: ASGIApp, routes: list[tuple[str, str]], limit: Callable[[Scope], int]
+    ) -> None:
+        self.app = app
+        self.routes = set(routes)
+        self.limit = limit
+        self.seen: OrderedDict[str, deque[float]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (scope["method"], scope["path"].rstrip("/")) in self.routes:
+            wait = self._admit(scope)
+            if wait is not None:
+                response = error_response(
+                    429,
+                    "too_many_requests",
+                    f"Too many requests from this client: at most {self.limit(scope)} a "
+                    f"minute. Try again in {wait} s.",
+                    headers={"Retry-After": str(wait)},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _admit(self, scope: Scope) -> int | None:
+        """None if the request may pass (and counts it), else the seconds to wait."""
+        client = (scope.get("client") or ("unknown", 0))[0]
+        now = time.monotonic()
+        limit = self.limit(scope)
+        with self.lock:
+            times = self.seen.pop(client, None) or deque()
+            while times and now - times[0] >= 60:
+                times.popleft()
+            self.seen[client] = times
+            while len(self.seen) > self.max_clients:
+                self.seen.popitem(last=False)
+            if len(times) >= limit:
+                return max(1, math.ceil(60 - (now - times[0])))
+            times.append(now)
+            return None

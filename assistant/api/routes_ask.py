@@ -29,6 +29,7 @@ from assistant.api.answering import (
 )
 from assistant.api.deps import check_doc_ids, get_assistant, get_settings
 from assistant.api.errors import ApiError, error_body
+from assistant.api.faults import storage_error
 from assistant.api.privacy import mask_cpr
 from assistant.api.schemas import AskRequest
 from assistant.models import Answer, Filters, Kind, Language, Passage
@@ -93,9 +94,14 @@ async def ask_stream(
         except ApiError as exc:
             yield ServerSentEvent(json.dumps(error_body(exc.code, exc.message)), event="error")
             return
-        except Exception:
+        except Exception as exc:
             log.exception("streamed answer failed")
-            body_ = error_body("internal_error", "The answer could not be produced.")
+            fault = storage_error(exc)
+            body_ = (
+                error_body(fault.code, fault.message)
+                if fault
+                else error_body("internal_error", "The answer could not be produced.")
+            )
             yield ServerSentEvent(json.dumps(body_), event="error")
             return
         citations = [c.model_dump() for c in answer.citations]

@@ -14,6 +14,7 @@ Example (against a running server)::
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +27,7 @@ from assistant.api.auth import ADMIN_RESPONSES, require_admin
 from assistant.api.deps import get_records, get_settings
 from assistant.api.errors import ApiError
 from assistant.api.uploads import check_suffix, safe_filename, save_stream
-from ingest.settings import Settings
+from ingest.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("kva.api.documents")
 
@@ -48,6 +49,53 @@ def _read_snapshot(records: Any) -> Iterator[None]:
         conn.execute("COMMIT")
 
 
+def public_paths(value: Any, settings: Settings) -> Any:
+    """``value`` with every file system path shown relative to its folder: ``uploads/…``,
+    the corpus folder's name (``corpus/…``), the project, else ``data/…`` under the data dir.
+    Readers without a key see where a document came from, not the server's disk layout;
+    error texts in job reports are rewritten too.
+
+    >>> s = Settings(data_dir="/srv/kva", corpus_dir="/srv/texts")
+    >>> public_paths({"p": ["/srv/kva/uploads/a.pdf", "/srv/texts/b.txt: not UTF-8"]}, s)
+    {'p': ['uploads/a.pdf', 'texts/b.txt: not UTF-8']}
+    >>> public_paths(".data/uploads/a.pdf", Settings(data_dir=PROJECT_ROOT / ".data"))
+    'uploads/a.pdf'
+    >>> public_paths("corpus/x.txt", Settings(data_dir="/srv/kva"))
+    'corpus/x.txt'
+    """
+    roots = [
+        (settings.uploads_dir, "uploads/"),
+        (settings.corpus_dir, f"{settings.corpus_dir.name}/"),
+        (settings.data_dir, "data/"),
+    ]
+    prefixes = [(f"{root.as_posix()}/", shown) for root, shown in roots]
+    # Files inside the project are stored relative to it (".data/uploads/a.pdf").
+    prefixes += [
+        (f"{root.relative_to(PROJECT_ROOT).as_posix()}/", shown)
+        for root, shown in roots
+        if root.is_relative_to(PROJECT_ROOT) and root != PROJECT_ROOT
+    ]
+    prefixes.append((f"{PROJECT_ROOT.as_posix()}/", ""))
+    # Longest first (the uploads folder wins over the data dir that holds it); a prefix counts
+    # only where a path starts, not inside another path.
+    prefixes.sort(key=lambda p: len(p[0]), reverse=True)
+    pattern = re.compile(
+        "|".join(rf"(?<![\w./-]){re.escape(prefix)}" for prefix, _ in prefixes)
+    )
+    shown_for = dict(prefixes)
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return pattern.sub(lambda m: shown_for[m[0]], item)
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value)
+
+
 def _missing(doc_id: str) -> ApiError:
     return ApiError(404, "document_not_found", f"No document with id '{doc_id}'.")
 
@@ -65,7 +113,8 @@ def build_router() -> APIRouter:
         """All ingested documents with their metadata."""
         records = get_records(request)
         docs = records.list_documents() if records else []
-        return {"documents": [d.model_dump() for d in docs], "count": len(docs)}
+        listing = public_paths([d.model_dump() for d in docs], request.app.state.settings)
+        return {"documents": listing, "count": len(docs)}
 
     @router.get("/documents/{doc_id}")
     def get_document(doc_id: str, request: Request) -> dict[str, Any]:
@@ -84,7 +133,8 @@ def build_router() -> APIRouter:
             found = records.get_sections(doc_id)
             chunks = [c.model_dump() for c in records.get_chunks(doc_id)]
         sections = [{**s.model_dump(), "text": text[s.start : s.end]} for s in found]
-        return {"document": doc.model_dump(), "text": text, "sections": sections, "chunks": chunks}
+        document = public_paths(doc.model_dump(), request.app.state.settings)
+        return {"document": document, "text": text, "sections": sections, "chunks": chunks}
 
     @router.post(
         "/documents",
@@ -168,6 +218,6 @@ def build_router() -> APIRouter:
         job = request.app.state.jobs.store.get(job_id)
         if job is None:
             raise ApiError(404, "job_not_found", f"No ingestion job with id '{job_id}'.")
-        return job
+        return public_paths(job, request.app.state.settings)
 
     return router

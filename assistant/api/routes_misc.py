@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from assistant.answer_model import model_summary
+from assistant.api.errors import ApiError
 from assistant.api.schemas import FeedbackRequest, FeedbackResponse
 
 router = APIRouter()
@@ -31,9 +33,12 @@ def readyz(request: Request) -> JSONResponse:
     ``error`` saying why otherwise."""
     state = request.app.state
     assistant: Any = getattr(state, "assistant", None)
-    ready = assistant is not None and bool(getattr(assistant, "ready", True))
-    problem = getattr(assistant, "store_problem", None) if ready else None
-    ready = ready and not problem
+    opened = assistant is not None and bool(getattr(assistant, "ready", True))
+    # Asked even when the store did not open: it says why (a truncated records file ...).
+    problem = getattr(assistant, "store_problem", None) if assistant is not None else None
+    if assistant is not None and not opened and not problem:
+        problem = "the store could not be opened; run `python -m ingest check`"
+    ready = opened and not problem
     body: dict[str, Any] = {"ready": ready, "ingest_queue": state.jobs.pending()}
     # Which composer answers: the extractive default or the organisation's own model.
     settings = state.settings
@@ -44,6 +49,11 @@ def readyz(request: Request) -> JSONResponse:
         body["lexicon"] = glossary.lexicon.description
     if body["composer"] == "generative":
         body["llm"] = {"base_url": settings.llm_base_url, "model": settings.llm_model}
+    # Which fitted answer model answers, and where it came from (``python -m evals refit``
+    # installs one fitted on the organisation's labels too).
+    model = getattr(assistant, "model", None)
+    if model is not None:
+        body["answer_model"] = model_summary(model, settings)
     if getattr(state, "load_error", None):
         body["error"] = state.load_error
     elif problem:
@@ -51,9 +61,28 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.post("/api/feedback", tags=["feedback"], status_code=201, response_model=FeedbackResponse)
+@router.post(
+    "/api/feedback",
+    tags=["feedback"],
+    status_code=201,
+    response_model=FeedbackResponse,
+    responses={
+        413: {"description": "The entry is over KVA_MAX_FEEDBACK_KB."},
+        429: {"description": "Over KVA_FEEDBACK_PER_MINUTE posts from this client (Retry-After)."},
+    },
+)
 def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
     """Store a rating of an answer; evaluators turn these into test cases."""
+    limit = request.app.state.settings.max_feedback_kb * 1024
+    texts = [body.question, body.answer, body.comment or "", *(t.content for t in body.history)]
+    size = sum(len(text.encode()) for text in texts)
+    if size > limit:
+        raise ApiError(
+            413,
+            "feedback_too_large",
+            f"The feedback entry is {size // 1024} KB (question, answer, comment and history "
+            f"together); the limit is {limit // 1024} KB.",
+        )
     feedback_id = request.app.state.feedback.add(
         body.question,
         body.answer,

@@ -42,7 +42,9 @@ from assistant.api.answering import (
 from assistant.api.chat_tasks import answer_task, is_task
 from assistant.api.deps import get_assistant, get_settings
 from assistant.api.errors import ApiError, error_body
+from assistant.api.faults import storage_error
 from assistant.api.schemas import refuse_lone_surrogates
+from assistant.markup import neutralise
 from assistant.models import Answer, Turn
 from ingest.settings import Settings
 
@@ -60,9 +62,17 @@ class ChatMessage(BaseModel):
     # Open WebUI and others may send a list of parts: [{"type": "text", "text": "..."}].
     content: str | list[dict[str, Any]] | None = None
 
+    @model_validator(mode="after")
+    def _text_parts_are_text(self) -> ChatMessage:
+        # {"type": "text", "text": null} was read as the question "None".
+        for i, part in enumerate(self.content if isinstance(self.content, list) else []):
+            if part.get("type") == "text" and not isinstance(part.get("text"), str):
+                raise ValueError(f"content[{i}].text must be a string (a text part's text)")
+        return self
+
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+            return "".join(p["text"] for p in self.content if p.get("type") == "text")
         return self.content or ""
 
 
@@ -145,10 +155,11 @@ def format_reply(answer: Answer) -> str:
     if answer.citations:
         lines += ["", "Kilder:" if answer.language == "da" else "Sources:"]
     for c in answer.citations:
-        where = f" — {c.section}" if c.section else ""
+        # Chat clients render Markdown and HTML: the source list shows words, not markup.
+        where = f" — {neutralise(c.section)}" if c.section else ""
         page = f" ({'s.' if answer.language == 'da' else 'p.'} {c.page})" if c.page else ""
-        quote = " ".join(c.quote.split())
-        lines.append(f'[{c.n}] {c.title}{where}{page}: "{quote}"')
+        quote = " ".join(neutralise(c.quote).split())
+        lines.append(f'[{c.n}] {neutralise(c.title)}{where}{page}: "{quote}"')
     if answer.warnings:
         # Chat clients show only the text, so warnings (e.g. about CPR numbers) go in it.
         lines += ["", *(f"⚠ {w}" for w in answer.warnings)]
@@ -181,11 +192,16 @@ def _as_json(answer: Answer) -> str:
     """The answer as one JSON object, for ``response_format: json_object``."""
     return json.dumps(
         {
-            "answer": answer.answer,
+            "answer": neutralise(answer.answer),
             "language": answer.language,
             "abstained": answer.abstained,
             "sources": [
-                {"n": c.n, "title": c.title, "doc_id": c.doc_id, "quote": c.quote}
+                {
+                    "n": c.n,
+                    "title": neutralise(c.title),
+                    "doc_id": c.doc_id,
+                    "quote": neutralise(c.quote),
+                }
                 for c in answer.citations
             ],
             "warnings": answer.warnings,
@@ -285,9 +301,14 @@ async def chat_completions(
             yield f"data: {json.dumps(error_body(exc.code, exc.message))}\n\n"
             yield "data: [DONE]\n\n"
             return
-        except Exception:
+        except Exception as exc:
             log.exception("streamed chat completion failed")
-            err = error_body("internal_error", "The answer could not be produced.")
+            fault = storage_error(exc)
+            err = (
+                error_body(fault.code, fault.message)
+                if fault
+                else error_body("internal_error", "The answer could not be produced.")
+            )
             yield f"data: {json.dumps(err)}\n\n"
             yield "data: [DONE]\n\n"
             return
