@@ -35,6 +35,7 @@ from assistant.api import (
     routes_labels,
     routes_misc,
     routes_openai,
+    routes_study,
     routes_workshops,
 )
 from assistant.api.auth import AdminGateMiddleware
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(routes_documents.build_router())
     app.include_router(routes_openai.router)
     app.include_router(routes_workshops.router)
+    app.include_router(routes_study.router)
     app.include_router(routes_labels.router)
 
     @app.get("/", include_in_schema=False)
