@@ -1,0 +1,48 @@
+"""Copy one document store into another in one run (``python -m ingest migrate --to URL``):
+records and vectors are copied as they are, nothing is embedded again; documents the target
+holds that the source lacks are removed, so the target ends equal to the source.
+
+Example:
+    >>> import tempfile
+    >>> from ingest.settings import Settings
+    >>> from ingest.store import open_store
+    >>> a = open_store(Settings(data_dir=tempfile.mkdtemp()), model_id="m")
+    >>> b = open_store(Settings(data_dir=tempfile.mkdtemp()), model_id="m")
+    >>> copy_store(a, b)
+    0
+"""
+
+from __future__ import annotations
+
+from ingest.store.base import DocumentRow, DocumentStore, OnWait
+
+_ROW = [
+    "doc_id",
+    "source_path",
+    "content_hash",
+    "title",
+    "language",
+    "kind",
+    "published",
+    "publisher",
+    "translation_of",
+    "page_count",
+    "ingested_at",
+]
+
+
+def copy_store(source: DocumentStore, target: DocumentStore, on_wait: OnWait | None = None) -> int:
+    """The target's generation after the copy (unchanged when both were empty)."""
+    docs = source.list_documents()
+    keep = {d.doc_id for d in docs}
+    with target.run(on_wait) as run:
+        for doc_id, _ in target.source_index().values():
+            if doc_id not in keep:
+                run.delete_document(doc_id)
+        for doc in docs:
+            row: DocumentRow = {c: getattr(doc, c) for c in _ROW}
+            row["text"] = source.get_text(doc.doc_id) or ""
+            chunks = source.get_chunks(doc.doc_id)
+            units = source.get_units([c.chunk_id for c in chunks])
+            run.put_document(row, source.get_sections(doc.doc_id), chunks, units)
+    return target.generation()

@@ -1,0 +1,309 @@
+"""The document store seam (ingest.store) on both backends: the embedded store (SQLite records,
+embedded Chroma, BM25 folders) and PostgreSQL with pgvector (the session's ``pgserver``, one
+fresh database per test). The same tests run on both; PostgreSQL's are skipped, with the
+reason, only where the server cannot start.
+
+The documents are the real seed corpus as the Indexer ingested it (``corpus_settings``),
+copied into each store with ``copy_store`` (what ``python -m ingest migrate`` will run).
+"""
+
+from __future__ import annotations
+
+import doctest
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from test_db import pg_server_url  # noqa: F401 - the session's PostgreSQL (pgserver)
+
+import ingest.store
+import ingest.store.base
+import ingest.store.copy
+import ingest.store.embedded
+from ingest.records import UnitRecord
+from ingest.settings import Settings
+from ingest.store import ChunkFilter, DocumentStore, StoreError, open_store
+from ingest.store.base import chunk_vectors
+from ingest.store.copy import copy_store
+from ingest.store.embedded import EmbeddedStore
+from ingest.store.postgres import PostgresStore
+
+BACKENDS = ["embedded", "postgresql"]
+DA_DOC = "nyhed-kvalitet-botilbud-bostoette-da"
+EN_DOC = "sub-initiatives-quality-social-psychiatry-en"
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture(scope="module")
+def source(corpus_settings: Settings) -> EmbeddedStore:
+    """The seed corpus as the Indexer stored it (read-only)."""
+    return EmbeddedStore(corpus_settings)
+
+
+@pytest.fixture(scope="module")
+def model_id(source: EmbeddedStore) -> str:
+    model = source.get_meta("embedding_model")
+    assert model
+    return model
+
+
+@pytest.fixture()
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL."""
+    root = PostgresStore.url_for(request.getfixturevalue("pg_server_url"))
+    name = f"kva_store_{next(_counter)}"
+    admin = create_engine(root, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(root).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path, model_id: str) -> Iterator[DocumentStore]:
+    """An empty store of each backend, opened through the one factory."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    opened = open_store(Settings(data_dir=tmp_path, database_url=url), model_id=model_id)
+    assert opened.kind == request.param
+    yield opened
+    opened.close()
+
+
+@pytest.fixture()
+def seeded(store: DocumentStore, source: EmbeddedStore) -> DocumentStore:
+    assert copy_store(source, store) == 1
+    return store
+
+
+def _doc_row(store: DocumentStore, doc_id: str) -> dict[str, object]:
+    doc = store.get_document(doc_id)
+    assert doc is not None
+    row = doc.model_dump(exclude={"chunk_count", "char_count", "translations"})
+    row["text"] = store.get_text(doc_id)
+    return row
+
+
+def _pooled(store: DocumentStore, chunk_id: str) -> list[float]:
+    return chunk_vectors(store.get_units([chunk_id]))[chunk_id]
+
+
+def test_open_store_is_the_one_place_that_chooses(tmp_path: Path) -> None:
+    embedded = open_store(Settings(data_dir=tmp_path), model_id="m")
+    assert isinstance(embedded, EmbeddedStore) and isinstance(embedded, DocumentStore)
+    # A SQLite URL holds the API's own state only; the documents stay embedded.
+    sqlite = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/app.sqlite")
+    assert open_store(sqlite, model_id="m").kind == "embedded"
+    with pytest.raises(StoreError, match="postgresql://"):
+        open_store(Settings(data_dir=tmp_path, database_url="mysql://db/kva"), model_id="m")
+
+
+def test_real_documents_are_stored_whole(seeded: DocumentStore, source: EmbeddedStore) -> None:
+    store_id, generation = seeded.state()
+    assert store_id and generation == 1 == seeded.generation()
+    assert [d.model_dump() for d in seeded.list_documents()] == [
+        d.model_dump() for d in source.list_documents()
+    ]
+    for doc in source.list_documents():
+        assert seeded.get_text(doc.doc_id) == source.get_text(doc.doc_id)
+        assert seeded.get_sections(doc.doc_id) == source.get_sections(doc.doc_id)
+    chunks = source.get_chunks()
+    assert seeded.get_chunks() == chunks and len(chunks) >= 3
+    ids = [c.chunk_id for c in chunks]
+    # Vectors come back bit for bit (pgvector stores float32 as we do).
+    assert seeded.get_units(ids) == source.get_units(ids)
+    assert seeded.source_index() == source.source_index()
+    hashes = [c.text_hash for c in chunks]
+    assert set(seeded.chunk_ids_with_hash(hashes)) == set(hashes)
+    assert seeded.get_document(EN_DOC).translations == []
+    assert seeded.get_document(DA_DOC).translations == ["news-quality-housing-support-en"]
+
+
+def test_the_generation_moves_at_commit_and_a_run_without_changes_commits_nothing(
+    store: DocumentStore, source: EmbeddedStore
+) -> None:
+    assert store.state()[1] == 0 and store.list_documents() == []
+    row = _doc_row(source, DA_DOC)
+    chunks = source.get_chunks(DA_DOC)
+    with store.run() as run:
+        run.put_document(
+            row, source.get_sections(DA_DOC), chunks, source.get_units([c.chunk_id for c in chunks])
+        )
+        # Readers (another connection) still see the state before the run.
+        assert store.generation() == 0 and store.list_documents() == []
+        assert store.keyword("bostøtte", "da", 5) == []
+    assert store.generation() == 1
+    assert [d.doc_id for d in store.list_documents()] == [DA_DOC]
+    store_id = store.state()[0]
+    with store.run():
+        pass
+    assert store.state() == (store_id, 1)
+
+
+def test_a_killed_run_leaves_the_previous_state(
+    seeded: DocumentStore, source: EmbeddedStore
+) -> None:
+    before = seeded.state()
+    docs = seeded.list_documents()
+    chunk = source.get_chunks(EN_DOC)[0]
+    with pytest.raises(RuntimeError, match="killed"), seeded.run() as run:
+        run.delete_document(DA_DOC)
+        row = _doc_row(source, EN_DOC) | {"title": "half a run"}
+        units = source.get_units([chunk.chunk_id])
+        run.put_document(row, [], [chunk], units)
+        raise RuntimeError("killed mid-run")
+    assert seeded.state() == before
+    assert seeded.list_documents() == docs
+    assert {h.chunk_id for h in seeded.keyword("bostøtten", "da", 10)} <= {
+        c.chunk_id for c in seeded.get_chunks(DA_DOC)
+    }
+    assert seeded.keyword("bostøtten", "da", 10)
+    last = source.get_chunks(EN_DOC)[-1]
+    assert seeded.dense(_pooled(source, last.chunk_id), 1)[0][0] == last.chunk_id
+    # The next run works normally after it.
+    with seeded.run() as run:
+        run.delete_document(DA_DOC)
+    assert seeded.generation() == before[1] + 1
+
+
+def test_replace_and_delete_a_document(seeded: DocumentStore, source: EmbeddedStore) -> None:
+    chunks = source.get_chunks(EN_DOC)
+    assert len(chunks) >= 2
+    first, dropped = chunks[0], chunks[1:]
+    row = _doc_row(source, EN_DOC) | {"title": "Sub-initiatives (shortened)"}
+    with seeded.run() as run:
+        run.put_document(row, [], [first], source.get_units([first.chunk_id]))
+    doc = seeded.get_document(EN_DOC)
+    assert doc is not None and doc.title == "Sub-initiatives (shortened)"
+    assert doc.chunk_count == 1 and seeded.get_chunks(EN_DOC) == [first]
+    assert seeded.get_units([c.chunk_id for c in dropped]) == []
+    for chunk in dropped:
+        hits = dict(seeded.dense(_pooled(source, chunk.chunk_id), 10))
+        assert chunk.chunk_id not in hits
+    with seeded.run() as run:
+        run.delete_document(EN_DOC)
+    assert seeded.generation() == 3
+    assert seeded.get_document(EN_DOC) is None and seeded.get_text(EN_DOC) is None
+    assert EN_DOC not in {d.doc_id for d in seeded.list_documents()}
+    assert seeded.get_chunks(EN_DOC) == [] and seeded.get_units([first.chunk_id]) == []
+    assert first.chunk_id not in dict(seeded.dense(_pooled(source, first.chunk_id), 10))
+    assert all(h.chunk_id != first.chunk_id for h in seeded.keyword("initiatives", "en", 10))
+    assert len(seeded.list_documents()) == 2
+
+
+def test_dense_search_finds_the_right_chunk_and_sentence(
+    seeded: DocumentStore, source: EmbeddedStore
+) -> None:
+    for chunk in source.get_chunks():
+        hits = seeded.dense(_pooled(source, chunk.chunk_id), 3)
+        assert hits[0][0] == chunk.chunk_id and hits[0][1] == pytest.approx(1.0, abs=1e-4)
+        assert [h[1] for h in hits] == sorted((h[1] for h in hits), reverse=True)
+    units: list[UnitRecord] = source.get_units([c.chunk_id for c in source.get_chunks()])
+    for unit in units[:: max(1, len(units) // 10)]:
+        best = seeded.dense_units(np.frombuffer(unit.vector, dtype=np.float32), 5)[0]
+        assert (best.chunk_id, best.start, best.end) == (unit.chunk_id, unit.start, unit.end)
+    # Filters: the document's language, kind, id.
+    probe = _pooled(source, source.get_chunks(DA_DOC)[0].chunk_id)
+    english = {
+        c.chunk_id
+        for d in ("news-quality-housing-support-en", EN_DOC)
+        for c in source.get_chunks(d)
+    }
+    hits = seeded.dense(probe, 50, ChunkFilter(language="en"))
+    assert hits and {cid for cid, _ in hits} <= english
+    hits = seeded.dense(probe, 50, ChunkFilter(kinds=("initiative",)))
+    assert {cid for cid, _ in hits} == {c.chunk_id for c in source.get_chunks(EN_DOC)}
+    hits = seeded.dense(probe, 50, ChunkFilter(doc_ids=(DA_DOC,), language="da"))
+    assert {cid for cid, _ in hits} == {c.chunk_id for c in source.get_chunks(DA_DOC)}
+
+
+def test_keyword_search_stems_danish_and_english(seeded: DocumentStore) -> None:
+    danish = {c.chunk_id: c for c in seeded.get_chunks(DA_DOC)}
+    text = seeded.get_text(DA_DOC) or ""
+    hits = seeded.keyword("bostøtten", "da", 10)
+    assert hits and all(h.chunk_id in danish for h in hits)
+    found = [text[danish[h.chunk_id].start : danish[h.chunk_id].end] for h in hits]
+    assert any("bostøtte " in t or "bostøtte?" in t or "bostøtte," in t for t in found), found
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(h.score > 0 for h in hits)
+    # Any of the terms scores (not all of them), stopwords alone find nothing.
+    assert seeded.keyword("bostøtten zyxwvutq", "da", 10)
+    assert seeded.keyword("hvad er det", "da", 10) == []
+    english = seeded.keyword("initiatives", "en", 10)
+    assert english and {h.chunk_id for h in english} & {
+        c.chunk_id for c in seeded.get_chunks(EN_DOC)
+    }
+    allowed = {english[-1].chunk_id}
+    assert [h.chunk_id for h in seeded.keyword("initiatives", "en", 10, allowed)] == [
+        english[-1].chunk_id
+    ]
+    assert seeded.keyword("initiatives", "en", 10, set()) == []
+
+
+def test_two_concurrent_runs_are_serialised(seeded: DocumentStore) -> None:
+    first_in, second_waits = threading.Event(), threading.Event()
+    told: list[str] = []
+    order: list[str] = []
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with seeded.run() as run:
+                first_in.set()
+                # Hold the lock until the second run says it is waiting for it.
+                assert second_waits.wait(30), "the second run never said it was waiting"
+                run.delete_document(DA_DOC)
+                order.append("first")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def second() -> None:
+        try:
+            assert first_in.wait(30)
+
+            def on_wait(message: str) -> None:
+                told.append(message)
+                second_waits.set()
+
+            with seeded.run(on_wait=on_wait) as run:
+                order.append("second")
+                assert seeded.get_document(DA_DOC) is None  # it sees the first run's commit
+                run.delete_document(EN_DOC)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    # The second run entered after the first had committed (it saw the first's deletion).
+    assert order == ["first", "second"]
+    assert len(told) == 1 and "waiting for another ingestion run" in told[0]
+    assert seeded.generation() == 3
+    assert [d.doc_id for d in seeded.list_documents()] == ["news-quality-housing-support-en"]
+
+
+def test_postgresql_reopens_with_the_same_id_and_schema(pg_url: str, model_id: str) -> None:
+    first = PostgresStore(pg_url, model_id)
+    again = PostgresStore(pg_url, model_id)
+    assert first.state() == again.state() and first.state()[0]
+    with again.engine.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM store_alembic_version")).scalar()
+        assert version == "s0001"
+    first.close()
+    again.close()
+
+
+@pytest.mark.parametrize(
+    "module", [ingest.store, ingest.store.base, ingest.store.copy, ingest.store.embedded]
+)
+def test_store_doctests(module: object) -> None:
+    failures, _ = doctest.testmod(module)  # type: ignore[arg-type]
+    assert failures == 0
