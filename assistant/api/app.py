@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -65,13 +66,37 @@ def _load_assistant(app: FastAPI, settings: Settings) -> None:
     try:
         from assistant.pipeline import Assistant
 
-        app.state.assistant = Assistant(settings)
+        assistant = Assistant(settings)
+        _warm_up(assistant)
+        app.state.assistant = assistant
         log.info("assistant loaded")
     except Exception as exc:
         app.state.load_error = f"{type(exc).__name__}: {exc}"
         log.exception("assistant failed to load")
     finally:
         app.state.loading = False
+
+
+# Long enough that language detection cannot take its short-text shortcut: the first real
+# question then finds the language models, caches and the composer's tables built.
+WARM_UP_QUESTIONS = (
+    "Hvad er kvalitet på botilbud og i bostøtte, og hvordan bliver den målt i praksis?",
+    "What is quality in housing support, and how is it measured in everyday practice?",
+)
+
+
+def _warm_up(assistant: Assistant) -> None:
+    """Answer a question in each language before /readyz says ready, so that the first
+    person's question is as fast as the tenth (it took 4-6 s: the language detector and
+    whatever else the first answer builds)."""
+    started = time.perf_counter()
+    for question in WARM_UP_QUESTIONS:
+        try:
+            assistant.ask(question)
+        except Exception:  # noqa: BLE001 - a store problem is /readyz's to report, not ours
+            log.warning("warm-up question failed", exc_info=True)
+            return
+    log.info("warmed up", extra={"duration_ms": round((time.perf_counter() - started) * 1000)})
 
 
 def _ingest_runner(
