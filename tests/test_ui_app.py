@@ -81,6 +81,42 @@ def test_streamed_answer_shows_markers_and_source_buttons(app: AppTest, fake: F.
     assert fake.asked[0]["history"] == []
 
 
+def test_answer_card_leads_with_the_excerpt_and_says_where_a_foreign_quote_is_from(
+    app: AppTest, fake: F.FakeApi
+) -> None:
+    focus = "skal være ligeværdigt"
+    lead = {
+        **F.CITATION,
+        "role": "lead",
+        "focus_start": F.DA_QUOTE_START + F.DA_QUOTE.index(focus),
+        "focus_end": F.DA_QUOTE_START + F.DA_QUOTE.index(focus) + len(focus),
+    }
+    support = {
+        **F.CITATION,
+        "n": 2,
+        "doc_id": "news-en",
+        "title": "What is the quality of housing and housing support?",
+        "language": "en",
+        "section": None,
+        "quote": "Recovery <i>matters</i>",
+        "role": "support",
+    }
+    fake.answer_extra = {
+        "answer": f"{F.DA_QUOTE} [1]\n\n“Recovery <i>matters</i>” (på engelsk) [2]",
+        "citations": [lead, support],
+    }
+    ask(app, "Hvad er kvalitet?")
+    shown = texts(app)
+    assert '<blockquote class="kva-lead" lang="da">' in shown
+    assert f"<mark>{focus}</mark>" in shown
+    assert "Fra et engelsk dokument: What is the quality of housing" in shown
+    assert "Recovery &lt;i&gt;matters&lt;/i&gt;" in shown and "<i>" not in shown
+    # The badges still open the sources.
+    assert 'data-cite="cite-1-2"' in shown
+    app.button(key="cite-1-1").click().run()
+    assert f"<mark>{F.DA_QUOTE}</mark>" in texts(app)
+
+
 def test_citation_opens_highlighted_passage_and_document_link(app: AppTest) -> None:
     ask(app, "Hvad er kvalitet?")
     app.button(key="cite-1-1").click().run()

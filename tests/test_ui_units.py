@@ -18,6 +18,7 @@ from ui.question_bank import BankError, load_bank, read_bank
 from ui.render import (
     abstain_html,
     answer_markup,
+    card_markup,
     clean_markup,
     find_quote,
     highlight,
@@ -296,3 +297,64 @@ def test_abstain_html_says_the_heading_once() -> None:
     out = abstain_html("Materialet dækker ikke dette", "Materialet dækker ikke dette. Se nedenfor.")
     assert out.count("Materialet dækker ikke dette") == 1
     assert "Se nedenfor." in out
+
+
+# --- the answer card (role / focus on the citations) -----------------------------------------
+
+LEAD_TEXT = "Første sætning om <b>bostøtte</b>. Den valgte sætning & svaret. Sidste sætning."
+FOCUS = "Den valgte sætning & svaret."
+
+
+def _card_answer() -> dict:
+    lead_start = 100
+    fs = lead_start + LEAD_TEXT.index(FOCUS)
+    return {
+        "answer": f"{LEAD_TEXT} [1]\n\n“Support <script>x</script>” (på engelsk) [2]\n\n"
+        "Materialet nævner ikke 2019.",
+        "language": "da",
+        "abstained": False,
+        "citations": [
+            {"n": 1, "doc_id": "a", "title": "Dansk <dok>", "language": "da", "section": None,
+             "quote": LEAD_TEXT, "start": lead_start, "end": lead_start + len(LEAD_TEXT),
+             "score": 0.9, "role": "lead", "focus_start": fs, "focus_end": fs + len(FOCUS)},
+            {"n": 2, "doc_id": "b", "title": "English doc", "language": "en", "section": "S",
+             "quote": "Support <script>x</script>", "start": 5, "end": 31, "score": 0.5,
+             "role": "support", "focus_start": None, "focus_end": None},
+        ],
+    }
+
+
+def test_answer_card_marks_the_chosen_sentence_and_keeps_everything_escaped() -> None:
+    def label(cite: dict) -> str:
+        return "Fra et engelsk dokument: " + cite["title"] if cite["language"] == "en" else cite[
+            "title"
+        ]
+
+    markup = card_markup(_card_answer(), label, turn=3)
+    assert markup is not None
+    lead, support = markup.split('<blockquote class="kva-support"')
+    assert '<blockquote class="kva-lead" lang="da">' in lead
+    assert "<mark>Den valgte sætning &amp; svaret.</mark>" in lead
+    assert "&lt;b&gt;bostøtte&lt;/b&gt;" in lead and "<b>" not in markup
+    assert 'data-cite="cite-3-1"' in lead and "Dansk &lt;dok&gt;" in lead
+    assert ' lang="en"' in support and 'data-cite="cite-3-2"' in support
+    assert "Fra et engelsk dokument: English doc" in support
+    assert "<script>" not in markup and "&lt;script&gt;" in support
+    # The lead comes first, its source right under it, the engine's note after the quotes.
+    assert markup.index("kva-lead") < markup.index("kva-card-source") < markup.index("kva-support")
+    assert markup.removesuffix("</div>").endswith("Materialet nævner ikke 2019.</p>")
+
+
+def test_answer_without_card_roles_renders_as_before() -> None:
+    assert card_markup(F.ANSWER, lambda c: c["title"], turn=0) is None
+    answer = _card_answer()
+    for cite in answer["citations"]:
+        cite["role"] = None
+    assert card_markup(answer, lambda c: c["title"]) is None
+
+
+def test_lead_focus_outside_the_quote_still_renders_the_quote() -> None:
+    answer = _card_answer()
+    answer["citations"][0].update(focus_start=None, focus_end=None)
+    markup = card_markup(answer, lambda c: c["title"])
+    assert markup is not None and "<mark>" not in markup and "Sidste sætning." in markup

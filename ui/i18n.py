@@ -38,6 +38,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "thinking": {"da": "Finder svar i materialet …", "en": "Searching the material …"},
     "sources": {"da": "Kilder", "en": "Sources"},
     "open_citation": {"da": "Vis kilde", "en": "Show source"},
+    "quote_from_en": {
+        "da": "Fra et engelsk dokument: {source}",
+        "en": "From an English document: {source}",
+    },
+    "quote_from_da": {
+        "da": "Fra et dansk dokument: {source}",
+        "en": "From a Danish document: {source}",
+    },
     "abstained_title": {
         "da": "Materialet dækker ikke dette",
         "en": "The material does not cover this",

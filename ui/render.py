@@ -30,6 +30,13 @@ a.kva-marker:hover, a.kva-marker:focus {background:#0b2a47; outline:2px solid #f
   background:rgba(255,153,0,.12); color:inherit;}
 .kva-abstain h4 {margin:0 0 .3em 0; color:inherit;}
 .kva-meta {opacity:.8; font-size:.9em;}
+.kva-card blockquote {margin:.2em 0 .15em 0; padding:.45em .9em; border-left:4px solid #4a7fb0;
+  background:rgba(127,127,127,.10); color:inherit;}
+.kva-card blockquote.kva-lead {font-size:1.05em;}
+.kva-card blockquote.kva-lead mark {background:#ffe066; color:#000; padding:0 .1em;}
+.kva-card blockquote.kva-support {border-left-color:rgba(127,127,127,.6); font-size:.95em;}
+.kva-card-source {font-size:.85em; margin:0 0 .8em 0; color:inherit;}
+.kva-card-note {font-size:.95em; font-style:italic;}
 .kva-versions {opacity:.8; font-size:.85em;}
 </style>
 """
@@ -158,14 +165,78 @@ def answer_markup(text: str, turn: int | None = None, cited: set[int] | None = N
 
     def badge(m: re.Match[str]) -> str:
         n = int(m.group(1))
-        if turn is None or (cited is not None and n not in cited):
-            return f'<span class="kva-marker">[{n}]</span>'
-        return (
-            f'<a class="kva-marker" href="#kva-source" role="button" '
-            f'data-cite="cite-{turn}-{n}">[{n}]</a>'
-        )
+        return _badge(n, None if cited is not None and n not in cited else turn)
 
     return f'<div class="kva-answer">{_breaks(MARKER.sub(badge, escaped))}</div>'
+
+
+def _badge(n: int, turn: int | None) -> str:
+    if turn is None:
+        return f'<span class="kva-marker">[{n}]</span>'
+    return (
+        f'<a class="kva-marker" href="#kva-source" role="button" '
+        f'data-cite="cite-{turn}-{n}">[{n}]</a>'
+    )
+
+
+def _focused(cite: dict[str, Any]) -> str:
+    """The quote, escaped and cleaned of markup, with the engine's chosen sentence marked."""
+    quote = str(cite.get("quote") or "")
+    start, fs, fe = cite.get("start"), cite.get("focus_start"), cite.get("focus_end")
+    if not all(isinstance(v, int) for v in (start, fs, fe)):
+        return _breaks(html.escape(plain_text(quote), quote=False))
+    lo = max(0, min(len(quote), fs - start))  # type: ignore[operator]
+    hi = max(lo, min(len(quote), fe - start))  # type: ignore[operator]
+    cleaned, [(s, e)] = clean_markup(quote, (lo, hi))
+    if e <= s:
+        return _breaks(html.escape(cleaned, quote=False))
+    parts = (cleaned[:s], cleaned[s:e], cleaned[e:])
+    before, focus, after = (html.escape(x, quote=False) for x in parts)
+    return _breaks(f"{before}<mark>{focus}</mark>{after}")
+
+
+def card_markup(
+    answer: dict[str, Any],
+    source_label: Any,
+    turn: int | None = None,
+) -> str | None:
+    """The extractive answer card, or None when the answer has none (a generative answer, or an
+    API from before the card): the lead excerpt as a block with the chosen sentence marked, its
+    source under it, then the supporting quotes, each with its clickable ``[n]``.
+
+    ``source_label(cite)`` gives the line under a quote in the UI's language (it says where a
+    quote in the other language comes from). Paragraphs of the answer text without a ``[n]``
+    (the engine's notes, e.g. on numbers no quote holds) follow the card.
+    """
+    citations = [c for c in answer.get("citations") or [] if isinstance(c, dict)]
+    lead = next((c for c in citations if c.get("role") == "lead"), None)
+    if lead is None:
+        return None
+    supports = [c for c in citations if c.get("role") == "support"]
+
+    def block(cite: dict[str, Any], css: str, body: str) -> str:
+        n = cite.get("n")
+        badge = f" {_badge(n, turn)}" if isinstance(n, int) else ""
+        code = html.escape(str(cite.get("language") or ""))
+        lang_attr = f' lang="{code}"' if code in ("da", "en") else ""
+        source = html.escape(str(source_label(cite)), quote=False)
+        return (
+            f'<blockquote class="{css}"{lang_attr}>{body}{badge}</blockquote>'
+            f'<div class="kva-card-source">{source}</div>'
+        )
+
+    out = [block(lead, "kva-lead", _focused(lead))]
+    for cite in supports:
+        body = _breaks(html.escape(plain_text(str(cite.get("quote") or "")), quote=False))
+        out.append(block(cite, "kva-support", body))
+    notes = [
+        p.strip()
+        for p in re.split(r"\n\s*\n", plain_text(str(answer.get("answer") or "")))
+        if p.strip() and not MARKER.search(p)
+    ]
+    for note in notes:
+        out.append(f'<p class="kva-card-note">{html.escape(note, quote=False)}</p>')
+    return f'<div class="kva-answer kva-card">{"".join(out)}</div>'
 
 
 def markers_in(text: str) -> list[int]:
@@ -272,6 +343,10 @@ def meta_line(parts: list[tuple[str, Any]]) -> str:
 # on an inline badge clicks the matching source button; after any source click, the highlighted
 # quote of the passage tagged with that source is scrolled into view as soon as it is drawn, so
 # the reader sees it wherever the source panel sits (beside the answer, or below on a phone).
+# It then watches the quote until the page has settled: Streamlit keeps a chat page stuck to its
+# bottom while content grows, so in a fresh session (still stuck there after the first answer)
+# the first scroll was undone as the source panel finished drawing. Any scroll of the reader's
+# own (wheel, touch, keys) ends the watch, so it never fights a person.
 SOURCE_SCRIPT = """
 <script>
 (function () {
@@ -279,18 +354,36 @@ SOURCE_SCRIPT = """
   window.__kvaSources = true;
   let pending = null;
   let until = 0;
+  let calmSince = 0;
+  function busy() {
+    return document.querySelector('[data-testid="stStatusWidget"]')
+      || document.querySelector('[data-stale="true"]');
+  }
+  function inView(el) {
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+  }
+  function place(mark) {
+    const tall = mark.getBoundingClientRect().height > window.innerHeight * 0.6;
+    mark.scrollIntoView({block: tall ? 'start' : 'center', behavior: 'instant'});
+  }
   function reveal() {
     if (!pending || Date.now() > until) { pending = null; return; }
     const sel = '.kva-passage[data-src="' + pending + '"] mark';
     const mark = Array.from(document.querySelectorAll(sel))
       .find((m) => !m.closest('[data-stale="true"]'));
-    if (mark && !document.querySelector('[data-testid="stStatusWidget"]')) {
-      mark.scrollIntoView({block: 'center', behavior: 'instant'});
-      pending = null;
-      return;
+    if (mark) {
+      if (!inView(mark)) { place(mark); calmSince = 0; }
+      if (busy()) { calmSince = 0; }
+      else if (!calmSince) { calmSince = Date.now(); }
+      else if (Date.now() - calmSince > 1200) { pending = null; return; }
     }
     setTimeout(reveal, 100);
   }
+  function stop() { pending = null; }
+  ['wheel', 'touchmove', 'keydown'].forEach(function (name) {
+    window.addEventListener(name, stop, {capture: true, passive: true});
+  });
   document.addEventListener('click', function (ev) {
     const target = ev.target instanceof Element ? ev.target : null;
     if (!target) { return; }
@@ -308,7 +401,9 @@ SOURCE_SCRIPT = """
         key = cls ? cls.slice(7) : null;
       }
     }
-    if (key) { pending = key; until = Date.now() + 60000; setTimeout(reveal, 150); }
+    if (key) {
+      pending = key; until = Date.now() + 20000; calmSince = 0; setTimeout(reveal, 150);
+    }
   }, true);
 })();
 </script>

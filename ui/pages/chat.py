@@ -19,6 +19,7 @@ from ui.render import (
     SOURCE_SCRIPT,
     abstain_html,
     answer_markup,
+    card_markup,
     find_quote,
     meta_line,
     passage_html,
@@ -235,6 +236,19 @@ def render_fell_back(answer: dict[str, Any]) -> None:
     st.caption(":material/format_quote: " + t("fell_back", lang, reason=reason))
 
 
+def card_source(cite: dict[str, Any], answer: dict[str, Any]) -> str:
+    """The line under a quote of the answer card: its document and section, and where it comes
+    from when it is in the other language than the answer."""
+    title = str(cite.get("title") or cite.get("doc_id") or "")
+    source = title
+    if sub := section_label(title, cite.get("section")):
+        source += f" – {sub}"
+    quote_lang = cite.get("language")
+    if quote_lang in ("da", "en") and quote_lang != (answer.get("language") or lang):
+        return t(f"quote_from_{quote_lang}", lang, source=source)
+    return source
+
+
 def render_assistant(i: int, msg: dict[str, Any]) -> None:
     if msg.get("error"):
         render_warnings(msg)
@@ -269,7 +283,10 @@ def render_assistant(i: int, msg: dict[str, Any]) -> None:
     else:
         citations = answer.get("citations") or []
         cited = {int(c["n"]) for c in citations if isinstance(c.get("n"), int)}
-        st.markdown(answer_markup(answer.get("answer", ""), i, cited), unsafe_allow_html=True)
+        card = card_markup(answer, lambda c: card_source(c, answer), i)
+        if card is None:  # a generative answer (or an API from before the card): its text
+            card = answer_markup(answer.get("answer", ""), i, cited)
+        st.markdown(card, unsafe_allow_html=True)
         if citations:
             st.caption(t("sources", lang))
             for cite in citations:
