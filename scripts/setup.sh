@@ -50,4 +50,13 @@ if [ "${1:-}" = "--test" ]; then
       echo "warning: chromium missing and not root; browser tests will be skipped" >&2
     fi
   fi
+  # axe-core (npm) for the accessibility checks in the browser tests; kept inside .venv.
+  if [ ! -f .venv/axe/node_modules/axe-core/axe.min.js ]; then
+    if command -v npm >/dev/null 2>&1; then
+      npm install --silent --no-audit --no-fund --prefix .venv/axe axe-core@4.14.1 >/dev/null \
+        || echo "warning: could not install axe-core; the accessibility test will be skipped" >&2
+    else
+      echo "warning: npm missing; the accessibility test will be skipped" >&2
+    fi
+  fi
 fi

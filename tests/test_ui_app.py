@@ -291,7 +291,7 @@ def test_admin_needs_key_and_explains_refusal(app: AppTest, fake: F.FakeApi) -> 
     assert any("API-nøglen" in w.value for w in app.warning)
     app.text_input(key="admin_key").set_value("wrong").run()
     app.selectbox(key="delete_doc_da").set_value("nyhed-da").run()
-    app.checkbox(key="delete_confirm").check().run()
+    app.checkbox(key="delete_confirm-0").check().run()
     app.button(key="delete").click().run()
     assert any("nøglen er forkert" in e.value for e in app.error)
 
@@ -336,7 +336,7 @@ def test_upload_under_an_existing_name_offers_replace(app: AppTest, fake: F.Fake
     fake.uploaded.add("rapport.txt")
     app.switch_page("pages/documents.py").run()
     app.text_input(key="admin_key").set_value("secret").run()
-    app.file_uploader(key="uploads").set_value(("rapport.txt", b"Ny version.", "text/plain"))
+    app.file_uploader(key="uploads-0").set_value(("rapport.txt", b"Ny version.", "text/plain"))
     app.run()
     app.button(key="upload").click().run()
     assert not app.exception
@@ -352,6 +352,8 @@ def test_upload_under_an_existing_name_offers_replace(app: AppTest, fake: F.Fake
     assert fake.uploads == [(["rapport.txt"], True)]
     assert any("Indlæst: rapport.txt" in s.value for s in app.success)
     assert "upload_replace" not in [b.key for b in app.button]
+    # The picker is empty again after a successful upload.
+    assert [u.key for u in app.get("file_uploader")] == ["uploads-1"]
 
 
 def test_delete_refreshes_the_list(app: AppTest, fake: F.FakeApi) -> None:
@@ -359,12 +361,30 @@ def test_delete_refreshes_the_list(app: AppTest, fake: F.FakeApi) -> None:
     app.text_input(key="admin_key").set_value("secret").run()
     lists_before = sum(1 for r in fake.requests if r.url.path == "/api/documents")
     app.selectbox(key="delete_doc_da").set_value("nyhed-da").run()
-    app.checkbox(key="delete_confirm").check().run()
+    app.checkbox(key="delete_confirm-0").check().run()
     app.button(key="delete").click().run()
     assert not app.exception
     assert any(r.method == "DELETE" for r in fake.requests)
     assert sum(1 for r in fake.requests if r.url.path == "/api/documents") > lists_before
     assert any("Slettet: Hvad er kvalitet" in s.value for s in app.success)
+    # The confirmation starts over unticked, so a second delete is tick + Slet, as the first.
+    assert [(c.key, c.value) for c in app.checkbox] == [("delete_confirm-1", False)]
+
+
+def test_admin_text_says_how_to_switch_on_only_while_it_is_off(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.settings import get_settings
+
+    monkeypatch.setenv("KVA_API_KEY", "secret")
+    get_settings.cache_clear()
+    try:
+        app.switch_page("pages/documents.py").run()
+        shown = texts(app)
+    finally:
+        monkeypatch.delenv("KVA_API_KEY")
+        get_settings.cache_clear()
+    assert "KVA_API_KEY" not in shown and "Administration er slået til" in shown
 
 
 def test_job_progress_reads_as_words() -> None:

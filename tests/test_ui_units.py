@@ -140,8 +140,8 @@ def test_markdown_handout_has_title_date_origin_answers_and_numbered_sources() -
     assert "Dato: 2. januar 2026" in md
     assert "ordrette uddrag af det udgivne materiale" in md
     assert "## 1. Hvad er kvalitet?" in md
-    assert "## Kildeliste" in md
-    assert "1. “Hvad er kvalitet på botilbud og i bostøtte?”, afsnit: Recovery" in md
+    assert "**Kildeliste**" in md
+    assert "- [1] “Hvad er kvalitet på botilbud og i bostøtte?”, afsnit: Recovery" in md
     assert "udgivet 2020-09-03" in md
 
 
@@ -156,15 +156,36 @@ def test_each_quote_is_printed_once() -> None:
     assert to_markdown(build_handout(MESSAGES, "da", DOCS_META)).count(F.DA_QUOTE) == 1
 
 
-def test_citations_are_numbered_across_the_conversation() -> None:
-    second = {**F.CITATION, "start": 0, "end": 3, "quote": F.DA_TEXT[:3], "section": "Indledning"}
+def test_sources_are_numbered_per_answer_as_on_screen_one_entry_per_passage() -> None:
+    """Issue 22, point 5: [1]-[3] on screen became [3], [5], [6] on paper; the same document and
+    section were separate entries; a bullet made a quote the answer holds print again."""
+    bullet = "- Professional benchmarks for quality"
+    cites = [
+        {**F.CITATION, "n": 1},
+        {**F.CITATION, "n": 2, "doc_id": "news-en", "title": "Sub-initiatives", "section": "B",
+         "quote": bullet, "start": 5, "end": 5 + len(bullet), "language": "en"},
+        {**F.CITATION, "n": 3, "doc_id": "news-en", "title": "Sub-initiatives", "section": "B",
+         "quote": "The purpose is to develop benchmarks.", "start": 90, "end": 127},
+    ]
+    text = (
+        f"{F.DA_QUOTE} [1]\n\n“Professional benchmarks for quality” (på engelsk) [2]\n\n"
+        "“The purpose is to develop benchmarks.” (på engelsk) [3]"
+    )
+    second = {**F.ANSWER, "answer": text, "citations": cites}
     msgs = [
         {"role": "assistant", "answer": F.ANSWER, "question": "A?"},
-        {"role": "assistant", "answer": {**F.ANSWER, "citations": [second]}, "question": "B?"},
+        {"role": "assistant", "answer": second, "question": "B?"},
     ]
-    handout = build_handout(msgs, "da", DOCS_META)
-    assert [s.number for s in handout.sources] == [1, 2]
-    assert handout.items[1].answer.endswith("[2].")
+    handout = build_handout(msgs, "da", DOCS_META, date(2026, 1, 2))
+    assert [s.label for s in handout.items[0].sources] == ["[1]"]
+    assert [s.label for s in handout.items[1].sources] == ["[1]", "[2, 3]"]
+    assert handout.items[1].answer.endswith("[3]")
+    assert all(not s.quotes for s in handout.items[1].sources)
+    for output in (to_markdown(handout), _docx_text(to_docx(handout)), _pdf_text(to_pdf(handout))):
+        flat = " ".join(output.split())
+        assert "[2, 3] “Sub-initiatives”" in flat
+        assert flat.count("Sub-initiatives") == 1 and "• Professional" not in flat
+        assert "[4]" not in flat
 
 
 def test_abstention_reads_cleanly_in_the_question_language() -> None:
@@ -358,3 +379,25 @@ def test_lead_focus_outside_the_quote_still_renders_the_quote() -> None:
     answer["citations"][0].update(focus_start=None, focus_end=None)
     markup = card_markup(answer, lambda c: c["title"])
     assert markup is not None and "<mark>" not in markup and "Sidste sætning." in markup
+
+
+def test_docx_carries_the_handout_language_and_todays_date() -> None:
+    """Issue 22, point 5: the DOCX was tagged en-US in Danish and said it was made in 2013."""
+    from datetime import UTC, datetime
+
+    english_answer = {**F.ANSWER, "language": "en", "answer": "Quality is shared work [1]."}
+    msgs = [*MESSAGES[:2], {"role": "assistant", "answer": english_answer, "question": "Q?"}]
+    today = date.today()
+    for lang, locale in (("da", "da-DK"), ("en", "en-US")):
+        doc = Document(io.BytesIO(to_docx(build_handout(msgs, lang, DOCS_META, today))))
+        styles = doc.styles.element.xml
+        assert f'w:lang w:val="{locale}"' in styles
+        assert 'w:val="en-US"' not in styles or lang == "en"
+        assert doc.core_properties.language == locale
+        for stamp in (doc.core_properties.created, doc.core_properties.modified):
+            assert stamp.date() == today, stamp
+            assert abs((datetime.now(UTC) - stamp.replace(tzinfo=UTC)).total_seconds()) < 300
+    # In the Danish handout the English answer is tagged English, the rest Danish.
+    danish = Document(io.BytesIO(to_docx(build_handout(msgs, "da", DOCS_META, today))))
+    tagged = [p for p in danish.paragraphs if "Quality is shared work" in p.text]
+    assert tagged and 'w:val="en-US"' in tagged[0]._p.xml

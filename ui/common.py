@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.api_client import ApiClient, ApiError
 from ui.i18n import DEFAULT_LANG, STRINGS, t
-from ui.render import BASE_CSS, PRESENTATION_CSS
+from ui.render import BASE_CSS, PRESENTATION_CSS, a11y_script
 
 DOCS_TTL_S = 60.0
 
@@ -58,6 +58,14 @@ def max_upload_mb() -> str:
 
     limit = min(get_settings().max_upload_mb, get_settings().max_file_mb)
     return f"{limit:g}"
+
+
+def admin_on() -> bool:
+    """Whether administration is switched on: the API and the UI start with the same
+    ``KVA_API_KEY`` (make run, scripts/start.sh)."""
+    from ingest.settings import get_settings
+
+    return bool(get_settings().api_key)
 
 
 def job_label(job: dict[str, Any], language: str) -> tuple[str, float | None]:
@@ -129,6 +137,8 @@ def sidebar_settings() -> str:
 
 def inject_css() -> None:
     st.markdown(BASE_CSS, unsafe_allow_html=True)
+    # <html lang> and Streamlit's own labels in the UI language, for screen readers.
+    st.html(a11y_script(lang()), unsafe_allow_javascript=True)
     # Streamlit's file drop zone speaks English ("Drag and drop", "200MB per file"); the page
     # states the real limits in the UI's language above it, so hide its own instructions.
     browse = (

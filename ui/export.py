@@ -3,8 +3,9 @@ of sources (document, section, page, publisher, date, link where known) and a li
 the answers come from; rendered as Markdown, DOCX (python-docx, A4) or PDF (reportlab, A4).
 
 A ``Handout`` is built once from the session's messages so the three formats cannot drift apart.
-Citation numbers are renumbered across the whole conversation, so ``[3]`` in any answer is entry
-3 of the source list; a quote that the answer already contains is not printed a second time.
+Each answer keeps the numbers it had on screen and lists its own sources under it: one entry per
+source passage (citations from the same document and section share one entry, "[2, 3]"), and a
+quote that the answer already contains is not printed a second time.
 
 Example:
     >>> from datetime import date
@@ -12,8 +13,8 @@ Example:
     ...     "language": "da", "citations": [{"n": 1, "doc_id": "d", "title": "Doc",
     ...     "quote": "Svar", "start": 0, "end": 4}]}}]
     >>> h = build_handout(msgs, "da", {}, date(2026, 1, 2))
-    >>> h.items[0].answer, h.sources[0].number
-    ('Svar [1].', 1)
+    >>> h.items[0].answer, h.items[0].sources[0].numbers
+    ('Svar [1].', [1])
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from assistant.guard import mask_cpr
 from ui.i18n import kind_label, t
-from ui.render import MARKER, plain_text, section_label
+from ui.render import plain_text, section_label
 
 AUTHOR = "Kvalitetsassistenten"
 MONTHS = {
@@ -38,18 +39,23 @@ MONTHS = {
 
 @dataclass
 class Source:
-    number: int
+    """One source passage of one answer: the citation numbers it had on screen share it."""
+
+    numbers: list[int]
     doc_id: str
     title: str
     section: str
     page: int | None
-    quote: str
-    # Printed under the entry only when the answer does not already contain it word for word.
-    show_quote: bool
+    # Printed under the entry: only quotes the answer does not already contain.
+    quotes: list[str] = field(default_factory=list)
     published: str | None = None
     publisher: str | None = None
     kind: str | None = None
     url: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "[" + ", ".join(str(n) for n in self.numbers) + "]"
 
 
 @dataclass
@@ -59,7 +65,7 @@ class HandoutItem:
     abstained: bool
     language: str
     related: list[str] = field(default_factory=list)
-    sources: list[int] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
 
 
 @dataclass
@@ -68,7 +74,10 @@ class Handout:
     title: str
     day: date
     items: list[HandoutItem]
-    sources: list[Source]
+
+    @property
+    def sources(self) -> list[Source]:
+        return [source for item in self.items for source in item.sources]
 
 
 def _squash(text: str) -> str:
@@ -79,8 +88,46 @@ def _clean(text: str) -> str:
     return mask_cpr(plain_text(str(text or "")))
 
 
-def _renumber(text: str, numbers: dict[int, int]) -> str:
-    return MARKER.sub(lambda m: f"[{numbers.get(int(m.group(1)), m.group(1))}]", text)
+def _words(text: str) -> str:
+    """Letters and digits only: "• Professional benchmarks …" and "“Professional benchmarks”"
+    are the same words, so a quote the answer holds is recognised whatever marks surround it."""
+    return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
+
+
+def _answer_sources(
+    citations: list[dict[str, Any]], text: str, docs_meta: dict[str, dict[str, Any]]
+) -> list[Source]:
+    """The answer's sources in the order of their first number, one per document and section."""
+    in_answer = _words(text)
+    grouped: dict[tuple[str, str, Any], Source] = {}
+    for k, cite in enumerate(citations):
+        doc_id = str(cite.get("doc_id"))
+        meta = docs_meta.get(doc_id, {})
+        title = str(cite.get("title") or meta.get("title") or doc_id)
+        section = section_label(title, cite.get("section"))
+        key = (doc_id, section, cite.get("page"))
+        if key not in grouped:
+            grouped[key] = Source(
+                numbers=[],
+                doc_id=doc_id,
+                title=title,
+                section=section,
+                page=cite.get("page"),
+                published=meta.get("published"),
+                publisher=meta.get("publisher"),
+                kind=meta.get("kind"),
+                url=meta.get("url") or meta.get("source_url"),
+            )
+        source = grouped[key]
+        n = cite.get("n")
+        number = n if isinstance(n, int) else k + 1
+        if number not in source.numbers:
+            source.numbers.append(number)
+        quote = _squash(_clean(cite.get("quote", "")))
+        words = _words(quote)
+        if words and words not in in_answer and quote not in source.quotes:
+            source.quotes.append(quote)
+    return sorted(grouped.values(), key=lambda s: min(s.numbers))
 
 
 def long_date(day: date, lang: str) -> str:
@@ -97,7 +144,6 @@ def build_handout(
     """Pair each answered question with its answer; failed turns (errors) are left out."""
     docs_meta = docs_meta or {}
     items: list[HandoutItem] = []
-    sources: dict[tuple[str, int, int], Source] = {}
     for msg in messages:
         answer = msg.get("answer")
         if msg.get("role") != "assistant" or not answer:
@@ -106,29 +152,7 @@ def build_handout(
         if language not in ("da", "en"):
             language = lang
         text = _clean(answer.get("answer", ""))
-        local: dict[int, int] = {}
-        for cite in answer.get("citations") or []:
-            doc_id = str(cite.get("doc_id"))
-            key = (doc_id, int(cite.get("start") or 0), int(cite.get("end") or 0))
-            if key not in sources:
-                meta = docs_meta.get(doc_id, {})
-                title = str(cite.get("title") or meta.get("title") or doc_id)
-                quote = _clean(cite.get("quote", ""))
-                sources[key] = Source(
-                    number=len(sources) + 1,
-                    doc_id=doc_id,
-                    title=title,
-                    section=section_label(title, cite.get("section")),
-                    page=cite.get("page"),
-                    quote=quote,
-                    show_quote=_squash(quote) not in _squash(text),
-                    published=meta.get("published"),
-                    publisher=meta.get("publisher"),
-                    kind=meta.get("kind"),
-                    url=meta.get("url") or meta.get("source_url"),
-                )
-            if isinstance(cite.get("n"), int):
-                local[cite["n"]] = sources[key].number
+        citations = [c for c in answer.get("citations") or [] if isinstance(c, dict)]
         abstained = bool(answer.get("abstained"))
         if abstained:
             # The API's abstention text repeats its heading and points at passages "below" that
@@ -142,7 +166,6 @@ def build_handout(
                 if label and label not in related:
                     related.append(label)
         else:
-            text = _renumber(text, local)
             related = []
         items.append(
             HandoutItem(
@@ -151,16 +174,10 @@ def build_handout(
                 abstained=abstained,
                 language=language,
                 related=related,
-                sources=sorted(set(local.values())),
+                sources=[] if abstained else _answer_sources(citations, text, docs_meta),
             )
         )
-    return Handout(
-        lang=lang,
-        title=t("handout_title", lang),
-        day=day or date.today(),
-        items=items,
-        sources=list(sources.values()),
-    )
+    return Handout(lang=lang, title=t("handout_title", lang), day=day or date.today(), items=items)
 
 
 def source_parts(source: Source, lang: str) -> list[str]:
@@ -198,18 +215,38 @@ def to_markdown(handout: Handout) -> str:
         lines += [f"## {i}. {item.question}", ""]
         for paragraph in _answer_paragraphs(item):
             lines += [paragraph, ""]
-    if handout.sources:
-        lines += [f"## {t('handout_sources', lang)}", ""]
-        for source in handout.sources:
-            entry = f"{source.number}. " + ", ".join(source_parts(source, lang))
-            if source.url:
-                entry += f". <{source.url}>"
-            lines.append(entry)
-            if source.show_quote:
-                lines.append(f"   > {_squash(source.quote)}")
-        lines.append("")
+        if item.sources:
+            lines += [f"**{t('handout_sources', lang)}**", ""]
+            for source in item.sources:
+                entry = f"- {source.label} " + ", ".join(source_parts(source, lang))
+                if source.url:
+                    entry += f". <{source.url}>"
+                lines.append(entry)
+                lines += [f"  > {quote}" for quote in source.quotes]
+            lines.append("")
     lines += [f"_{t('handout_footer', lang)}_", ""]
     return "\n".join(lines)
+
+
+LOCALES = {"da": "da-DK", "en": "en-US"}
+
+
+def _set_language(element: Any, locale: str) -> None:
+    """Put ``locale`` on the run properties of ``element``: a run, or the styles part, whose
+    document defaults and styles then all carry it (Word spell-checks by this tag)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    if element.tag == qn("w:r"):
+        holders = [element.get_or_add_rPr()]
+    else:
+        holders = list(element.iter(qn("w:rPr")))
+    for rpr in holders:
+        tag = rpr.find(qn("w:lang"))
+        if tag is None:
+            tag = OxmlElement("w:lang")
+            rpr.append(tag)
+        tag.set(qn("w:val"), locale)
 
 
 def to_docx(handout: Handout) -> bytes:
@@ -227,24 +264,34 @@ def to_docx(handout: Handout) -> bytes:
     props.author = AUTHOR
     props.last_modified_by = AUTHOR
     props.subject = t("handout_origin", lang)
-    props.language = "da-DK" if lang == "da" else "en-GB"
+    props.language = LOCALES[lang]
+    # python-docx's template says it was made in 2013; a handout is made now.
+    now = datetime.now(UTC).replace(microsecond=0)
+    day = handout.day
+    stamp = now if now.date() == day else datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    props.created = props.modified = stamp
+    props.revision = 1
+    _set_language(doc.styles.element, LOCALES[lang])
     doc.add_heading(handout.title, level=0)
     doc.add_paragraph(f"{t('handout_date', lang)}: {long_date(handout.day, lang)}")
     doc.add_paragraph(t("handout_origin", lang)).runs[0].italic = True
     for i, item in enumerate(handout.items, start=1):
         doc.add_heading(f"{i}. {item.question}", level=1)
         for paragraph in _answer_paragraphs(item):
-            doc.add_paragraph(paragraph)
-    if handout.sources:
-        doc.add_heading(t("handout_sources", lang), level=1)
-        for source in handout.sources:
-            para = doc.add_paragraph()
-            para.add_run(f"{source.number}. ").bold = True
-            para.add_run(", ".join(source_parts(source, lang)))
-            if source.url:
-                para.add_run(f". {source.url}")
-            if source.show_quote:
-                para.add_run("\n«" + _squash(source.quote) + "»").italic = True
+            para = doc.add_paragraph(paragraph)
+            if item.language != lang:  # an answer in the other language is spell-checked as such
+                for run in para.runs:
+                    _set_language(run._r, LOCALES.get(item.language, LOCALES[lang]))
+        if item.sources:
+            doc.add_heading(t("handout_sources", lang), level=2)
+            for source in item.sources:
+                para = doc.add_paragraph()
+                para.add_run(f"{source.label} ").bold = True
+                para.add_run(", ".join(source_parts(source, lang)))
+                if source.url:
+                    para.add_run(f". {source.url}")
+                for quote in source.quotes:
+                    para.add_run("\n«" + quote + "»").italic = True
     doc.add_paragraph(t("handout_footer", lang)).runs[0].italic = True
     buffer = io.BytesIO()
     doc.save(buffer)
@@ -264,6 +311,7 @@ def to_pdf(handout: Handout) -> bytes:
     # heading starts a new page when less than a few lines' room is left.
     heading = ParagraphStyle("KvaHeading", parent=styles["Heading2"], keepWithNext=1)
     body = styles["BodyText"]
+    sources_heading = ParagraphStyle("KvaSources", parent=styles["Heading4"], keepWithNext=1)
     note = ParagraphStyle("KvaNote", parent=styles["Italic"], leftIndent=0.6 * cm)
     buffer = io.BytesIO()
     pdf = SimpleDocTemplate(
@@ -301,15 +349,14 @@ def to_pdf(handout: Handout) -> bytes:
     for i, item in enumerate(handout.items, start=1):
         story += [CondPageBreak(4 * cm), para(f"{i}. {item.question}", heading)]
         story += [para(p) for p in _answer_paragraphs(item)]
-    if handout.sources:
-        story += [CondPageBreak(4 * cm), para(t("handout_sources", lang), heading)]
-        for source in handout.sources:
-            entry = f"{source.number}. " + ", ".join(source_parts(source, lang))
-            if source.url:
-                entry += f". {source.url}"
-            story.append(para(entry))
-            if source.show_quote:
-                story.append(para("«" + _squash(source.quote) + "»", note))
+        if item.sources:
+            story.append(para(t("handout_sources", lang), sources_heading))
+            for source in item.sources:
+                entry = f"{source.label} " + ", ".join(source_parts(source, lang))
+                if source.url:
+                    entry += f". {source.url}"
+                story.append(para(entry))
+                story += [para("«" + quote + "»", note) for quote in source.quotes]
     story += [Spacer(1, 0.4 * cm), para(t("handout_footer", lang), styles["Italic"])]
     pdf.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()

@@ -234,6 +234,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Upload and delete are off until the API is started with a key, e.g. "
         "KVA_API_KEY=a-long-secret-key make run. Enter the same key here.",
     },
+    "admin_how_on": {
+        "da": "Administration er slået til. Indtast den nøgle, API'et er startet med.",
+        "en": "Administration is on. Enter the key the API was started with.",
+    },
     "upload_limits": {
         "da": "Word (.docx), PDF, HTML, Markdown eller tekst; højst {mb} MB pr. fil. Træk filerne "
         "hertil eller vælg dem.",

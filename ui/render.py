@@ -28,7 +28,13 @@ a.kva-marker:hover, a.kva-marker:focus {background:#0b2a47; outline:2px solid #f
 .kva-doc {max-height:28em; overflow-y:auto;}
 .kva-abstain {border:2px dashed #b35c00; border-radius:.6em; padding:.6em 1em;
   background:rgba(255,153,0,.12); color:inherit;}
-.kva-abstain h4 {margin:0 0 .3em 0; color:inherit;}
+.kva-abstain h2 {margin:0 0 .3em 0; padding:0; color:inherit; font-size:1.15rem;}
+/* Streamlit greys captions to 3.9:1 on white; the page's own text colour a little faded reads
+   at 4.5:1 or more on the light and the dark theme alike. */
+[data-testid="stCaptionContainer"] {color:inherit !important; opacity:.8;}
+[data-testid="stCaptionContainer"] p {color:inherit !important;}
+/* The panels' headings are h2 for a correct heading order; they keep the size of a subheader. */
+.stMain h2 {font-size:1.5rem;}
 .kva-meta {opacity:.8; font-size:.9em;}
 .kva-card blockquote {margin:.2em 0 .15em 0; padding:.45em .9em; border-left:4px solid #4a7fb0;
   background:rgba(127,127,127,.10); color:inherit;}
@@ -52,8 +58,9 @@ html, body, [data-testid="stAppViewContainer"], .stMain, [data-testid="stSidebar
 [data-testid="stSidebar"] div, [data-testid="stSidebar"] button,
 [data-testid="stSidebar"] h1, [data-testid="stSidebar"] h2, [data-testid="stSidebar"] h3 {
   font-size:1.25rem; color:#fff !important;}
-.stMain h1 {font-size:3rem; color:#fff !important;}
-.stMain h2, .stMain h3, .stMain h4, .stMain h4 * {font-size:2.2rem; color:#ffd400 !important;}
+.stMain h1, .stMain h1 * {font-size:3rem !important; line-height:1.2; color:#fff !important;}
+.stMain h2, .stMain h2 *, .stMain h3, .stMain h3 *, .stMain h4, .stMain h4 * {
+  font-size:2.2rem !important; line-height:1.3; color:#ffd400 !important;}
 [data-testid="stChatMessage"] {background:#111 !important; border:2px solid #fff;}
 [data-testid="stAlert"] > div {background:#000 !important; border:2px solid #fff;}
 .stMain button, [data-testid="stSidebar"] button {background:#000 !important;
@@ -85,7 +92,7 @@ html, body, [data-testid="stAppViewContainer"], .stMain, [data-testid="stSidebar
   color:#000 !important;}
 .stMain a.kva-marker, .stMain .kva-marker {background:#ffd400 !important; color:#000 !important;}
 .stMain .kva-abstain {background:#000 !important; color:#fff !important; border-color:#ffd400;}
-.stMain .kva-abstain h4 {color:#ffd400 !important;}
+.stMain .kva-abstain h2, .stMain .kva-abstain h2 * {color:#ffd400 !important;}
 .stMain .kva-meta, .stMain .kva-meta *, .stMain .kva-versions {color:#ddd !important; opacity:1;}
 </style>
 """
@@ -322,7 +329,7 @@ def abstain_html(title: str, answer: str) -> str:
     body = answer.strip()
     if body.lower().startswith(title.lower()):
         body = body[len(title) :].lstrip(" .:–-\n")
-    return f'<div class="kva-abstain"><h4>⚠ {html.escape(title)}</h4>{html.escape(body)}</div>'
+    return f'<div class="kva-abstain"><h2>⚠ {html.escape(title)}</h2>{html.escape(body)}</div>'
 
 
 def section_at(sections: list[dict[str, Any]], pos: int) -> int | None:
@@ -407,4 +414,131 @@ SOURCE_SCRIPT = """
   }, true);
 })();
 </script>
+"""
+
+
+# Streamlit's own labels for keyboard and screen-reader users are English only ("Skip to main
+# content", "Send message", "Chat message from assistant", "Open", "Show password", ...), and its
+# page says <html lang="en">. This script, run in the page itself, sets ``lang`` to the UI
+# language and puts those labels into Danish when the UI is Danish (and back when it is not),
+# as Streamlit redraws them. The English original is remembered per element, so a switch of
+# language in either direction is exact.
+A11Y_DA: dict[str, str] = {
+    "Skip to main content": "Gå til hovedindholdet",
+    "Send message": "Send besked",
+    "Chat message from assistant": "Chatbesked fra assistenten",
+    "Chat message from user": "Chatbesked fra dig",
+    "Collapse sidebar": "Skjul sidepanelet",
+    "Expand sidebar": "Vis sidepanelet",
+    "Sidebar": "Sidepanel",
+    "App pages": "Sider",
+    "Open": "Åbn",
+    "Close": "Luk",
+    "Show password": "Vis adgangskode",
+    "Hide password": "Skjul adgangskode",
+    "Choose an option": "Vælg en mulighed",
+    "Choose options": "Vælg muligheder",
+    "No results": "Ingen resultater",
+    "Link to heading": "Link til overskriften",
+    "Clear all": "Ryd alle",
+    "Clear value": "Ryd værdi",
+    "Selected values": "Valgte værdier",
+    "Scroll tabs left": "Rul fanerne til venstre",
+    "Scroll tabs right": "Rul fanerne til højre",
+    "Running...": "Arbejder …",
+    "Stop script": "Stop",
+    "Add files": "Tilføj filer",
+    "file upload": "filoverførsel",
+    "Notifications": "Meddelelser",
+    "Help": "Hjælp",
+    "Markdown content": "Tekst",
+    "Navigate to home page": "Gå til forsiden",
+    "Show/hide columns": "Vis/skjul kolonner",
+    "Download as CSV": "Hent som CSV",
+    "Search": "Søg",
+    "Fullscreen": "Fuld skærm",
+    "Close fullscreen": "Luk fuld skærm",
+    "Exit fullscreen": "Luk fuld skærm",
+}
+A11Y_DA_PATTERNS: list[tuple[str, str]] = [
+    (r"^Help for (.+)$", "Hjælp til $1"),
+    (r"^Remove (.+)$", "Fjern $1"),
+    (r"^Delete (.+)$", "Slet $1"),
+]
+
+
+def a11y_script(lang: str) -> str:
+    """The page script above for UI language ``lang`` (its text changes with the language, so
+    Streamlit runs it again after a switch)."""
+    import json
+
+    table = json.dumps(A11Y_DA, ensure_ascii=False)
+    patterns = json.dumps(A11Y_DA_PATTERNS, ensure_ascii=False)
+    code = "da" if lang == "da" else "en"
+    return (
+        "<script>(function () {\n"
+        f"  const lang = {json.dumps(code)};\n"
+        f"  const DA = {table};\n"
+        f"  const PATTERNS = {patterns}.map((p) => [new RegExp(p[0]), p[1]]);\n"
+        + _A11Y_BODY
+        + "})();</script>"
+    )
+
+
+_A11Y_BODY = """
+  document.documentElement.lang = lang;
+  window.__kvaLang = lang;
+  if (window.__kvaA11y) { window.__kvaA11y(); return; }
+  const ATTRS = ['aria-label', 'title', 'placeholder'];
+  // Visible text is translated only for these; document text never goes through the table.
+  const TEXT = new Set(['Skip to main content', 'Choose an option', 'Choose options',
+    'No results', 'Running...']);
+  const texts = new WeakMap();
+  function danish(s) {
+    if (!s) { return null; }
+    const key = s.trim();
+    if (Object.prototype.hasOwnProperty.call(DA, key)) { return DA[key]; }
+    for (const [re, out] of PATTERNS) { if (re.test(key)) { return key.replace(re, out); } }
+    return null;
+  }
+  function want(orig) {
+    return window.__kvaLang === 'da' ? (danish(orig) || orig) : orig;
+  }
+  function fix() {
+    for (const attr of ATTRS) {
+      document.querySelectorAll('[' + attr + ']').forEach((el) => {
+        const cur = el.getAttribute(attr);
+        const mine = el.getAttribute('data-kva-out-' + attr);
+        let orig = el.getAttribute('data-kva-src-' + attr);
+        if (mine === null || cur !== mine) { orig = cur; }
+        const next = want(orig);
+        if (next === orig && mine === null) { return; }
+        el.setAttribute('data-kva-src-' + attr, orig);
+        el.setAttribute('data-kva-out-' + attr, next);
+        if (cur !== next) { el.setAttribute(attr, next); }
+      });
+    }
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+      const cur = node.nodeValue;
+      const seen = texts.get(node);
+      if (!seen && !TEXT.has((cur || '').trim())) { continue; }
+      const orig = seen && seen.out === cur ? seen.src : cur;
+      const next = want(orig);
+      if (next === orig && !seen) { continue; }
+      texts.set(node, {src: orig, out: next});
+      if (cur !== next) { node.nodeValue = next; }
+    }
+  }
+  let queued = false;
+  function later() {
+    if (queued) { return; }
+    queued = true;
+    setTimeout(() => { queued = false; fix(); }, 30);
+  }
+  window.__kvaA11y = fix;
+  new MutationObserver(later).observe(document.body, {
+    subtree: true, childList: true, characterData: true, attributes: true,
+    attributeFilter: ATTRS});
+  fix();
 """

@@ -300,14 +300,14 @@ def render_assistant(i: int, msg: dict[str, Any]) -> None:
 
 
 def render_source_panel(docs: list[dict[str, Any]]) -> None:
-    st.subheader(t("source_panel", lang))
+    st.header(t("source_panel", lang))
     source = st.session_state.get("selected")
     if not source:
         st.caption(t("source_panel_empty", lang))
         return
     doc_id = source["doc_id"]
     meta = next((d for d in docs if d.get("doc_id") == doc_id), {})
-    st.markdown(f"#### {source.get('title') or meta.get('title') or doc_id}")
+    st.markdown(f"### {source.get('title') or meta.get('title') or doc_id}")
     st.markdown(
         '<div class="kva-meta">'
         + meta_line(

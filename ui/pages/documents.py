@@ -52,11 +52,22 @@ def render_overview(docs: list[dict[str, Any]]) -> None:
         }
         for d in docs
     ]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    # Widths that fit a 1366 px laptop beside the sidebar; a long title wraps into its cell
+    # tooltip instead of pushing the translation column out of sight.
+    widths = {
+        "col_title": 330, "col_language": 75, "col_kind": 85, "col_published": 95,
+        "col_chunks": 70, "col_translation": 230,
+    }
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={t(k, lang): st.column_config.Column(width=w) for k, w in widths.items()},
+    )
 
 
 def render_reader(docs: list[dict[str, Any]]) -> None:
-    st.subheader(t("read_document", lang))
+    st.header(t("read_document", lang))
     ids = [d["doc_id"] for d in docs]
     titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in docs}
     arriving = st.session_state.pop("doc_view", None)
@@ -176,6 +187,7 @@ def upload(files: list[Any], key: str, *, replace: bool) -> None:
         return
     if wait_for_job(job_id, key):
         flash(t("job_done_files", lang, names=", ".join(f.name for f in files)))
+        st.session_state["uploads_round"] = st.session_state.get("uploads_round", 0) + 1
         st.rerun()
 
 
@@ -207,7 +219,8 @@ def offer_replace(files: list[Any] | None, key: str) -> None:
 
 def render_admin(docs: list[dict[str, Any]]) -> None:
     with st.expander(t("admin", lang), icon=":material/key:"):
-        st.caption(t("admin_how", lang))
+        # How to switch administration on matters only while it is off.
+        st.caption(t("admin_how_on" if common.admin_on() else "admin_how", lang))
         show_flash()
         key = st.text_input(
             t("admin_key", lang), type="password", help=t("admin_key_help", lang), key="admin_key"
@@ -218,7 +231,8 @@ def render_admin(docs: list[dict[str, Any]]) -> None:
             t("upload_files", lang),
             accept_multiple_files=True,
             type=["txt", "md", "pdf", "docx", "html", "htm"],
-            key="uploads",
+            # A new key after each successful upload empties the picker.
+            key=f"uploads-{st.session_state.get('uploads_round', 0)}",
             label_visibility="collapsed",
         )
         if st.button(t("upload_button", lang), key="upload", icon=":material/upload:"):
@@ -240,7 +254,10 @@ def render_admin(docs: list[dict[str, Any]]) -> None:
             key=f"delete_doc_{lang}",
             placeholder=t("choose_document_placeholder", lang),
         )
-        confirmed = st.checkbox(t("delete_confirm", lang), key="delete_confirm")
+        # A new key after each delete: the box comes back unticked. (Popping the old key left
+        # the browser showing it ticked while the server read it as unticked.)
+        confirm_key = f"delete_confirm-{st.session_state.get('delete_round', 0)}"
+        confirmed = st.checkbox(t("delete_confirm", lang), key=confirm_key)
         if st.button(
             t("delete_button", lang), key="delete", disabled=not confirmed, icon=":material/delete:"
         ):
@@ -256,7 +273,7 @@ def render_admin(docs: list[dict[str, Any]]) -> None:
                 else:
                     common.forget_documents()
                     flash(t("deleted", lang, title=titles.get(victim, victim)))
-                    st.session_state.pop("delete_confirm", None)
+                    st.session_state["delete_round"] = st.session_state.get("delete_round", 0) + 1
                     st.rerun()
 
 
