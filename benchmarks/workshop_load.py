@@ -73,10 +73,8 @@ async def run(url: str, args: argparse.Namespace) -> dict:
         errors[key] = errors.get(key, 0) + 1
 
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
-        # A worker's first answers load what the pipeline loads lazily (the language
-        # detector: seconds, holding the GIL, so that worker's polls wait too). A room is served
-        # by a server that has been up a while: warm the workers first (--warmup 0: cold).
-        # Fresh connections, so the requests spread over the workers.
+        # The API warms its pipeline before /readyz says ready; --warmup N adds N rounds of
+        # questions per worker first (fresh connections, so they spread over the workers).
         async def warm(i: int) -> None:
             async with httpx.AsyncClient(base_url=url, timeout=120) as fresh:
                 question = f"{QUESTIONS[i % len(QUESTIONS)]} (deltager {i}, nr. 0)"
@@ -203,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-s", type=float, default=30, help="wait for stragglers at most")
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument(
-        "--warmup", type=int, default=4, help="rounds of one /api/ask per worker, not measured"
+        "--warmup", type=int, default=0, help="rounds of two /api/ask per worker, not measured"
     )
     parser.add_argument("--data-dir", type=Path, help="an ingested data dir (default: temp)")
     parser.add_argument("--json", type=Path, help="also write the results here")

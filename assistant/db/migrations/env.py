@@ -21,6 +21,9 @@ context.configure(
     target_metadata=metadata,
     # SQLite cannot ALTER most things; batch mode recreates the table instead.
     render_as_batch=connection.dialect.name == "sqlite",
+    # The document store keeps its own tables (and version table) in the same PostgreSQL
+    # database; autogenerate must not propose dropping them.
+    include_name=lambda name, type_, _parent: type_ != "table" or name in metadata.tables,
 )
 with context.begin_transaction():
     context.run_migrations()
