@@ -3,8 +3,9 @@
 - a records database truncated under a running API: every ask 503 ``store_unavailable``
   and ``/readyz`` 503 saying why;
 - a corrupt records database at start: ``/api/documents`` 503, ``/readyz`` says why;
-- a full disk (a real tmpfs, filled, in a user namespace; skipped where those are off):
-  feedback, upload and delete 507 ``insufficient_storage``, and what was stored is unchanged.
+- a full disk (a real tmpfs, filled, in a user namespace, skipped where those are off; and
+  the server's file size limit lowered, which works everywhere): feedback, upload and delete
+  507 ``insufficient_storage``, and what was stored is unchanged.
 
 Each case runs on its own copy of the corpus store.
 """
@@ -12,6 +13,7 @@ Each case runs on its own copy of the corpus store.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -19,7 +21,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -149,66 +152,114 @@ def _namespaces_work() -> bool:
     return probe.returncode == 0
 
 
-def test_full_disk_is_507_and_loses_nothing(corpus_settings: Settings, tmp_path: Path) -> None:
+@contextmanager
+def _tmpfs_server(data: Path, tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+    """The API in a user namespace over a 24 MB tmpfs; ``fill()`` fills that disk."""
     if not _namespaces_work():
         pytest.skip("needs unshare -Urm (unprivileged user namespaces) and fallocate")
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     port = _free_port()
-    env = dict(
-        os.environ,
+    env = _server_env(
         MNT=str(mnt),
-        DATA=str(corpus_settings.data_dir),
+        DATA=str(data),
         PY=sys.executable,
         PORT=str(port),
         LOG=str(tmp_path / "serve.log"),
         TRIGGER=str(tmp_path / "fill"),
         FILLED=str(tmp_path / "filled"),
         STOP=str(tmp_path / "stop"),
-        KVA_API_KEY=API_KEY,
     )
-    env.pop("API_URL", None)
     proc = subprocess.Popen(
         ["unshare", "--user", "--map-root-user", "--mount", "bash", "-c", _TMPFS_SCRIPT],
         cwd=PROJECT_ROOT,
         env=env,
     )
-    url = f"http://127.0.0.1:{port}"
-    admin = {"Authorization": f"Bearer {API_KEY}"}
-    try:
-        with httpx.Client(base_url=url, timeout=60) as c:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if c.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
-            else:
-                raise AssertionError((tmp_path / "serve.log").read_text()[-2000:])
-            before = c.get("/api/documents").json()["documents"]
-            (tmp_path / "fill").touch()
-            deadline = time.monotonic() + 30
-            while not (tmp_path / "filled").exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert (tmp_path / "filled").exists()
 
-            feedback = {"question": "Hvad?", "answer": "Svar " * 2000, "rating": "up"}
-            _error(c.post("/api/feedback", json=feedback), 507, "insufficient_storage")
-            files = {"files": ("ny.md", b"# Ny\n\n" + b"Kvalitet i bostotten. " * 2000)}
-            r = c.post("/api/documents", files=files, headers=admin)
-            _error(r, 507, "insufficient_storage")
-            r = c.delete(f"/api/documents/{before[0]['doc_id']}", headers=admin)
-            _error(r, 507, "insufficient_storage")
-            # Nothing stored was lost: the same documents, still answered from.
-            assert c.get("/api/documents").json()["documents"] == before
-            r = c.post("/api/ask", json={"question": "Hvad er kvalitet i bostøtten?"})
-            assert r.status_code == 200 and r.json()["citations"], r.text
+    def fill() -> None:
+        (tmp_path / "fill").touch()
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "filled").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (tmp_path / "filled").exists()
+
+    try:
+        yield f"http://127.0.0.1:{port}", fill
     finally:
         (tmp_path / "stop").touch()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+        _stop(proc)
+
+
+@contextmanager
+def _rlimit_server(data: Path, tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+    """The API as a child process; ``fill()`` lowers its file size limit (RLIMIT_FSIZE) to
+    what its files hold: a write that grows a file then fails as on a full disk (EFBIG;
+    Python ignores SIGXFSZ). Works where user namespaces are off."""
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=_server_env(KVA_DATA_DIR=str(copy)),
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "serve.log").open("wb"),
+    )
+
+    def fill() -> None:
+        resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (1, 1))
+
+    try:
+        yield f"http://127.0.0.1:{port}", fill
+    finally:
+        _stop(proc)
+
+
+def _server_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, KVA_API_KEY=API_KEY, **extra)
+    env.pop("API_URL", None)
+    return env
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("disk", ["tmpfs", "rlimit"])
+def test_full_disk_is_507_and_loses_nothing(
+    corpus_settings: Settings, tmp_path: Path, disk: str
+) -> None:
+    server = _tmpfs_server if disk == "tmpfs" else _rlimit_server
+    admin = {"Authorization": f"Bearer {API_KEY}"}
+    with (
+        server(corpus_settings.data_dir, tmp_path) as (url, fill),
+        httpx.Client(base_url=url, timeout=60) as c,
+    ):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if c.get("/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError((tmp_path / "serve.log").read_text()[-2000:])
+        before = c.get("/api/documents").json()["documents"]
+        fill()
+        feedback = {"question": "Hvad?", "answer": "Svar " * 2000, "rating": "up"}
+        _error(c.post("/api/feedback", json=feedback), 507, "insufficient_storage")
+        files = {"files": ("ny.md", b"# Ny\n\n" + b"Kvalitet i bostotten. " * 2000)}
+        r = c.post("/api/documents", files=files, headers=admin)
+        _error(r, 507, "insufficient_storage")
+        r = c.delete(f"/api/documents/{before[0]['doc_id']}", headers=admin)
+        _error(r, 507, "insufficient_storage")
+        # Nothing stored was lost: the same documents, still answered from.
+        assert c.get("/api/documents").json()["documents"] == before
+        r = c.post("/api/ask", json={"question": "Hvad er kvalitet i bostøtten?"})
+        assert r.status_code == 200 and r.json()["citations"], r.text

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import resource
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,11 @@ RETRY_AFTER = {"Retry-After": "30"}
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:200]
+
+
+def _file_size_limited() -> bool:
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return soft != resource.RLIM_INFINITY
 
 
 def _chroma_error() -> type[BaseException] | None:
@@ -78,7 +84,8 @@ def storage_error(exc: BaseException, data_dir: Path | None = None) -> ApiError 
         from ingest.check import LOW_DISK_MB, free_mb
 
         free = free_mb(data_dir)
-        full = free is not None and free < LOW_DISK_MB
+        # A file size limit (ulimit -f) fails writes as a full disk does (EFBIG).
+        full = (free is not None and free < LOW_DISK_MB) or _file_size_limited()
     if full:
         return ApiError(
             507,
