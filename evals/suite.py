@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -149,11 +150,26 @@ class Suite(BaseModel):
 
     @property
     def corpus_dir(self) -> Path | None:
-        """The suite's corpus folder resolved against the suite file's folder."""
+        """The suite's corpus folder resolved against the suite file's folder.
+
+        The bundled dev suites name ``../../../shared/corpora/...``: the shared folder beside the
+        checkout. A clone elsewhere has none there, so a path through a ``shared`` folder that is
+        missing is looked up in ``$KVA_SHARED_DIR`` and then in a ``shared`` folder beside any
+        folder above the suite file or the working directory; the first that exists wins, and
+        with none the suite-relative path is returned (and reported missing as before).
+        """
         if self.corpus is None:
             return None
         base = Path(self.path).parent if self.path else Path.cwd()
-        return (base / self.corpus).resolve()
+        direct = (base / self.corpus).resolve()
+        parts = Path(self.corpus).parts
+        if direct.is_dir() or "shared" not in parts:
+            return direct
+        tail = Path(*parts[parts.index("shared") + 1 :])
+        roots = [Path(os.environ["KVA_SHARED_DIR"])] if os.environ.get("KVA_SHARED_DIR") else []
+        for start in (base.resolve(), Path.cwd().resolve()):
+            roots += [folder / "shared" for folder in (start, *start.parents)]
+        return next((root / tail for root in roots if (root / tail).is_dir()), direct)
 
 
 def _case_label(raw_cases: Any, index: int) -> str:

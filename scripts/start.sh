@@ -22,7 +22,13 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-.venv/bin/python -m assistant serve --host "$API_HOST" --port "$API_PORT" &
+# The API's JSON log lines (one per request) go to a file under the data dir; the terminal
+# keeps the addresses below and anything above "info" (warnings, errors, tracebacks).
+LOG_DIR="$(.venv/bin/python -c "from ingest.settings import get_settings; print(get_settings().data_dir)")/logs"
+mkdir -p "$LOG_DIR"
+API_LOG="$LOG_DIR/api.log"
+.venv/bin/python -m assistant serve --host "$API_HOST" --port "$API_PORT" \
+  2> >(tee -a "$API_LOG" | grep --line-buffered -v '^{"ts": "[^"]*", "level": "info"' >&2) &
 pids+=($!)
 for _ in $(seq 1 180); do
   if .venv/bin/python -c "import httpx, sys; sys.exit(httpx.get('$API_URL/readyz').status_code != 200)" \
@@ -38,5 +44,6 @@ sleep 2
 echo
 echo "  API: $API_URL   (OpenAPI docs: $API_URL/docs)"
 echo "  UI:  http://$API_HOST:$UI_PORT"
+echo "  API log: $API_LOG"
 echo "  Ctrl-C stops both."
 wait -n "${pids[@]}"

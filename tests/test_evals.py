@@ -600,3 +600,33 @@ def test_http_backend_speaks_the_api() -> None:
     # The server's dictionaries are recorded, not those of the process running the suite.
     assert results["environment"]["lexicon"] == "server's (12 stems)"
     assert backend.document_text("da") == DOC_DA and backend.document_text("nope") is None
+
+
+def test_a_suites_shared_corpus_is_found_from_a_clone_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22, point 6: the README's held-out command failed from a clone in another folder
+    (the suites name ../../../shared/corpora/...) unless --corpus was given."""
+    suite_text = (
+        "corpus: ../../../shared/corpora/dev\nname: dev\n"
+        "cases:\n  - id: c1\n    question: Hvad nu\n    must_abstain: true\n"
+    )
+    clone = tmp_path / "elsewhere" / "clone"
+    (clone / "evals" / "suites").mkdir(parents=True)
+    path = clone / "evals" / "suites" / "dev.yaml"
+    path.write_text(suite_text, encoding="utf-8")
+    shared = tmp_path / "work" / "shared"
+    (shared / "corpora" / "dev").mkdir(parents=True)
+    monkeypatch.delenv("KVA_SHARED_DIR", raising=False)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    missing = load_suite(path).corpus_dir
+    assert missing == (clone.parent / "shared" / "corpora" / "dev").resolve()
+    assert not missing.exists()
+    # Working from inside the folder that holds shared/ finds it ...
+    (tmp_path / "work" / "main").mkdir()
+    monkeypatch.chdir(tmp_path / "work" / "main")
+    assert load_suite(path).corpus_dir == (shared / "corpora" / "dev").resolve()
+    # ... and so does naming it, from anywhere.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KVA_SHARED_DIR", str(shared))
+    assert load_suite(path).corpus_dir == shared / "corpora" / "dev"

@@ -22,7 +22,9 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 # With client.toolbarMode = "minimal" (.streamlit/config.toml) and no menu items set here,
 # Streamlit shows no app menu at all: no developer items, nothing in English only.
 st.set_page_config(
-    page_title="Kvalitetsassistenten", page_icon=":material/fact_check:", layout="wide"
+    # An emoji icon is drawn in the browser (a data: URL); a :material/...: one is fetched
+    # from fonts.gstatic.com on every page view, which fails offline.
+    page_title="Kvalitetsassistenten", page_icon="📋", layout="wide"
 )
 
 # Language and presentation widgets live in each page (common.sidebar_settings); here we only

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from assistant.api import (
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         lifespan=lifespan,
         # No online validator badge either (Swagger UI would fetch it from swagger.io).
         swagger_ui_parameters={"validatorUrl": None},
+        redoc_url=None,  # served below
     )
     app.state.settings = settings
     app.state.assistant = assistant
@@ -185,6 +187,20 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(routes_workshops.router)
     app.include_router(routes_study.router)
     app.include_router(routes_labels.router)
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        # fastapi-offline's ReDoc page; its bundle also shows Redocly's logo from cdn.redoc.ly,
+        # so the page may load images from this server only (the logo is then left out).
+        page = get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url="/static-offline-docs/redoc.standalone.js",
+            redoc_favicon_url="/static-offline-docs/favicon.png",
+            with_google_fonts=False,
+        )
+        page.headers["Content-Security-Policy"] = "img-src 'self' data:"
+        return page
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
