@@ -28,6 +28,7 @@ from ingest.embeddings import make_embeddings
 from ingest.lexical import LexicalIndex, tokenize
 from ingest.records import ChunkRecord, DocumentRecord, Records, RecordsMissing
 from ingest.settings import Settings
+from ingest.store import open_store, store_kind
 from ingest.units import pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore
 
@@ -185,14 +186,16 @@ class StoreReader:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.records = Records(settings.records_path)
+        # A server store (PostgreSQL) is read through the store seam; nothing on local disk.
+        self.server = None if store_kind(settings) == "embedded" else open_store(settings)
+        self.records = Records(settings.records_path) if self.server is None else None
         self._lock = threading.Lock()
         self._check_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
         try:
-            key = self.records.state()
+            key = self.records.state() if self.server is None else self.server.state()
         except RecordsMissing:
             key = ("", -1)
         current = self._snapshot
@@ -208,7 +211,7 @@ class StoreReader:
         disk (a stat of the store's files); when something did, the check runs again (not
         while an ingestion run holds the lock: its commit brings a new snapshot anyway)."""
         snap = self.snapshot()
-        if snap.generation <= 0:
+        if snap.generation <= 0 or self.server is not None:
             return snap.problem
         seen = store_signature(self.settings)
         if seen == snap.signature or writer_active(self.settings):
@@ -224,6 +227,10 @@ class StoreReader:
         return snap.problem
 
     def _load(self, store_id: str, generation: int) -> Snapshot:
+        if self.server is not None:
+            from assistant.store_snapshot import load_server_snapshot
+
+            return load_server_snapshot(self.server, store_id, generation)
         if generation < 0:
             snap = Snapshot(generation=0, store_id=store_id)
             snap.problem = (

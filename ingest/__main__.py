@@ -1,5 +1,6 @@
 """Command line: ``python -m ingest [PATH ...] [--rebuild] [--data-dir DIR]``,
-``python -m ingest stats [--json]`` and ``python -m ingest check [--repair] [--json]``.
+``python -m ingest stats [--json]``, ``python -m ingest check [--repair] [--json]`` and
+``python -m ingest migrate --to postgresql://…`` (copy the embedded store into PostgreSQL).
 
 Exit codes: 0 all files ingested, 1 some files failed (the rest is committed), 2 the run
 could not start or the store is broken beyond repair (bad settings, model mismatch, corrupt
@@ -174,6 +175,28 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from ingest.store import StoreError
+    from ingest.store.copy import migrate_embedded
+
+    try:
+        line = migrate_embedded(
+            _settings(args.data_dir),
+            args.to,
+            on_wait=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except (StoreError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        print(f"error: cannot reach the database: {exc.orig or exc}", file=sys.stderr)
+        return 2
+    print(line)
+    return 0
+
+
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="store location (default: KVA_DATA_DIR or .data)")
 
@@ -190,6 +213,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         _data_dir_option(parser)
         return _check(parser.parse_args(argv[1:]))
+    if argv[:1] == ["migrate"]:
+        parser = argparse.ArgumentParser(
+            prog="python -m ingest migrate",
+            description="Copy the embedded store (records and vectors, nothing re-embedded) "
+            "into a PostgreSQL database in one transaction; the database ends equal to it.",
+        )
+        parser.add_argument("--to", required=True, help="postgresql://user@host/database")
+        _data_dir_option(parser)
+        return _migrate(parser.parse_args(argv[1:]))
     if argv[:1] == ["stats"]:
         parser = argparse.ArgumentParser(prog="python -m ingest stats")
         parser.add_argument("--json", action="store_true", help="print one JSON object")

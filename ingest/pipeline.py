@@ -58,6 +58,7 @@ from ingest.loaders.limits import MAX_LOAD_SECONDS
 from ingest.manifest import DocumentMeta, ManifestError, infer_meta, load_manifest, slugify
 from ingest.records import ChunkRecord, Records, SectionRecord, UnitRecord
 from ingest.settings import PROJECT_ROOT, Settings, get_settings
+from ingest.store import DocumentStore, open_store, store_kind
 from ingest.units import answer_units, pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore, sweep_segment_dirs
 
@@ -149,6 +150,19 @@ class Indexer:
             # Files uploaded through the API live only there: a rebuild re-reads them too,
             # instead of dropping every uploaded document.
             roots.append(uploads)
+        server = self._server_store()
+        if server is not None:
+            from ingest.store.indexing import run_on_store
+
+            try:
+                report = run_on_store(self, server, roots, rebuild)
+            finally:
+                server.close()
+                if self._loader is not None:
+                    self._loader.close()
+                    self._loader = None
+            report.seconds = round(time.perf_counter() - started, 3)
+            return report
         with self._lock():
             try:
                 report = self._run(roots, rebuild)
@@ -161,6 +175,14 @@ class Indexer:
 
     def remove(self, doc_id: str) -> bool:
         """Remove one document from the store (and its file, if it was uploaded)."""
+        server = self._server_store()
+        if server is not None:
+            from ingest.store.indexing import remove_from_store
+
+            try:
+                return remove_from_store(self, server, doc_id)
+            finally:
+                server.close()
         with self._lock():
             records = Records(self.settings.records_path)
             doc = records.get_document(doc_id)
@@ -593,6 +615,13 @@ class Indexer:
         return len(todo)
 
     # --- helpers ------------------------------------------------------------------------
+    def _server_store(self) -> DocumentStore | None:
+        """The store when it is a database server (its own single commit point, written
+        through the store seam); None for the embedded store, written by ``_run`` below."""
+        if store_kind(self.settings) == "embedded":
+            return None
+        return open_store(self.settings, model_id=self._model_id())
+
     def _model_id(self) -> str:
         return make_embeddings(self.settings).model_id
 

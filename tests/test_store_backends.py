@@ -20,12 +20,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from test_db import pg_server_url  # noqa: F401 - the session's PostgreSQL (pgserver)
 
+import assistant.store_snapshot
 import ingest.store
 import ingest.store.base
 import ingest.store.copy
 import ingest.store.embedded
+import ingest.store.postgres
 from ingest.records import UnitRecord
-from ingest.settings import Settings
+from ingest.settings import PROJECT_ROOT, Settings
 from ingest.store import ChunkFilter, DocumentStore, StoreError, open_store
 from ingest.store.base import chunk_vectors
 from ingest.store.copy import copy_store
@@ -302,8 +304,72 @@ def test_postgresql_reopens_with_the_same_id_and_schema(pg_url: str, model_id: s
 
 
 @pytest.mark.parametrize(
-    "module", [ingest.store, ingest.store.base, ingest.store.copy, ingest.store.embedded]
+    "module",
+    [
+        ingest.store,
+        ingest.store.base,
+        ingest.store.copy,
+        ingest.store.embedded,
+        ingest.store.postgres,
+        assistant.store_snapshot,
+    ],
 )
 def test_store_doctests(module: object) -> None:
     failures, _ = doctest.testmod(module)  # type: ignore[arg-type]
     assert failures == 0
+
+
+# --- the write and read paths on PostgreSQL (KVA_DATABASE_URL) -------------------------------
+
+
+def test_ingest_and_answers_on_postgresql_match_the_embedded_store(
+    pg_url: str,
+    tmp_path: Path,
+    corpus_settings: Settings,
+    assistant,  # noqa: ANN001
+) -> None:
+    from assistant.pipeline import Assistant
+    from ingest.pipeline import Indexer
+
+    replica = Settings(data_dir=tmp_path / "replica", database_url=pg_url)
+    report = Indexer(replica).run([PROJECT_ROOT / "corpus"])
+    assert report.ok and len(report.added) == 3 and report.chunks > 0
+    assert Indexer(replica).run([PROJECT_ROOT / "corpus"]).unchanged == sorted(report.added)
+    on_pg = Assistant(replica)
+    snap = on_pg.reader.snapshot()
+    assert snap.generation == 1 and set(snap.documents) == set(report.added)
+    for question in [
+        "Hvad er kvalitet i bostøtten?",
+        "Which sub-initiatives improve quality in social psychiatry?",
+        "Hvem er statsminister?",
+    ]:
+        a, b = assistant.ask(question), on_pg.ask(question)
+        assert (b.answer, b.abstained) == (a.answer, a.abstained)
+        assert [c.model_dump() for c in b.citations] == [c.model_dump() for c in a.citations]
+    assert Indexer(replica).remove(EN_DOC)
+    assert EN_DOC not in on_pg.reader.snapshot().documents
+    assert on_pg.reader.snapshot().generation == 2
+    # A replica keeps nothing on its local disk.
+    assert not [p for p in replica.data_dir.rglob("*") if p.is_file()]
+
+
+def test_migrate_copies_the_embedded_store_into_postgresql(
+    pg_url: str, corpus_settings: Settings, source: EmbeddedStore, capsys: pytest.CaptureFixture
+) -> None:
+    from ingest.__main__ import main
+
+    data = ["--data-dir", str(corpus_settings.data_dir)]
+    assert main(["migrate", "--to", pg_url, *data]) == 0
+    assert "copied 3 documents" in capsys.readouterr().out
+    target = PostgresStore(pg_url)
+    ids = [c.chunk_id for c in source.get_chunks()]
+    assert target.get_chunks() == source.get_chunks()
+    assert target.get_units(ids) == source.get_units(ids)
+    assert target.get_meta("embedding_model") == source.get_meta("embedding_model")
+    assert main(["migrate", "--to", pg_url, *data]) == 0
+    assert target.generation() == 2 and len(target.list_documents()) == 3
+    target.close()
+    assert main(["migrate", "--to", "mysql://nowhere/kva", *data]) == 2
+    assert "postgresql" in capsys.readouterr().err.lower()
+    assert main(["migrate", "--to", "postgresql://kva@127.0.0.1:1/kva", *data]) == 2
+    assert "cannot reach the database" in capsys.readouterr().err

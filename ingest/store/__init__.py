@@ -18,19 +18,35 @@ from sqlalchemy.engine import make_url
 from ingest.settings import Settings
 from ingest.store.base import ChunkFilter, DocumentStore, StoreError, StoreRun, UnitHit
 
-__all__ = ["ChunkFilter", "DocumentStore", "StoreError", "StoreRun", "UnitHit", "open_store"]
+__all__ = [
+    "ChunkFilter",
+    "DocumentStore",
+    "StoreError",
+    "StoreRun",
+    "UnitHit",
+    "open_store",
+    "store_kind",
+]
+
+
+def store_kind(settings: Settings) -> str:
+    """ "embedded" or "postgresql": which store ``open_store`` opens (without opening it)."""
+    url = settings.database_url
+    backend = make_url(url).get_backend_name() if url else "sqlite"
+    if backend == "sqlite":
+        return "embedded"
+    if backend in ("postgresql", "postgres"):
+        return "postgresql"
+    raise StoreError(f"KVA_DATABASE_URL must be postgresql://… or sqlite:///…, not {backend}://…")
 
 
 def open_store(settings: Settings, *, model_id: str | None = None) -> DocumentStore:
     """The document store the settings name (its schema upgraded, on PostgreSQL)."""
-    url = settings.database_url
-    backend = make_url(url).get_backend_name() if url else "sqlite"
-    if backend == "sqlite":
+    if store_kind(settings) == "embedded":
         from ingest.store.embedded import EmbeddedStore
 
         return EmbeddedStore(settings, model_id)
-    if backend in ("postgresql", "postgres"):
-        from ingest.store.postgres import PostgresStore
+    from ingest.store.postgres import PostgresStore
 
-        return PostgresStore(url, model_id, settings)
-    raise StoreError(f"KVA_DATABASE_URL must be postgresql://… or sqlite:///…, not {backend}://…")
+    assert settings.database_url is not None
+    return PostgresStore(settings.database_url, model_id, settings)

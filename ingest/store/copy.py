@@ -14,7 +14,10 @@ Example:
 
 from __future__ import annotations
 
-from ingest.store.base import DocumentRow, DocumentStore, OnWait
+from sqlalchemy.engine import make_url
+
+from ingest.settings import Settings
+from ingest.store.base import DocumentRow, DocumentStore, OnWait, StoreError
 
 _ROW = [
     "doc_id",
@@ -46,3 +49,31 @@ def copy_store(source: DocumentStore, target: DocumentStore, on_wait: OnWait | N
             units = source.get_units([c.chunk_id for c in chunks])
             run.put_document(row, source.get_sections(doc.doc_id), chunks, units)
     return target.generation()
+
+
+def migrate_embedded(settings: Settings, url: str, on_wait: OnWait | None = None) -> str:
+    """Copy the embedded store under ``settings.data_dir`` into the PostgreSQL database at
+    ``url`` (``python -m ingest migrate --to URL``); returns a line saying what was copied."""
+    from ingest.store.embedded import EmbeddedStore
+    from ingest.store.postgres import PostgresStore
+
+    if not settings.records_path.is_file():
+        raise StoreError(f"no embedded store at {settings.store_dir} (nothing to migrate)")
+    source = EmbeddedStore(settings)
+    model_id = source.get_meta("embedding_model")
+    if not model_id:
+        raise StoreError(f"the embedded store at {settings.store_dir} holds no committed run")
+    target = PostgresStore(url, model_id, settings)
+    try:
+        recorded = target.get_meta("embedding_model")
+        if recorded and recorded != model_id:
+            raise StoreError(
+                f"the database holds vectors of {recorded!r}, the embedded store of {model_id!r}"
+            )
+        generation = copy_store(source, target, on_wait)
+        docs = len(target.list_documents())
+        chunks = len(target.get_chunks())
+        where = make_url(target.url).render_as_string(hide_password=True)
+    finally:
+        target.close()
+    return f"copied {docs} documents, {chunks} chunks into {where} (generation {generation})"
