@@ -469,7 +469,10 @@ def test_export_holds_exactly_the_approved_questions(api: Server, room: dict) ->
         text = md.text
         assert "Hvad er recovery?" in text and room["title"] in text
         assert "ventende" not in text and "skjult" not in text
-        assert "\n1. " in text  # the numbered source list
+        # Its numbered sources, in the chat handout's style (ui/export.py).
+        first = kept["answer"]["citations"][0]
+        assert "Kildeliste" in text and first["title"] in text
+        assert f"[{first['n']}]" in text
         csv_rows = (
             c.get(url, params={"format": "csv"}, headers=t).text.lstrip("\ufeff").splitlines()
         )
