@@ -563,3 +563,22 @@ def test_two_servers_share_one_room_on_postgresql(
         with admin.connect() as conn:
             conn.execute(text('DROP DATABASE IF EXISTS "kva_api_replicas" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_an_unreachable_database_is_a_503_not_a_crash(api: Server) -> None:  # noqa: F811
+    """The app starts without its database and says so per request; nothing else breaks."""
+    from api_fixtures import free_port
+
+    dead = f"postgresql://kva@127.0.0.1:{free_port()}/kva"  # nothing listens there
+    settings = api.settings.model_copy(update={"database_url": dead})
+    server = start_server(settings, api.logs, assistant=api.app.state.assistant)
+    try:
+        with server.client() as c:
+            r = c.post("/api/workshops", json={"title": "T"}, headers=admin_headers())
+            body = _error(r, 503, "database_unavailable")
+            assert r.headers["Retry-After"] and "kva@" not in json.dumps(body)
+            _error(c.get("/api/workshops/ABCDEF"), 503, "database_unavailable")
+            assert c.get("/healthz").status_code == 200
+            assert c.post("/api/ask", json={"question": "Hvad er recovery?"}).status_code == 200
+    finally:
+        server.stop()

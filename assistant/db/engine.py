@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from ingest.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+CONNECT_TIMEOUT_S = 5
 _WRITE = "kva_write"
 
 
@@ -94,6 +95,8 @@ class Database:
 
 def _make_engine(url: str, **kw: Any) -> Engine:
     if make_url(url).get_backend_name() != "sqlite":
+        # A server that does not answer costs a request 5 s, not the TCP timeout (minutes).
+        kw.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         return create_engine(url, pool_pre_ping=True, **kw)
     engine = create_engine(url, **kw)
 
