@@ -157,10 +157,12 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "question_bank": {"da": "Spørgsmålsbank", "en": "Question bank"},
     "question_bank_help": {
-        "da": "Spørgsmål til undervisning, ordnet efter materialets emner. Klik for at stille "
-        "et. Listen redigeres i filen ui/question_bank.yaml.",
-        "en": "Questions for teaching, grouped by the topics of the material. Click one to ask "
-        "it. The list is edited in the file ui/question_bank.yaml.",
+        "da": "Spørgsmål til undervisning, ordnet efter materialets emner. Klik for at stille et.",
+        "en": "Questions for teaching, grouped by the topics of the material. Click one to ask it.",
+    },
+    "question_bank_edit": {
+        "da": "Listen redigeres i filen ui/question_bank.yaml.",
+        "en": "The list is edited in the file ui/question_bank.yaml.",
     },
     "question_bank_empty": {
         "da": "Spørgsmålsbanken er tom (ui/question_bank.yaml).",

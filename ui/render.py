@@ -36,7 +36,8 @@ a.kva-marker:hover, a.kva-marker:focus {background:#0b2a47; outline:2px solid #f
 /* The panels' headings are h2 for a correct heading order; they keep the size of a subheader. */
 .stMain h2 {font-size:1.5rem;}
 .kva-meta {opacity:.8; font-size:.9em;}
-.kva-card blockquote {margin:.2em 0 .15em 0; padding:.45em .9em; border-left:4px solid #4a7fb0;
+.kva-card blockquote {opacity:1; margin:.2em 0 .15em 0; padding:.45em .9em;
+  border-left:4px solid #4a7fb0;
   background:rgba(127,127,127,.10); color:inherit;}
 .kva-card blockquote.kva-lead {font-size:1.05em;}
 .kva-card blockquote.kva-lead mark {background:#ffe066; color:#000; padding:0 .1em;}
@@ -68,7 +69,25 @@ html, body, [data-testid="stAppViewContainer"], .stMain, [data-testid="stSidebar
 [data-testid="stExpander"] details, [data-testid="stExpander"] summary,
 [data-testid="stExpander"] summary:hover {background:#000 !important; border-color:#fff !important;
   color:#fff !important;}
-[data-testid="stTabs"] button[aria-selected="true"] p {color:#ffd400 !important;}
+[data-testid="stTabs"] [role="tab"][aria-selected="true"] p {color:#ffd400 !important;}
+/* Every topic of the question bank in view: the tabs wrap instead of scrolling sideways. */
+[data-testid="stTabs"] [role="tablist"] {flex-wrap:wrap !important; overflow:visible !important;
+  row-gap:.3rem;}
+[data-testid="stTabs"] [role="tab"] {flex:0 0 auto;}
+[data-testid="stTabs"] button:has(svg) {display:none !important;}
+/* A help icon is a "?" in a circle, not a framed empty box; a label never breaks mid-word. */
+[data-testid="stSidebar"] [data-testid="stTooltipHoverTarget"] button,
+.stMain [data-testid="stTooltipHoverTarget"] button {border:none !important;
+  background:transparent !important; color:#fff !important; padding:0 !important;}
+[data-testid="stTooltipHoverTarget"] svg {color:#fff !important; stroke:#fff !important;}
+[data-testid="stSidebar"] [data-testid="stWidgetLabel"] p {overflow-wrap:normal !important;
+  word-break:normal !important; hyphens:manual;}
+/* A long answer scrolls inside its box, so its question stays on the screen above it. */
+[data-testid="stChatMessage"] .kva-answer {max-height:58vh; overflow-y:auto; padding-right:.4em;}
+.stMain .kva-card blockquote {background:#000 !important; border-left-color:#ffd400;}
+.stMain .kva-card mark, .stMain .kva-card mark * {background:#ffd400 !important;
+  color:#000 !important;}
+.stMain .kva-card-source {color:#ddd !important;}
 /* What is typed must read on a projector: the chat box and every input field. */
 [data-testid="stChatInput"], [data-testid="stChatInput"] > div,
 [data-testid="stChatInput"] textarea,
@@ -541,4 +560,47 @@ _A11Y_BODY = """
     subtree: true, childList: true, characterData: true, attributes: true,
     attributeFilter: ATTRS});
   fix();
+"""
+
+
+def show_turn_script(turn: int) -> str:
+    """A one-off page script (presentation mode): once the page has settled, scroll the question
+    of the newest answer to the top of the screen, so the room sees it above its answer. The
+    turn number makes the script new for each answer, so Streamlit runs it each time."""
+    return (
+        "<script>(function () {\n"
+        f"  const turn = {int(turn)};\n"
+        + _SHOW_TURN_BODY
+        + "})();</script>"
+    )
+
+
+_SHOW_TURN_BODY = """
+  if (window.__kvaShownTurn === turn) { return; }
+  window.__kvaShownTurn = turn;
+  let calm = 0;
+  let stopped = false;
+  const until = Date.now() + 15000;
+  const stop = () => { stopped = true; };
+  ['wheel', 'touchmove', 'keydown', 'mousedown'].forEach((n) =>
+    window.addEventListener(n, stop, {capture: true, passive: true, once: true}));
+  function step() {
+    if (stopped || Date.now() > until) { return; }
+    const msgs = document.querySelectorAll(
+      '[data-testid="stChatMessage"]:not([data-stale="true"] *)');
+    const question = msgs.length >= 2 ? msgs[msgs.length - 2] : null;
+    const busy = document.querySelector('[data-stale="true"], [data-testid="stStatusWidget"]');
+    if (question) {
+      const top = question.getBoundingClientRect().top;
+      if (top < 0 || top > 120) {
+        question.scrollIntoView({block: 'start', behavior: 'instant'});
+        calm = 0;
+      }
+      else if (busy) { calm = 0; }
+      else if (!calm) { calm = Date.now(); }
+      else if (Date.now() - calm > 1200) { return; }
+    }
+    setTimeout(step, 150);
+  }
+  setTimeout(step, 200);
 """

@@ -25,6 +25,7 @@ from ui.render import (
     passage_html,
     plain_passage_html,
     section_label,
+    show_turn_script,
 )
 
 HISTORY_TURNS = 8
@@ -148,6 +149,9 @@ def ask(question: str, filters: dict[str, Any]) -> None:
         live.empty()
         with live.container():
             render_assistant(len(messages) - 1, msg)
+            if st.session_state.get("present"):
+                # The room reads the question with its answer: bring the question to the top.
+                st.html(show_turn_script(len(messages)), unsafe_allow_javascript=True)
     st.session_state.pop("selected", None)
 
 
@@ -181,6 +185,8 @@ def send_feedback(i: int, msg: dict[str, Any]) -> None:
 
 
 def render_feedback(i: int, msg: dict[str, Any]) -> None:
+    if st.session_state.get("present"):  # the projector shows the question and its answer only
+        return
     if msg.get("feedback_sent"):
         st.caption(":material/check: " + t("feedback_thanks", lang))
         return
@@ -343,7 +349,10 @@ def render_source_panel(docs: list[dict[str, Any]]) -> None:
 
 def render_question_bank() -> str | None:
     with st.expander(t("question_bank", lang), expanded=False, icon=":material/school:"):
-        st.caption(t("question_bank_help", lang))
+        help_text = t("question_bank_help", lang)
+        if not st.session_state.get("present"):  # for whoever maintains the list, not the room
+            help_text += " " + t("question_bank_edit", lang)
+        st.caption(help_text)
         try:
             topics = load_bank(language=lang)
         except BankError as err:
