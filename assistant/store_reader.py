@@ -76,6 +76,11 @@ class Snapshot:
         try:
             return self.vectors.query(vector, k, where)
         except Exception as first:  # noqa: BLE001 - any Chroma failure gets one fresh retry
+            if self._moved():
+                # A commit replaced this snapshot's collection (a --rebuild drops the old one):
+                # answer this question without it; the next one gets the new snapshot.
+                log.warning("dense query failed (%s) after a new commit; scanning", first)
+                return None
             log.warning("dense query failed (%s); reopening the vector store", first)
             try:
                 with self._vector_lock:
@@ -90,6 +95,12 @@ class Snapshot:
                     second,
                 )
                 return None
+
+    def _moved(self) -> bool:
+        try:
+            return self.records is not None and self.records.state() != self.key
+        except Exception:  # noqa: BLE001 - a store that cannot be read has moved on too
+            return True
 
     def scan_dense(self, vector: list[float], k: int, allowed: set[str]) -> list[tuple[str, float]]:
         """The dense ranking without Chroma: every chunk's vector pooled from its sentence

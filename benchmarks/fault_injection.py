@@ -19,7 +19,9 @@ small tmpfs mounted in a user namespace (``unshare -Urm``, no root needed; the r
 "skipped" where unprivileged user namespaces are off). The HNSW faults (folder deleted, files
 or graph garbled) run on the corpus store (under 1,000 vectors: Chroma keeps them in its log
 and never reads the HNSW files) and on a store of 1,019 chunks whose HNSW files are read
-("persisted").
+("persisted"); there the graph is also garbled with the file's size and mtime put back, which
+only a check of the content finds. "store replaced under a reader" holds a reader open (as the
+API does) across `rm -rf store` and an ingest of other files, and says whether it followed.
 """
 
 from __future__ import annotations
@@ -136,6 +138,55 @@ def garble_hnsw_graph(data: Path, new: Path) -> str:
     return "HNSW graph garbled"
 
 
+def _garble_keeping_mtime(path: Path, start: float, share: float) -> None:
+    st = path.stat()
+    with path.open("r+b") as f:
+        f.seek(int(st.st_size * start))
+        f.write(os.urandom(int(st.st_size * share)))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def garble_hnsw_keep_mtime(data: Path, new: Path) -> str:
+    """The graph garbled as above, with size and mtime put back: only content tells."""
+    for path in (data / "store" / "chroma").glob("*/data_level0.bin"):
+        _garble_keeping_mtime(path, 1 / 3, 1 / 3)
+    done = cli(data, "check")
+    return f"check exit {done.returncode}"
+
+
+def garble_chroma_db(data: Path, new: Path) -> str:
+    _garble_keeping_mtime(data / "store" / "chroma" / "chroma.sqlite3", 0.25, 0.5)
+    return "half of chroma.sqlite3 garbled"
+
+
+def delete_records(data: Path, new: Path) -> str:
+    for path in (data / "store").glob("records.sqlite*"):
+        path.unlink()
+    done = cli(data, "check")
+    return f"check exit {done.returncode}"
+
+
+def replace_store(data: Path, new: Path) -> str:
+    """The README's recovery advice under a reader that stays open: `rm -rf store` and a new
+    ingest of other files; the reader (as the API holds it) must serve the new store."""
+    from assistant.store_reader import StoreReader
+    from ingest.settings import Settings
+
+    reader = StoreReader(Settings(data_dir=data))
+    before = set(reader.snapshot().documents)
+    shutil.rmtree(data / "store")
+    gone = reader.snapshot().problem or ""
+    done = cli(data, str(new))
+    if done.returncode != 0:
+        return f"exit {done.returncode}: {done.stderr.strip()[:100]}"
+    after = set(reader.snapshot().documents)
+    followed = after == {"zebra"} and not (after & before)
+    return (
+        f"reader {'followed' if followed else 'STALE'}: {len(before)} -> {sorted(after)}"
+        + ("; 'removed' while gone" if "removed" in gone else "")
+    )
+
+
 def garble_records(data: Path, new: Path) -> str:
     path = data / "store" / "records.sqlite"
     with sqlite3.connect(path) as db:
@@ -233,6 +284,7 @@ PERSISTED = {
     "HNSW folder deleted (persisted)",
     "HNSW files garbled (persisted)",
     "HNSW graph garbled (persisted)",
+    "HNSW graph garbled, mtime kept (persisted)",
 }
 
 CASES: dict[str, Callable[[Path, Path], str]] = {
@@ -256,6 +308,10 @@ CASES: dict[str, Callable[[Path, Path], str]] = {
     "HNSW folder deleted (persisted)": delete_hnsw,
     "HNSW files garbled (persisted)": garble_hnsw,
     "HNSW graph garbled (persisted)": garble_hnsw_graph,
+    "HNSW graph garbled, mtime kept (persisted)": garble_hnsw_keep_mtime,
+    "chroma.sqlite3 garbled": garble_chroma_db,
+    "records database deleted": delete_records,
+    "store replaced under a reader": replace_store,
 }
 LINE = "Kvalitet i bostøtten handler om at borgeren bliver hørt og inddraget i sin plan.\n"
 
@@ -301,7 +357,7 @@ def run_case(name: str, pristine: Path, work: Path) -> dict[str, str]:
     # What the operator saw: the faulty run's own line (signals, disk full), else what the
     # next run said about the damage (repaired: ..., error: ...).
     message = next((x for x in (after_run.stderr + after_run.stdout).splitlines() if x.strip()), "")
-    if injected.startswith("exit "):
+    if injected.startswith(("exit ", "check exit", "reader ")):
         message = f"{injected}; next run: {message[:60]}"
     if after_run.returncode == 2:
         outcome = "refused, exit 2"
@@ -312,6 +368,9 @@ def run_case(name: str, pristine: Path, work: Path) -> dict[str, str]:
         whole = check.returncode == 0
         outcome = f"ingest exit {after_run.returncode}, " + ("store whole" if whole else "BROKEN")
         lost_text = "none" if not lost and whole else f"{len(lost)} documents: {lost}"
+        if not whole:  # what the check says is still broken
+            found = [x for x in (check.stdout + check.stderr).splitlines() if x.strip()]
+            message = f"{message[:60]}; check: {(found or ['?'])[0][:70]}"
     return {
         "fault": name,
         "injected": injected,

@@ -343,3 +343,27 @@ def test_a_job_the_server_died_in_twice_is_failed_not_requeued(tmp_path: Path) -
     assert store.get(once)["status"] == "done" and store.get(once)["attempts"] == 2
     failed = store.get(twice)
     assert failed["status"] == "failed" and "2 times" in failed["error"], failed
+
+
+def test_answers_fall_back_when_a_query_finds_no_collection(
+    corpus_store: Path, tmp_path: Path
+) -> None:
+    """Item 4: a vector query that failed ("Collection does not exist") left the answer
+    with no passages: "not covered" with HTTP 200. Now the dense ranking comes from the
+    stored vectors, the answer is the same one, and it says it was degraded."""
+    from assistant.pipeline import Assistant
+
+    data = _copy(corpus_store, tmp_path)
+    settings = Settings(data_dir=data)
+    assistant = Assistant(settings)
+    question = "Hvad er kvalitet i bostøtten?"
+    normal = assistant.ask(question)
+    assert not normal.abstained and normal.degraded == []
+    records = Records(settings.records_path)
+    other = VectorStore(settings, records.get_meta("embedding_model"), "kvalitet-other")
+    other.client.delete_collection(records.get_meta("collection"))
+    degraded = assistant.ask(question)
+    assert degraded.degraded == ["vector_index"]
+    assert not degraded.abstained and degraded.answer == normal.answer
+    assert "missing" in (assistant.store_problem or ""), assistant.store_problem
+    assert degraded.model_dump()["degraded"] == ["vector_index"]
