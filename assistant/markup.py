@@ -4,16 +4,17 @@ Documents carry markup (``<img src=x onerror=…>``, ``[Log ind](javascript:…)
 UI escapes it, but ``/v1`` replies go to third-party chat clients that render Markdown and
 inline HTML. :func:`neutralise` turns a displayed text into plain words: HTML tags and
 comments are dropped (a ``<`` that could still open one becomes ``‹``), Markdown images
-become their alt text, links their words, autolinks and bare ``javascript:``/``vbscript:``/
-``data:…/…`` schemes lose the colon that makes them a link. Citations' quotes stay exact
-spans of their document; only displayed text goes through here.
+too (their alt text is mostly "logo"), links become their words, and autolinks and bare
+``javascript:``/``vbscript:``/``data:…/…`` schemes lose the colon that makes them a link.
+Citations' quotes stay exact spans of their document; only displayed text goes through
+here.
 
 Example:
     >>> from assistant.markup import neutralise
     >>> neutralise('Se <img src=x onerror=alert(5)>[Log ind](javascript:alert(1)) her.')
     'Se Log ind her.'
     >>> neutralise("![logo](data:image/png;base64,AAAA) Kvalitet <b>i</b> bostøtten, 3 < 5")
-    'logo Kvalitet i bostøtten, 3 < 5'
+    ' Kvalitet i bostøtten, 3 < 5'
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def neutralise(text: str) -> str:
     text = _COMMENT.sub("", text)
     text = _TAG.sub("", text)
     text = _OPENER.sub("‹", text)
-    text = _IMAGE.sub(r"\1", text)
+    text = _IMAGE.sub("", text)
     text = _LINK.sub(r"\1", text)
     text = _REFERENCE.sub("", text)
     text = _SCHEME.sub(r"\1 :", text)
