@@ -17,6 +17,7 @@ Example:
     .venv/bin/python benchmarks/workshop_load.py
     .venv/bin/python benchmarks/workshop_load.py --participants 20 --window-s 20
     .venv/bin/python benchmarks/workshop_load.py --url http://127.0.0.1:8000   # a running server
+    KVA_DATABASE_URL=postgresql://… .venv/bin/python benchmarks/workshop_load.py   # on PostgreSQL
 """
 
 from __future__ import annotations
