@@ -582,3 +582,21 @@ def test_an_unreachable_database_is_a_503_not_a_crash(api: Server) -> None:  # n
             assert c.post("/api/ask", json={"question": "Hvad er recovery?"}).status_code == 200
     finally:
         server.stop()
+
+
+def test_a_room_flooded_by_fresh_participant_ids_gets_429(api: Server) -> None:  # noqa: F811
+    """Ids are anonymous, so the room has a limit too (30 x the participant's per minute)."""
+    from assistant.db.workshops import ROOM_FACTOR
+
+    settings = api.settings.model_copy(update={"workshop_questions_per_minute": 1})
+    server = start_server(settings, api.logs, assistant=api.app.state.assistant)
+    try:
+        room = _create(server, "Busy room")
+        with server.client() as c:
+            for i in range(ROOM_FACTOR):
+                assert _ask(c, room, _join(c, room), f"Spørgsmål {i}?").status_code == 201
+            r = _ask(c, room, _join(c, room), "Et for meget?")
+            _error(r, 429, "workshop_busy")
+            assert 1 <= int(r.headers["Retry-After"]) <= 60
+    finally:
+        server.stop()

@@ -30,6 +30,7 @@ from assistant.db.migrate import current_revision, head_revision, upgrade
 from assistant.db.schema import labels, metadata, now, workshop_questions, workshop_votes, workshops
 from assistant.db.workshops import (
     CODE_ALPHABET,
+    ROOM_FACTOR,
     AlreadyVoted,
     RateLimited,
     WorkshopStore,
@@ -351,6 +352,19 @@ def test_the_rate_limit_counts_a_minute_per_participant(db: Database) -> None:
         )
     store.add_question(room, ALICE, "after a minute")
     assert _count(db, workshop_questions) == 5
+
+
+def test_the_room_has_a_limit_too(db: Database) -> None:
+    """Participant ids are anonymous: fresh ids cannot ask without bound."""
+    store = WorkshopStore(db, questions_per_minute=1)
+    room, _ = store.create("R", "da")
+    other, _ = store.create("Other", "da")
+    for i in range(ROOM_FACTOR):
+        store.add_question(room, f"fresh-participant-{i:05d}", f"q{i}")
+    with pytest.raises(RateLimited) as caught:
+        store.add_question(room, "yet-another-participant", "one too many")
+    assert caught.value.room and 1 <= caught.value.retry_after_s <= 60
+    store.add_question(other, "yet-another-participant", "another room is not held back")
 
 
 def test_one_spotlight_per_room_and_moderation_marks(db: Database) -> None:

@@ -406,6 +406,14 @@ async def ask_question(
             lambda: store.add_question(room, participant, masked, mask_cpr(name) if name else None)
         )
     except RateLimited as exc:
+        if exc.room:
+            raise ApiError(
+                429,
+                "workshop_busy",
+                f"This workshop is taking very many questions right now; wait "
+                f"{exc.retry_after_s} s before asking again.",
+                headers={"Retry-After": str(exc.retry_after_s)},
+            ) from exc
         raise ApiError(
             429,
             "too_many_questions",

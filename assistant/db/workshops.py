@@ -49,6 +49,9 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 _CODE_RE = re.compile(f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 PURGE_EVERY_S = 600.0
+# A room takes at most this many times a participant's questions a minute (300 by default;
+# 60 participants asking 3 each in one minute is 180).
+ROOM_FACTOR = 30
 
 State = Literal["open", "closed", "expired"]
 
@@ -58,9 +61,12 @@ class AlreadyVoted(Exception):
 
 
 class RateLimited(Exception):
-    def __init__(self, retry_after_s: int) -> None:
+    """``room``: the whole room's limit, not the participant's."""
+
+    def __init__(self, retry_after_s: int, room: bool = False) -> None:
         super().__init__(f"retry after {retry_after_s} s")
         self.retry_after_s = retry_after_s
+        self.room = room
 
 
 def new_code() -> str:
@@ -216,7 +222,9 @@ class WorkshopStore:
         """Store a participant's question (already masked), pending, unanswered.
 
         Raises :class:`RateLimited` when the participant asked ``questions_per_minute``
-        questions in the last 60 s.
+        questions in the last 60 s, or the room ``ROOM_FACTOR`` times as many: participant ids
+        are anonymous, so a script joining again and again is bounded by the room's limit
+        (each question costs an answer's CPU).
         """
         key = participant_key(participant)
         at = now()
@@ -239,9 +247,30 @@ class WorkshopStore:
                 .all()
             )
             if len(recent) >= self.questions_per_minute:
-                oldest = utc(recent[0])
-                wait = (oldest + timedelta(seconds=60) - at).total_seconds()
-                raise RateLimited(max(1, int(wait + 0.999)))
+                raise RateLimited(_wait(recent[0], at))
+            in_room = (
+                conn.execute(
+                    select(workshop_questions.c.created_at)
+                    .where(
+                        workshop_questions.c.workshop_id == room.id,
+                        workshop_questions.c.created_at > window,
+                    )
+                    .order_by(workshop_questions.c.created_at)
+                    .limit(1)
+                    .offset(self.questions_per_minute * ROOM_FACTOR - 1)
+                )
+                .scalars()
+                .first()
+            )
+            if in_room is not None:
+                # A question is free again when the oldest in the window leaves it.
+                oldest = conn.execute(
+                    select(func.min(workshop_questions.c.created_at)).where(
+                        workshop_questions.c.workshop_id == room.id,
+                        workshop_questions.c.created_at > window,
+                    )
+                ).scalar_one()
+                raise RateLimited(_wait(oldest, at), room=True)
             new_id = conn.execute(
                 insert(workshop_questions)
                 .values(
@@ -380,6 +409,11 @@ class WorkshopStore:
     def exportable(self, room: Workshop) -> list[dict[str, Any]]:
         """The approved questions with their answers, for the handout."""
         return [q for q in self.questions(room, trainer=True) if q["state"] == "approved"]
+
+
+def _wait(oldest: datetime, at: datetime) -> int:
+    """Whole seconds until ``oldest`` leaves the one-minute window (at least 1)."""
+    return max(1, int((utc(oldest) + timedelta(seconds=60) - at).total_seconds() + 0.999))
 
 
 def _bump(conn: Connection, room_id: int) -> None:
