@@ -89,6 +89,10 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "best_other_language",  # the best candidate is in the other language
     "best_z_other",  # best_z when the best candidate is in the other language, else 0
     "type_head_found",  # a top-three candidate has the asked-for number next to the counted noun
+    # Messages that are not questions about the material: advice on one person's case ("min
+    # borger ... hvad gør jeg?"), greetings, chit-chat. Word classes, weighed by the fit.
+    "personal",  # share of the words that point at a person (pronouns, a masked CPR number)
+    "specificity",  # idf of the question's rarest known concept over the store's highest idf
 )
 
 _ANAPHOR = re.compile(r"^(this|that|these|those|it|they|such|det|dette|disse|denne|her)\b", re.I)
@@ -107,6 +111,14 @@ _COUNTED = re.compile(
     re.I,
 )
 _MAX_LIST_WORDS = 150
+# Personal and possessive pronouns (Danish "i" and English "I" left out: the Danish preposition
+# "i" is spelt the same) and a CPR number as the guard masks it.
+_PERSONAL = re.compile(
+    r"\b(?:jeg|mig|min|mit|mine|du|dig|din|dit|dine|han|ham|hans|hun|hende|hendes|vi|os|vores|"
+    r"me|my|we|us|our|you|your|he|him|his|she|her)\b|\*{6}-?\*{4}",
+    re.I,
+)
+_WORDS = re.compile(r"[^\W_]+|\*{6}-?\*{4}")
 # Chunks next to the best few passages are read too: the sentence after the one that matched
 # the question often holds the answer, and chunk boundaries fall between them.
 _NEIGHBOURS_OF = 4
@@ -172,7 +184,7 @@ class CandidateBuilder:
         for rank, found, neighbour in _reading_list(retrieval):
             text = snap.texts[found.doc_id]
             lang = index_language(found.language)
-            units = _units(retrieval, snap, found.chunk_id)
+            units = chunk_units(retrieval, snap, found.chunk_id)
             heading = (found.section or "").split(" > ")[-1]
             fair = [(c, w) for c, w in zip(concepts, weights, strict=True) if _expressible(c, lang)]
             for i, (start, end, vector) in enumerate(units):
@@ -428,6 +440,8 @@ class CandidateBuilder:
             "type_near_found": float(
                 kind is None or any(c.features["typed_near"] for c in ranked[:3])
             ),
+            "personal": personal_share(question),
+            "specificity": specificity(snap, own),
         }
 
 
@@ -536,6 +550,30 @@ def unknown_share(snap: Snapshot, concepts: list[Concept]) -> float:
     return unknown / total if total else 0.0
 
 
+def personal_share(question: str) -> float:
+    """Share of a question's words that point at a person: a pronoun or a masked CPR number.
+
+    >>> personal_share("Min borger ******-**** vil ikke i bad, hvad gør jeg?")
+    0.3
+    >>> personal_share("Hvad er pejlemærkerne for bostøtten?")
+    0.0
+    """
+    words = _WORDS.findall(question)
+    if not words:
+        return 0.0
+    return len(_PERSONAL.findall(question)) / len(words)
+
+
+def specificity(snap: Snapshot, concepts: list[Concept]) -> float:
+    """How rare the question's rarest known concept is in the store (0-1): a question about
+    "pejlemærker" names something the material is about; "help", "today" and "thanks" do not."""
+    known = [concept_idf(snap, c) for c in concepts if _known(snap, c)]
+    if not known:
+        return 0.0
+    top = max(_max_idf(snap, c.source_language) for c in concepts) or 1.0
+    return min(1.0, max(known) / top)
+
+
 def _known(snap: Snapshot, concept: Concept) -> bool:
     return any(
         all(stem in snap.idf.get(lang, {}) for stem in alt)
@@ -556,9 +594,10 @@ def _own_concepts(terms: QueryTerms) -> list[Concept]:
     return [c for c in terms.concepts if c.weight == own]
 
 
-def _units(
+def chunk_units(
     retrieval: Retrieval, snap: Snapshot, chunk_id: str
 ) -> list[tuple[int, int, np.ndarray]]:
+    """(start, end, vector) of a chunk's sentences, in document order."""
     if retrieval.index is not None:
         units = list(retrieval.index.units(chunk_id))
         if units:

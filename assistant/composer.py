@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from assistant.answer_card import Card, CardBuilder
 from assistant.answer_model import AnswerModel, sigmoid
 from assistant.candidates import Candidate, CandidateBuilder, number_in, question_numbers
 from assistant.chrome import BoilerplateCache
@@ -100,16 +101,14 @@ class Analysis:
     answerable: float
 
 
-# A quote whose vector is this close to one already chosen says the same thing again (the
-# same paragraph on two near-identical pages, a sentence repeated in a neighbouring chunk).
-_NEAR_DUPLICATE = 0.95
 _MARKDOWN_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]*)\]\([^)]*\)")
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*•]\s+(?:>\s*)?)")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
 
 class ExtractiveComposer:
-    """Quotes the best-supported sentences, each cited verbatim, or declines.
+    """Answers with a card (one lead excerpt and at most two supporting quotes from other
+    documents, ``assistant.answer_card``), every quote cited verbatim, or declines.
 
     Example::
 
@@ -117,17 +116,12 @@ class ExtractiveComposer:
         composition = composer.run(request)      # request: a CompositionRequest
     """
 
-    def __init__(
-        self, model: AnswerModel | None = None, max_words: int = 110, related: int = 3
-    ) -> None:
-        if max_words < 10:
-            raise ValueError("max_words must be at least 10")
+    def __init__(self, model: AnswerModel | None = None, related: int = 3) -> None:
         if related < 0:
             raise ValueError("related must be >= 0")
         self.model = model or AnswerModel.load()
         self.builder = CandidateBuilder()
         self.boilerplate = BoilerplateCache()
-        self.max_words = max_words
         self.related = related
 
     def analyse(self, request: CompositionRequest) -> Analysis:
@@ -168,48 +162,30 @@ class ExtractiveComposer:
         if not analysis.candidates or analysis.answerable < self.model.answerable.threshold:
             return self._abstain(request, signals)
         return self._compose(
-            request, self.select(analysis.candidates, request.retrieval.snapshot), signals
+            request, self.card(analysis.candidates, request.retrieval), signals
         )
 
-    def select(self, ranked: list[Candidate], snap: Snapshot) -> list[Candidate]:
-        """The best candidate, then others that score close to it and add something new."""
-        translations = {d: doc.translations for d, doc in snap.documents.items()}
-        best = ranked[0]
-        p_best = sigmoid(best.logit)
-        floor = max(self.model.selection.min_probability, self.model.selection.relative * p_best)
-        chosen = [best]
-        words = len(best.text.split())
-        for c in ranked[1:]:
-            if len(chosen) >= self.model.selection.max_sentences or sigmoid(c.logit) < floor:
-                break
-            n = len(c.text.split())
-            if words + n > self.max_words or any(_repeats(c, u, translations) for u in chosen):
-                continue
-            chosen.append(c)
-            words += n
-        if not any(c.features["other_language"] for c in chosen):
-            other = next((c for c in ranked if c.features["other_language"]), None)
-            if (
-                other is not None
-                and sigmoid(other.logit) >= self.model.selection.other_language
-                and words + len(other.text.split()) <= self.max_words
-                and not any(_repeats(other, u, translations) for u in chosen)
-            ):
-                chosen.append(other)
-        first_seen = {u.passage.doc_id: i for i, u in reversed(list(enumerate(chosen)))}
-        return sorted(chosen, key=lambda u: (first_seen[u.passage.doc_id], u.start))
+    def card(self, ranked: list[Candidate], retrieval: Retrieval) -> Card:
+        """The answer card for candidates ranked best first: a lead excerpt and supports."""
+        return CardBuilder(self.model.card).run(
+            ranked, retrieval, self.boilerplate.get(retrieval.snapshot), sigmoid
+        )
 
     def _compose(
-        self, request: CompositionRequest, chosen: list[Candidate], signals: dict[str, float]
+        self, request: CompositionRequest, card: Card, signals: dict[str, float]
     ) -> Composition:
         snap = request.retrieval.snapshot
         lang = request.language
+        excerpt = card.excerpt
+        quotes = [(excerpt.lead, excerpt.start, excerpt.end, excerpt.text, "lead")] + [
+            (c, c.start, c.end, c.text, "support") for c in card.supports
+        ]
         citations: list[Citation] = []
         parts: list[str] = []
-        for unit in chosen:
-            n = len(citations) + 1
+        for n, (unit, start, end, text, role) in enumerate(quotes, start=1):
             p = unit.passage
-            quote_lang = quote_language(unit.text, p.language, snap.documents[p.doc_id].language)
+            quote_lang = quote_language(text, p.language, snap.documents[p.doc_id].language)
+            lead = role == "lead"
             citations.append(
                 Citation(
                     n=n,
@@ -218,13 +194,16 @@ class ExtractiveComposer:
                     language=quote_lang,
                     section=p.section,
                     page=p.page,
-                    quote=unit.text,
-                    start=unit.start,
-                    end=unit.end,
+                    quote=text,
+                    start=start,
+                    end=end,
                     score=round(sigmoid(unit.logit), 4),
+                    role=role,
+                    focus_start=unit.start if lead else None,
+                    focus_end=unit.end if lead else None,
                 )
             )
-            sentence = plain_text(unit.text)
+            sentence = plain_text(text)
             if quote_lang != lang:
                 marker = _TEXTS["quote_in"][lang][quote_lang]  # type: ignore[index]
                 parts.append(f"“{sentence}” ({marker}) [{n}]")
@@ -238,12 +217,13 @@ class ExtractiveComposer:
                     others[other_id] = OtherVersion(
                         doc_id=other_id, title=other.title, language=other.language
                     )
-        joiner = "\n" if any("\n" in part for part in parts) else " "
-        missing = unquoted_numbers(request.question, chosen)
+        missing = unquoted_numbers(
+            request.question, [(text, unit.passage.section) for unit, _, _, text, _ in quotes]
+        )
         if missing:
             parts.append(_numbers_note(missing, request.question, lang))
         return Composition(
-            joiner.join(parts),
+            "\n\n".join(parts),
             False,
             citations,
             signals=signals,
@@ -259,21 +239,22 @@ class ExtractiveComposer:
         return Composition(text, True, related=related, signals=signals)
 
 
-def unquoted_numbers(question: str, chosen: list[Candidate]) -> list[str]:
+def unquoted_numbers(question: str, quoted: list[tuple[str, str | None]]) -> list[str]:
     """The numbers the question names (a year, a section, a count) that no quote holds.
 
     An answer about 2022 to a question about 2011 reads as an answer unless the reader is told;
     the material often holds the same figure for another year or place, and the answerability
     model cannot tell those questions from answerable ones (see the README). Numbers up to
-    twelve are left out: the texts mostly write them as words ("ti pejlemærker").
+    twelve are left out: the texts mostly write them as words ("ti pejlemærker"). ``quoted``
+    holds (quote, its section heading) pairs.
 
     Example:
         >>> unquoted_numbers("Hvor mange hjemløse var der i 2011?", [])
         ['2011']
     """
-    quoted = " ".join(f"{c.text} {c.passage.section or ''}" for c in chosen)
+    text = " ".join(f"{quote} {section or ''}" for quote, section in quoted)
     numbers = dict.fromkeys(n for n in question_numbers(question) if int(n) > 12)
-    return [n for n in numbers if not number_in(n, quoted)]
+    return [n for n in numbers if not number_in(n, text)]
 
 
 def _numbers_note(missing: list[str], question: str, language: str) -> str:
@@ -333,20 +314,6 @@ def quote_language(quote: str, passage_language: str, document_language: str) ->
         if detected in ("da", "en"):
             return detected
     return index_language(passage_language)
-
-
-def _repeats(candidate: Candidate, chosen: Candidate, translations: dict[str, list[str]]) -> bool:
-    """Same words, overlapping span, near-identical meaning, or the other language version of
-    a text already quoted."""
-    if candidate.passage.doc_id == chosen.passage.doc_id and (
-        candidate.start < chosen.end and chosen.start < candidate.end
-    ):
-        return True
-    if " ".join(candidate.text.lower().split()) == " ".join(chosen.text.lower().split()):
-        return True
-    if candidate.passage.doc_id in translations.get(chosen.passage.doc_id, ()):
-        return True
-    return float(candidate.vector @ chosen.vector) >= _NEAR_DUPLICATE
 
 
 def _translation_penalty(snap: Snapshot, candidate: Candidate, language: str) -> float:

@@ -65,7 +65,7 @@ class Assistant:
         self.reader = StoreReader(self.settings)
         self.glossary = Glossary.load()
         model = getattr(composer, "model", None)
-        model = model if isinstance(model, AnswerModel) else AnswerModel.load()
+        model = model if isinstance(model, AnswerModel) else AnswerModel.for_settings(self.settings)
         fitted_with = model.provenance.get("lexicon")
         if fitted_with and fitted_with != self.glossary.lexicon.description:
             log.warning(
@@ -89,6 +89,7 @@ class Assistant:
 
             composer = make_composer(self.settings, self.embeddings)
         self.composer = composer or ExtractiveComposer(model)
+        self.model = model
         self.k = k
         # Open the store and build the sentence matrix, the source cards and the boilerplate
         # lines now, not inside the first question.

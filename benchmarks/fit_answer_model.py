@@ -159,13 +159,12 @@ from evals.suite import SuiteError, load_suite  # noqa: E402
 # half falls from 0.743 to 0.654 (English 0.719 -> 0.610): the tuning questions share words with
 # their pages more than unseen ones do, so the coarse grid stays.
 
-def report(paths: list[Path], label: str) -> dict:
+def report(paths: list[Path], label: str, model: Path) -> dict:
     out = {}
     for path in paths:
         suite = load_suite(path)
-        results = run_suite(
-            suite, suite_settings(suite), Path("artifacts/evals") / f"{label}-{suite.name}"
-        )
+        settings = suite_settings(suite).model_copy(update={"answer_model": model})
+        results = run_suite(suite, settings, Path("artifacts/evals") / f"{label}-{suite.name}")
         out[suite.name] = results["summary"]
     return out
 
@@ -270,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         model.save(args.out)
         print(f"wrote {args.out}")
-    summaries = report(tune_paths + held_out, "fit")
+    summaries = report(tune_paths + held_out, "fit", args.out)
     print_table(summaries)
     print(json.dumps({k: v["overall"]["fact_recall"] for k, v in summaries.items()}))
     return 0

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         description="The participant page; a workshop's join URL is this plus ?code=CODE.",
     )
 
+    # The fitted answer model: unset = the one ``python -m evals refit`` installed under the
+    # data dir (fitted on the organisation's labels too), else the bundled one.
+    answer_model: Path | None = Field(
+        None, description="An answer model file (assistant/answer_model.json's format)."
+    )
+
     # Answer composition. ``generative`` needs an OpenAI-compatible server (Azure OpenAI, vLLM,
     # Ollama, llama.cpp's llama-server); every generated sentence is verified against its
     # cited passage and the extractive answer is the fallback.
@@ -142,6 +148,11 @@ class Settings(BaseSettings):
     def app_db_path(self) -> Path:
         """The SQLite file of the API's shared state when no ``database_url`` is set."""
         return self.data_dir / "app.sqlite"
+
+    @property
+    def installed_model_path(self) -> Path:
+        """Where ``python -m evals refit`` installs an answer model fitted with labels."""
+        return self.data_dir / "answer_model.json"
 
     @property
     def uploads_dir(self) -> Path:

@@ -70,9 +70,13 @@ def test_answer_opens_with_one_lead_excerpt_then_supports_from_other_documents(
     assert answer.answer.split("\n\n")[0].endswith("[1]")
 
 
-@pytest.mark.parametrize(("question", "language"), [q for q in QUESTIONS if q[1] == "da"])
-def test_a_danish_question_leads_with_the_danish_version(assistant, question, language) -> None:  # noqa: ANN001
-    # Every seed text exists in Danish and English; a Danish question opens in Danish.
+@pytest.mark.parametrize(
+    "question",
+    ["Hvad er pejlemærkerne for bostøtten?", "Hvem har udarbejdet litteraturstudierne?"],
+)
+def test_a_danish_question_leads_with_the_danish_version(assistant, question) -> None:  # noqa: ANN001
+    # The seed texts exist in Danish and English, and the Danish version answers these (the
+    # Danish text never names § 85, so that question rightly opens with the English one).
     answer = assistant.ask(question)
     assert answer.citations[0].language == "da", (question, answer.answer)
 
