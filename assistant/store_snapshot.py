@@ -57,21 +57,19 @@ class ServerVectors:
 
 
 def load_server_snapshot(store: DocumentStore, store_id: str, generation: int):  # noqa: ANN201
-    """The committed state of ``store`` at (store id, generation), or the newer one when a
-    commit landed while loading (the caller keys the snapshot on what it got)."""
+    """The committed state of ``store``: (store id, generation) as asked, or a newer one when
+    a commit landed since (the caller keys the snapshot on what it got)."""
     from assistant.store_reader import Snapshot, _idf
 
-    while True:
+    with store.consistent():
+        # Keyed on the state these reads see (a commit since the caller asked is taken whole).
+        store_id, generation = store.state()
         snap = Snapshot(generation=generation, store_id=store_id, records=store)  # type: ignore[arg-type]
         if generation <= 0:
             return snap
         snap.documents = {d.doc_id: d for d in store.list_documents()}
         snap.texts = {doc_id: store.get_text(doc_id) or "" for doc_id in snap.documents}
         snap.chunks = {c.chunk_id: c for c in store.get_chunks()}
-        if store.state() == (store_id, generation):
-            break
-        # A run committed between the reads: load the new generation whole instead.
-        store_id, generation = store.state()
     snap.lexical = LexicalIndex.build(
         [(c.chunk_id, snap.chunk_text(c), c.language) for c in snap.chunks.values()]
     )

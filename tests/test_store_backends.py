@@ -292,6 +292,24 @@ def test_two_concurrent_runs_are_serialised(seeded: DocumentStore) -> None:
     assert [d.doc_id for d in seeded.list_documents()] == ["news-quality-housing-support-en"]
 
 
+def test_consistent_reads_come_from_one_commit(seeded: DocumentStore) -> None:
+    def delete() -> None:
+        with seeded.run() as run:
+            run.delete_document(DA_DOC)
+
+    with seeded.consistent():
+        before = seeded.state()
+        writer = threading.Thread(target=delete)
+        writer.start()
+        writer.join(60)
+        # The commit landed, but reads in the block still see the state they started on.
+        assert seeded.state() == before
+        assert seeded.get_document(DA_DOC) is not None and seeded.get_text(DA_DOC)
+        assert seeded.get_chunks(DA_DOC)
+    assert seeded.state() == (before[0], before[1] + 1)
+    assert seeded.get_document(DA_DOC) is None
+
+
 def test_postgresql_reopens_with_the_same_id_and_schema(pg_url: str, model_id: str) -> None:
     first = PostgresStore(pg_url, model_id)
     again = PostgresStore(pg_url, model_id)
@@ -373,3 +391,66 @@ def test_migrate_copies_the_embedded_store_into_postgresql(
     assert "postgresql" in capsys.readouterr().err.lower()
     assert main(["migrate", "--to", "postgresql://kva@127.0.0.1:1/kva", *data]) == 2
     assert "cannot reach the database" in capsys.readouterr().err
+
+
+# --- two API replicas on one PostgreSQL store (real servers on loopback) ---------------------
+
+MARKER = "Zebrafinkemetoden"
+UPLOAD = f"""# Evaluering af {MARKER}
+
+{MARKER} er en arbejdsform i bostøtten, hvor borgeren selv planlægger ugens aftaler.
+
+Evalueringen af {MARKER} viste, at borgerne oplevede mere indflydelse på deres hverdag.
+""".encode()
+
+
+def test_two_api_replicas_serve_one_postgresql_store(pg_url: str, tmp_path: Path) -> None:
+    """Upload through replica A; after the commit replica B lists, shows, finds and cites it;
+    a delete through B is gone on A. Each replica has its own (empty) data dir."""
+    import time
+
+    from api_fixtures import API_KEY, LogCapture, admin_headers, start_server
+
+    from ingest.pipeline import Indexer
+
+    def replica(name: str) -> Settings:
+        return Settings(
+            data_dir=tmp_path / name,
+            corpus_dir=PROJECT_ROOT / "corpus",
+            api_key=API_KEY,
+            database_url=pg_url,
+        )
+
+    assert Indexer(replica("ingest")).run([PROJECT_ROOT / "corpus"]).ok
+    logs = LogCapture()
+    one = start_server(replica("a"), logs)
+    two = start_server(replica("b"), logs)
+    try:
+        with one.client() as a, two.client() as b:
+            assert b.get("/api/documents").json()["count"] == 3
+            files = {"files": ("zebrafinke.md", UPLOAD, "text/markdown")}
+            r = a.post("/api/documents", files=files, headers=admin_headers())
+            assert r.status_code == 202, r.text
+            deadline = time.monotonic() + 120
+            while (job := a.get(f"/api/jobs/{r.json()['job_id']}").json())["status"] not in (
+                "done",
+                "failed",
+            ):
+                assert time.monotonic() < deadline, job
+                time.sleep(0.2)
+            assert job["status"] == "done", job
+            doc_id = job["report"]["added"][0]
+            shown = b.get(f"/api/documents/{doc_id}")
+            assert shown.status_code == 200 and MARKER in shown.json()["text"]
+            assert b.get("/api/documents").json()["count"] == 4
+            hits = b.get("/api/search", params={"q": MARKER}).json()
+            assert hits and hits[0]["doc_id"] == doc_id
+            answer = b.post("/api/ask", json={"question": f"Hvad viste evalueringen af {MARKER}?"})
+            assert answer.status_code == 200
+            assert doc_id in {c["doc_id"] for c in answer.json()["citations"]}
+            assert b.delete(f"/api/documents/{doc_id}", headers=admin_headers()).status_code == 200
+            assert a.get(f"/api/documents/{doc_id}").status_code == 404
+            assert a.get("/api/documents").json()["count"] == 3
+    finally:
+        one.stop()
+        two.stop()

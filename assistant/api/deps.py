@@ -33,6 +33,12 @@ def get_records(request: Request) -> Any:
     state = request.app.state
     settings: Settings = state.settings
     if getattr(state, "records", None) is None:
+        from ingest.store import open_store, store_kind
+
+        if store_kind(settings) != "embedded":
+            # The documents live in the database: read through the store (same methods).
+            state.records = open_store(settings)
+            return state.records
         if not settings.records_path.exists():
             return None
         state.records = Records(settings.records_path)

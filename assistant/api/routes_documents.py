@@ -39,6 +39,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 def _read_snapshot(records: Any) -> Iterator[None]:
     """One read transaction, so metadata, text, sections and chunks come from the same commit
     even while an ingestion commits: old state or new, never a mix of both."""
+    consistent = getattr(records, "consistent", None)
+    if consistent is not None:  # a store from ingest.store (PostgreSQL) pins its own
+        with consistent():
+            yield
+        return
     # Records keeps one connection per thread and its readers all use it, so a deferred BEGIN
     # on that connection (WAL mode) pins a consistent snapshot for the reads that follow.
     conn = records._connect()

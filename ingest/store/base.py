@@ -99,6 +99,9 @@ class DocumentStore(Protocol):
 
     def get_meta(self, key: str) -> str | None: ...
 
+    def consistent(self) -> AbstractContextManager[None]:
+        """Reads in this thread inside the block all come from one committed state."""
+
     # --- records of the committed generation --------------------------------------------
     def list_documents(self) -> list[DocumentRecord]: ...
 

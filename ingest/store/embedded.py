@@ -123,6 +123,20 @@ class EmbeddedStore:
     def chunk_ids_with_hash(self, text_hashes: list[str]) -> dict[str, str]:
         return self.records.chunk_ids_with_hash(text_hashes)
 
+    @contextlib.contextmanager
+    def consistent(self) -> Iterator[None]:
+        """Reads in this thread inside the block come from one committed state: a deferred
+        transaction on the thread's connection (WAL) pins a snapshot."""
+        conn = self.records._connect()
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
     # --- search -------------------------------------------------------------------------
     def _cached(self, name: str, build):  # noqa: ANN001, ANN202
         state = self.state()

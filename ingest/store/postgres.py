@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -97,6 +98,7 @@ class PostgresStore:
         self.settings = settings
         self.url = self.url_for(url)
         self.engine = create_engine(self.url, pool_pre_ping=True)
+        self._local = threading.local()
         self._model_id = model_id
         self.upgrade()
         with self.engine.begin() as conn:
@@ -137,7 +139,26 @@ class PostgresStore:
             self._model_id = make_embeddings(self.settings or get_settings()).model_id
         return self._model_id
 
+    @contextlib.contextmanager
+    def consistent(self) -> Iterator[None]:
+        """Reads in this thread inside the block come from one committed state (one
+        REPEATABLE READ transaction): a commit landing meanwhile is seen after the block."""
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                self._local.conn = conn
+                try:
+                    yield
+                finally:
+                    self._local.conn = None
+
     def _rows(self, sql: str, **params: Any) -> list[Any]:
+        pinned = getattr(self._local, "conn", None)
+        if pinned is not None:
+            return list(pinned.execute(text(sql), params).mappings())
         with self.engine.connect() as conn:
             return list(conn.execute(text(sql), params).mappings())
 
