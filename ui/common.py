@@ -147,7 +147,9 @@ def inject_css() -> None:
     label = t("browse_files", lang()).replace("'", "")
     st.markdown(
         "<style>[data-testid='stFileUploaderDropzoneInstructions']{display:none;}"
-        f"{browse}{{font-size:0 !important; white-space:nowrap;}} {browse} p {{display:none;}}"
+        # The button's own text stays in the page (invisible) as its name for screen readers;
+        # the page script puts it into Danish.
+        f"{browse}{{font-size:0 !important; white-space:nowrap;}} {browse} p {{font-size:0;}}"
         f"{browse}::after{{content:'{label}'; font-size:1rem;}}</style>",
         unsafe_allow_html=True,
     )

@@ -390,6 +390,10 @@ SOURCE_SCRIPT = """
     return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
   }
   function place(mark) {
+    // A wheel event on the scrolling container is what ends Streamlit's glide to the bottom
+    // (it listens for wheel and pointerdown); the scroll that follows then unsticks the page.
+    const box = mark.closest('[data-testid="stAppScrollToBottomContainer"]');
+    if (box) { box.dispatchEvent(new WheelEvent('wheel', {deltaY: -1, bubbles: true})); }
     const tall = mark.getBoundingClientRect().height > window.innerHeight * 0.6;
     mark.scrollIntoView({block: tall ? 'start' : 'center', behavior: 'instant'});
   }
@@ -402,11 +406,11 @@ SOURCE_SCRIPT = """
       if (!inView(mark)) { place(mark); calmSince = 0; }
       if (busy()) { calmSince = 0; }
       else if (!calmSince) { calmSince = Date.now(); }
-      else if (Date.now() - calmSince > 1200) { pending = null; return; }
+      else if (Date.now() - calmSince > 2000) { pending = null; return; }
     }
     setTimeout(reveal, 100);
   }
-  function stop() { pending = null; }
+  function stop(ev) { if (ev.isTrusted) { pending = null; } }
   ['wheel', 'touchmove', 'keydown'].forEach(function (name) {
     window.addEventListener(name, stop, {capture: true, passive: true});
   });
@@ -428,6 +432,13 @@ SOURCE_SCRIPT = """
       }
     }
     if (key) {
+      // Unstick the page from its bottom now, before the source panel makes it grow: two
+      // pixels up, then Streamlit no longer follows the growth down.
+      const box = document.querySelector('[data-testid="stAppScrollToBottomContainer"]');
+      if (box && box.scrollHeight - box.scrollTop - box.clientHeight < 2) {
+        box.dispatchEvent(new WheelEvent('wheel', {deltaY: -1, bubbles: true}));
+        box.scrollTop = Math.max(0, box.scrollTop - 2);
+      }
       pending = key; until = Date.now() + 20000; calmSince = 0; setTimeout(reveal, 150);
     }
   }, true);
@@ -467,6 +478,7 @@ A11Y_DA: dict[str, str] = {
     "Running...": "Arbejder …",
     "Stop script": "Stop",
     "Add files": "Tilføj filer",
+    "Browse files": "Vælg filer",
     "file upload": "filoverførsel",
     "Notifications": "Meddelelser",
     "Help": "Hjælp",
@@ -511,7 +523,7 @@ _A11Y_BODY = """
   const ATTRS = ['aria-label', 'title', 'placeholder'];
   // Visible text is translated only for these; document text never goes through the table.
   const TEXT = new Set(['Skip to main content', 'Choose an option', 'Choose options',
-    'No results', 'Running...']);
+    'No results', 'Running...', 'Browse files']);
   const texts = new WeakMap();
   function danish(s) {
     if (!s) { return null; }
