@@ -126,9 +126,9 @@ def test_killed_worker_is_replaced_within_seconds(served: Served) -> None:
     took = time.monotonic() - killed_at
     assert victim not in _workers(served.proc.pid)
     assert len(_workers(served.proc.pid)) == 2
-    # Both workers serve again.
-    for _ in range(10):
-        assert httpx.get(served.url + "/healthz", timeout=10).status_code == 200
+    # The workers serve again (generous timeout: a starting worker loads its models).
+    for _ in range(4):
+        assert httpx.get(served.url + "/healthz", timeout=120).status_code == 200
     print(f"worker {victim} killed; replacement {sorted(replaced)} after {took:.1f} s")
 
 
@@ -143,7 +143,7 @@ def test_slow_request_heads_are_closed(served: Served) -> None:
             s.sendall(b"X-Slow: 1\r\n")  # one more header line: still no end of head
         socks.append(s)
     started = time.monotonic()
-    assert httpx.get(served.url + "/healthz", timeout=10).status_code == 200
+    assert httpx.get(served.url + "/healthz", timeout=120).status_code == 200
     closed = 0
     for s in socks:
         s.settimeout(max(0.1, started + HEAD_TIMEOUT_S + 8 - time.monotonic()))
@@ -157,7 +157,11 @@ def test_slow_request_heads_are_closed(served: Served) -> None:
     # A kept-alive connection that starts a second head and stalls is closed too.
     with socket.create_connection(("127.0.0.1", served.port), timeout=30) as s:
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        first = s.recv(4096)
+        first = b""
+        while b'{"status":"ok"}' not in first:  # head and body may come in two reads
+            chunk = s.recv(4096)
+            assert chunk, first
+            first += chunk
         assert first.startswith(b"HTTP/1.1 200"), first
         s.sendall(b"GET /healthz HTTP/1.1\r\n")
         s.settimeout(HEAD_TIMEOUT_S + 8)
