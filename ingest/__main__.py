@@ -89,6 +89,7 @@ def _ingest(args: argparse.Namespace) -> int:
     from ingest.check import StoreCorrupt
     from ingest.embeddings import EmbeddingModelError
     from ingest.pipeline import Indexer
+    from ingest.store import describe
 
     settings = _settings(args.data_dir)
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
@@ -134,7 +135,7 @@ def _ingest(args: argparse.Namespace) -> int:
             f"added {len(report.added)}, updated {len(report.updated)}, "
             f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
             f"failed {len(report.failed)}; {report.chunks} chunks "
-            f"({report.embedded} embedded) in {report.seconds:.1f} s -> {settings.store_dir}"
+            f"({report.embedded} embedded) in {report.seconds:.1f} s -> {describe(settings)}"
         )
     return 0 if report.ok else 1
 
@@ -144,6 +145,10 @@ def _check(args: argparse.Namespace) -> int:
     from ingest.pipeline import Indexer
 
     settings = _settings(args.data_dir)
+    from ingest.store import store_kind
+
+    if store_kind(settings) != "embedded":
+        return _check_server(settings, args)
     report = check_store(settings)
     if args.repair and not report.ok:
         try:
@@ -161,6 +166,27 @@ def _check(args: argparse.Namespace) -> int:
             print(f"problem: {problem.index}: {problem.message}")
         print(report.summary() if report.ok else "store NOT ok; run with --repair")
     return 0 if report.ok else 1
+
+
+def _check_server(settings: Settings, args: argparse.Namespace) -> int:
+    """A database store is its own single commit point: there are no index files beside it
+    to lose or garble, only rows to count."""
+    from ingest.store import describe, open_store
+
+    store = open_store(settings)
+    problems = store.problems()  # type: ignore[attr-defined]
+    generation = store.generation()
+    store.close()
+    if args.json:
+        print(json.dumps({"ok": not problems, "generation": generation, "problems": problems}))
+    else:
+        for line in problems:
+            print(f"problem: {line}")
+        print(
+            f"{describe(settings)}: generation {generation}, "
+            + ("ok" if not problems else "NOT ok; re-ingest with `python -m ingest --rebuild`")
+        )
+    return 0 if not problems else 1
 
 
 def _stats(args: argparse.Namespace) -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ingest.records import Records
 from ingest.settings import Settings
+from ingest.store import open_store
 
 
 def store_stats(settings: Settings) -> dict[str, object]:
-    records = Records(settings.records_path)
+    records = open_store(settings)  # the embedded store, or PostgreSQL (KVA_DATABASE_URL)
     docs = records.list_documents()
     chunks = records.get_chunks()
     return {
@@ -20,4 +20,5 @@ def store_stats(settings: Settings) -> dict[str, object]:
         "by_kind": dict(Counter(d.kind for d in docs)),
         "embedding_model": records.get_meta("embedding_model"),
         "generation": records.generation(),
+        "store": records.kind,
     }

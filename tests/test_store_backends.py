@@ -454,3 +454,37 @@ def test_two_api_replicas_serve_one_postgresql_store(pg_url: str, tmp_path: Path
     finally:
         one.stop()
         two.stop()
+
+
+def test_the_cli_ingests_checks_and_counts_on_postgresql(
+    pg_url: str,
+    tmp_path: Path,
+    corpus_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    """``KVA_DATABASE_URL=postgresql://… python -m ingest corpus/`` (in process: the model
+    is loaded once per session), then ``stats`` and ``check`` on the same database."""
+    import json
+
+    from ingest.__main__ import main
+
+    monkeypatch.setenv("KVA_DATABASE_URL", pg_url)
+    data = ["--data-dir", str(tmp_path / "replica")]
+    assert main([str(corpus_copy), *data]) == 0
+    out = capsys.readouterr().out
+    assert "added 3" in out and "failed 0" in out and "postgresql" in out
+    assert main(["stats", "--json", *data]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["store"] == "postgresql" and stats["documents"] == 3 and stats["generation"] == 1
+    assert main(["check", *data]) == 0
+    assert "generation 1, ok" in capsys.readouterr().out
+    with PostgresStore(pg_url).engine.begin() as conn:  # a chunk loses its sentences
+        conn.execute(
+            text(
+                "DELETE FROM store_units WHERE chunk_id = (SELECT min(chunk_id) FROM store_chunks)"
+            )
+        )
+    assert main(["check", "--json", *data]) == 1
+    assert json.loads(capsys.readouterr().out)["problems"] == ["1 chunks without sentence units"]
+    assert not [p for p in (tmp_path / "replica").rglob("*") if p.is_file()]

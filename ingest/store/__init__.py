@@ -24,6 +24,7 @@ __all__ = [
     "StoreError",
     "StoreRun",
     "UnitHit",
+    "describe",
     "open_store",
     "store_kind",
 ]
@@ -38,6 +39,13 @@ def store_kind(settings: Settings) -> str:
     if backend in ("postgresql", "postgres"):
         return "postgresql"
     raise StoreError(f"KVA_DATABASE_URL must be postgresql://… or sqlite:///…, not {backend}://…")
+
+
+def describe(settings: Settings) -> str:
+    """Where the store is, for messages: its folder, or the database URL without password."""
+    if store_kind(settings) == "embedded":
+        return str(settings.store_dir)
+    return make_url(settings.database_url or "").render_as_string(hide_password=True)
 
 
 def open_store(settings: Settings, *, model_id: str | None = None) -> DocumentStore:

@@ -265,6 +265,26 @@ class PostgresStore:
                 found.setdefault(r["text_hash"], r["chunk_id"])
         return found
 
+    def problems(self) -> list[str]:
+        """What the committed state lacks (vectors and terms are columns, never missing)."""
+        found = []
+        for what, sql in [
+            (
+                "chunks without sentence units",
+                "SELECT count(*) FROM store_chunks c WHERE NOT EXISTS "
+                "(SELECT 1 FROM store_units u WHERE u.chunk_id = c.chunk_id)",
+            ),
+            (
+                "documents without chunks",
+                "SELECT count(*) FROM store_documents d WHERE NOT EXISTS "
+                "(SELECT 1 FROM store_chunks c WHERE c.doc_id = d.doc_id)",
+            ),
+        ]:
+            n = self._rows(sql)[0]["count"]
+            if n:
+                found.append(f"{n} {what}")
+        return found
+
     # --- search -------------------------------------------------------------------------
     def dense(
         self, vector: Sequence[float], k: int, where: ChunkFilter | None = None
