@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from ui.i18n import DEFAULT_LANG, t  # noqa: E402
+from ui.workshop_pages import workshop_pages  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -38,5 +39,6 @@ pages = [
     st.Page(
         PAGES_DIR / "documents.py", title=t("nav_documents", lang), icon=":material/library_books:"
     ),
+    *workshop_pages(PAGES_DIR, lang),
 ]
 st.navigation(pages).run()
