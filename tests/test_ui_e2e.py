@@ -744,3 +744,60 @@ def test_axe_finds_nothing_serious_and_labels_speak_the_ui_language(
     assert len(found) == 6, list(found)
     assert all(not v for v in found.values()), {k: v for k, v in found.items() if v}
     assert outside == [], outside
+
+
+# --- the projector ---------------------------------------------------------------------------
+
+STYLE_JS = """(el) => { const s = getComputedStyle(el);
+  return {size: parseFloat(s.fontSize), color: s.color, line: parseFloat(s.lineHeight) || 0}; }"""
+
+
+def test_presentation_on_a_projector_shows_the_question_with_its_answer(
+    servers: Servers, browser: Any
+) -> None:
+    """Issue 22, point 4, at 1920×1080: hierarchy, accent, every topic tab, no maintainer note,
+    an unbroken sidebar label with a drawn help icon, and a long answer under its question."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="da-DK")
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.viewport_name = "projector"
+    try:
+        page.goto(servers.ui)
+        wait_idle(page)
+        page.get_by_text("Præsentationstilstand", exact=True).click()
+        expect(page.locator(".stMain")).to_have_css("background-color", "rgb(0, 0, 0)")
+        wait_idle(page)
+        title = page.locator(".stMain h1").first.evaluate(STYLE_JS)
+        body = page.locator(".stMain [data-testid='stCaptionContainer'] p").first.evaluate(STYLE_JS)
+        assert title["size"] >= 1.6 * body["size"], (title, body)
+        heading = page.get_by_role("heading", name="Kilde").evaluate(STYLE_JS)
+        assert heading["color"] == "rgb(255, 212, 0)" and heading["size"] > body["size"], heading
+        label = page.get_by_test_id("stSidebar").get_by_text("Præsentationstilstand", exact=True)
+        measured = label.evaluate(STYLE_JS)
+        assert label.bounding_box()["height"] < 1.8 * measured["size"], "the label wraps"
+        help_button = page.get_by_role("button", name="Hjælp til Præsentationstilstand")
+        assert help_button.evaluate("(e) => getComputedStyle(e).borderTopWidth") == "0px"
+        legible(help_button.locator("svg"), 7)
+
+        page.get_by_text("Spørgsmålsbank", exact=True).click()
+        tabs = page.get_by_role("tab")
+        expect(tabs.first).to_be_visible()
+        assert tabs.count() >= 6
+        for k in range(tabs.count()):
+            expect(tabs.nth(k)).to_be_in_viewport()
+        expect(page.get_by_text("question_bank.yaml", exact=False)).to_have_count(0)
+
+        question = "Hvilke delinitiativer er der for øget kvalitet i socialpsykiatrien?"
+        answer = ask(page, question)
+        page.wait_for_timeout(1500)
+        asked = page.get_by_test_id("stChatMessage").nth(0)
+        expect(asked).to_be_in_viewport()
+        # Below Streamlit's header, not under it.
+        header = page.get_by_test_id("stHeader").bounding_box()
+        top = header["y"] + header["height"] if header else 0
+        assert asked.bounding_box()["y"] >= top - 1, (asked.bounding_box(), header)
+        expect(answer.locator(".kva-answer")).to_be_in_viewport()
+        expect(page.get_by_role("button", name="Nyttigt", exact=True)).to_have_count(0)
+        shot(page, "15-projector-answer")
+    finally:
+        context.close()

@@ -83,7 +83,8 @@ html, body, [data-testid="stAppViewContainer"], .stMain, [data-testid="stSidebar
 [data-testid="stSidebar"] [data-testid="stWidgetLabel"] p {overflow-wrap:normal !important;
   word-break:normal !important; hyphens:manual;}
 /* A long answer scrolls inside its box, so its question stays on the screen above it. */
-[data-testid="stChatMessage"] .kva-answer {max-height:58vh; overflow-y:auto; padding-right:.4em;}
+[data-testid="stChatMessage"] .kva-answer {max-height:56vh; overflow-y:auto; padding-right:.4em;}
+[data-testid="stChatMessage"] {scroll-margin-top:4.5rem;}
 .stMain .kva-card blockquote {background:#000 !important; border-left-color:#ffd400;}
 .stMain .kva-card mark, .stMain .kva-card mark * {background:#ffd400 !important;
   color:#000 !important;}
