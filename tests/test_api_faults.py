@@ -109,6 +109,8 @@ def test_truncated_records_under_a_running_api(served: Server) -> None:
         ready = c.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["error"], ready.json()
+        # Not an empty list: the documents are not gone, their database is broken.
+        _error(c.get("/api/documents"), 503, "store_unavailable")
 
 
 def test_corrupt_records_at_start(corpus_settings: Settings, tmp_path: Path) -> None:

@@ -118,6 +118,11 @@ def build_router() -> APIRouter:
         """All ingested documents with their metadata."""
         records = get_records(request)
         docs = records.list_documents() if records else []
+        assistant = request.app.state.assistant
+        problem = getattr(assistant, "store_problem", None) if assistant is not None else None
+        if problem and not docs:
+            # A records file cut short reads as empty: not "no documents" while it is broken.
+            raise ApiError(503, "store_unavailable", problem, headers={"Retry-After": "30"})
         listing = public_paths([d.model_dump() for d in docs], request.app.state.settings)
         return {"documents": listing, "count": len(docs)}
 
