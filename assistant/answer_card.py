@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from assistant.answer_model import CardShape
 from assistant.candidates import Candidate, chunk_units
 from assistant.chrome import Boilerplate, is_chrome
+from assistant.injection import is_injection
 from assistant.retriever import Retrieval
 
 # A quote whose vector is this close to one already chosen says the same thing again (the
@@ -165,6 +166,8 @@ class CardBuilder:
         def belongs(s: int, e: int, gap: str) -> bool:
             unit = text[s:e]
             if is_chrome(unit) or (boilerplate is not None and unit in boilerplate):
+                return False
+            if is_injection(unit):  # never quoted, not even as a neighbour of the lead
                 return False
             if heading and unit.strip("#* \n") == heading:
                 return False
