@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
 
 import pytest
 import segno
@@ -15,6 +16,8 @@ from ui.api_client import ApiError
 from ui.workshop_client import WorkshopClient
 from ui.workshop_i18n import WS_STRINGS, w
 from ui.workshop_view import answer_html, qr_png, question_html, spotlight_html
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CITATION = {
     "n": 1,
@@ -97,3 +100,33 @@ def test_client_runs_a_room_against_the_real_api(api: Server) -> None:  # noqa: 
     with pytest.raises(ApiError) as missing:
         client.info("ZZZZZZ")
     assert missing.value.kind == "not_found"
+
+
+def test_study_page_builds_and_exports_material_from_the_api(
+    api: Server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from ui import api_client
+    from ui.study_export import to_markdown
+
+    monkeypatch.setenv("API_URL", api.url)
+    api_client.set_transport(None)
+    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("pages/study.py").run()
+    assert not at.exception
+    at.radio(key="st_scope").set_value("topic").run()
+    at.button(key="st_build").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    study = at.session_state["st_result"]
+    assert study["scope"]["kind"] == "topic" and study["key_points"] and study["faq"]
+    shown = " ".join(t.value for t in at.text)
+    assert study["key_points"][0]["text"] in shown
+    md = to_markdown(study)
+    assert md.startswith("# Study material: ") and "## Sources" in md
+    # Every quote of the handout is one of the material's cited spans.
+    quotes = {" ".join(p["citation"]["quote"].split()) for p in study["key_points"]}
+    assert all(q in md for q in quotes)

@@ -1,4 +1,5 @@
-"""The workshop pages' HTTP calls (``/api/workshops``), on the UI's one API client.
+"""The workshop pages' HTTP calls (``/api/workshops``, and ``/api/study`` for preparing one),
+on the UI's one API client.
 
 The list is polled with its ETag: an unchanged room costs a 304 and one small query.
 
@@ -82,3 +83,10 @@ class WorkshopClient(ApiClient):
         return self._request(
             "GET", f"/api/workshops/{code}/export", params={"format": fmt}, headers=_trainer(token)
         ).content
+
+    def study(self, params: dict[str, str]) -> dict[str, Any]:
+        """Key points, FAQ and quiz for ``doc_id`` (+ ``section``) or ``topic``."""
+        return self._request("GET", "/api/study", params=params).json()
+
+    def study_topics(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/api/study/topics").json()

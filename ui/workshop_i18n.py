@@ -110,6 +110,29 @@ WS_STRINGS: dict[str, dict[str, str]] = {
     "ws_vote": {"da": "Stem ({n})", "en": "Vote ({n})"},
     "ws_voted": {"da": "Stemt ({n})", "en": "Voted ({n})"},
     "ws_show_answer": {"da": "Svar og kilder", "en": "Answer and sources"},
+    # study material
+    "nav_study": {"da": "Forberedelse", "en": "Preparation"},
+    "st_title": {"da": "Studiemateriale", "en": "Study material"},
+    "st_intro": {
+        "da": "Nøglepunkter, spørgsmål og svar og en lille quiz om et dokument eller et emne "
+        "– alt citeret ordret fra materialet.",
+        "en": "Key points, questions and answers and a short quiz on a document or a topic "
+        "– all quoted verbatim from the material.",
+    },
+    "st_scope": {"da": "Grundlag", "en": "Based on"},
+    "st_document": {"da": "Et dokument", "en": "A document"},
+    "st_topic": {"da": "Et emne fra spørgsmålsbanken", "en": "A question-bank topic"},
+    "st_pick_document": {"da": "Dokument", "en": "Document"},
+    "st_pick_topic": {"da": "Emne", "en": "Topic"},
+    "st_build": {"da": "Lav materialet", "en": "Build the material"},
+    "st_building": {"da": "Samler materialet …", "en": "Gathering the material …"},
+    "st_key_points": {"da": "Nøglepunkter", "en": "Key points"},
+    "st_faq": {"da": "Spørgsmål og svar", "en": "Questions and answers"},
+    "st_quiz": {"da": "Quiz", "en": "Quiz"},
+    "st_none": {"da": "Intet fundet i materialet.", "en": "Nothing found in the material."},
+    "st_options": {"da": "Svarmuligheder", "en": "Options"},
+    "st_answer": {"da": "Svar", "en": "Answer"},
+    "st_download": {"da": "Hent som Markdown", "en": "Download as Markdown"},
 }
 
 

@@ -1,5 +1,6 @@
-"""The workshop pages for ``st.navigation``: the trainer's page in the menu, the participants'
-page only at its join URL (``/workshop?code=…``, as ``KVA_WORKSHOP_JOIN_URL`` says)."""
+"""The trainers' pages for ``st.navigation``: the workshop and the study material in the menu,
+the participants' page only at its join URL (``/workshop?code=…``, as
+``KVA_WORKSHOP_JOIN_URL`` says)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ def workshop_pages(pages_dir: Path, lang: str) -> list[Any]:
             title=w("nav_trainer", lang),
             icon=":material/groups:",
             url_path="trainer",
+        ),
+        st.Page(
+            pages_dir / "study.py",
+            title=w("nav_study", lang),
+            icon=":material/school:",
+            url_path="study",
         ),
         st.Page(
             pages_dir / "workshop.py",
