@@ -60,9 +60,12 @@ class Snapshot:
     _vector_lock: threading.Lock = field(default_factory=threading.Lock)
     _chunk_matrix: tuple[list[str], np.ndarray] | None = None
 
+    # The record database is gone (the store deleted, maybe being ingested anew).
+    missing: bool = False
+
     @property
     def key(self) -> tuple[str, int]:
-        return self.store_id, self.generation
+        return (self.store_id, -1) if self.missing else (self.store_id, self.generation)
 
     def dense(
         self, vector: list[float], k: int, where: dict[str, Any] | None = None
@@ -243,10 +246,10 @@ class StoreReader:
 
             return load_server_snapshot(self.server, store_id, generation)
         if generation < 0:
-            snap = Snapshot(generation=0, store_id=store_id)
+            snap = Snapshot(generation=0, store_id=store_id, missing=True)
             snap.problem = (
-                f"the store at {self.settings.store_dir} was removed; ingest again "
-                "(`python -m ingest`)"
+                f"the record database {self.settings.records_path} was removed (the store "
+                "deleted or being replaced); ingest again into an empty store/, or restore it"
             )
             log.error(snap.problem)
             return snap

@@ -253,7 +253,7 @@ def test_running_api_follows_a_replaced_store_and_sees_faults_on_disk(
         _wait_readyz(api, 200)
 
         shutil.rmtree(data / "store")
-        assert "removed" in _wait_readyz(api, 503)["error"]
+        assert "was removed" in _wait_readyz(api, 503)["error"]
         folder = tmp_path / "new"
         folder.mkdir()
         (folder / "zebra.txt").write_text(ZEBRA)
