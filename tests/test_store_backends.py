@@ -488,3 +488,70 @@ def test_the_cli_ingests_checks_and_counts_on_postgresql(
     assert main(["check", "--json", *data]) == 1
     assert json.loads(capsys.readouterr().out)["problems"] == ["1 chunks without sentence units"]
     assert not [p for p in (tmp_path / "replica").rglob("*") if p.is_file()]
+
+
+def _synthetic(doc_id: str, n: int, rng: np.random.Generator) -> tuple[dict, list, list]:
+    """A document of ``n`` one-sentence chunks with random unit vectors."""
+    from ingest.records import ChunkRecord
+
+    row = {
+        "doc_id": doc_id,
+        "source_path": f"synthetic/{doc_id}.txt",
+        "content_hash": doc_id,
+        "title": doc_id,
+        "language": "en",
+        "kind": "synthetic",
+        "published": None,
+        "publisher": None,
+        "translation_of": None,
+        "page_count": None,
+        "text": "".join(f"Sentence {i:05d}. " for i in range(n)),
+        "ingested_at": "2026-12-04T00:00:00+00:00",
+    }
+    chunks, units = [], []
+    for i in range(n):
+        cid = f"{doc_id}-{i:05d}"
+        start, end = 16 * i, 16 * i + 15
+        chunks.append(
+            ChunkRecord(
+                chunk_id=cid,
+                doc_id=doc_id,
+                seq=i,
+                start=start,
+                end=end,
+                language="en",
+                tokens=4,
+                text_hash=cid,
+            )
+        )
+        v = rng.standard_normal(384).astype(np.float32)
+        units.append(
+            UnitRecord(
+                chunk_id=cid, seq=0, start=start, end=end, vector=(v / np.linalg.norm(v)).tobytes()
+            )
+        )
+    return row, chunks, units
+
+
+def test_a_narrow_filter_still_gets_its_nearest_chunks(
+    store: DocumentStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,000 chunks and a filter that keeps 3: an index that filters after its scan of the
+    nearest few candidates returns none of them (pgvector HNSW did); every backend returns
+    all three, nearest first."""
+    monkeypatch.setattr(ingest.store.postgres, "_EF_SEARCH", 10)  # as at 10x the scale
+    rng = np.random.default_rng(7)
+    bulk, tiny = _synthetic("bulk", 2000, rng), _synthetic("tiny", 3, rng)
+    with store.run() as run:
+        run.put_document(bulk[0], [], bulk[1], bulk[2])
+        run.put_document(tiny[0], [], tiny[1], tiny[2])
+    probe = rng.standard_normal(384).astype(np.float32)
+    probe /= np.linalg.norm(probe)
+    expected = sorted(
+        tiny[1],
+        key=lambda c: -float(np.frombuffer(tiny[2][c.seq].vector, dtype=np.float32) @ probe),
+    )
+    hits = store.dense(probe, 3, ChunkFilter(doc_ids=("tiny",)))
+    assert [cid for cid, _ in hits] == [c.chunk_id for c in expected]
+    hits = store.dense(probe, 5, ChunkFilter(kinds=("synthetic",), doc_ids=("tiny", "bulk")))
+    assert len(hits) == 5

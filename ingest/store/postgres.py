@@ -300,12 +300,24 @@ class PostgresStore:
             clauses.append("c.doc_id = ANY(:docs)")
             params["docs"] = list(where.doc_ids)
         join = "" if len(clauses) == 1 else "JOIN store_documents d USING (doc_id)"
+        rows = self._dense(join, clauses, params, exact=False)
+        if len(clauses) > 1 and len(rows) < k:
+            # HNSW filters after its scan: a narrow filter can leave fewer than k of the
+            # ef_search candidates. The filtered set is then small: rank all of it exactly.
+            rows = self._dense(join, clauses, params, exact=True)
+        return [(r[0], float(r[1])) for r in rows]
+
+    def _dense(
+        self, join: str, clauses: list[str], params: dict[str, Any], *, exact: bool
+    ) -> list[Any]:
         with self.engine.begin() as conn:
             conn.execute(
                 text("SELECT set_config('hnsw.ef_search', :ef, true)"),
-                {"ef": str(max(_EF_SEARCH, k))},
+                {"ef": str(max(_EF_SEARCH, params["k"]))},
             )
-            rows = conn.execute(
+            if exact:
+                conn.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
+            return conn.execute(
                 text(
                     "SELECT c.chunk_id, 1 - (c.embedding <=> CAST(:v AS vector)) AS score "
                     f"FROM store_chunks c {join} WHERE {' AND '.join(clauses)} "
@@ -313,7 +325,6 @@ class PostgresStore:
                 ),
                 params,
             ).all()
-        return [(r[0], float(r[1])) for r in rows]
 
     def dense_units(self, vector: Sequence[float], k: int) -> list[UnitHit]:
         with self.engine.begin() as conn:
