@@ -55,6 +55,9 @@ _CAP = r"[A-ZÆØÅ][\wÆØÅæøå&-]*"
 _NAME = re.compile(rf"(?<![\w.]){_CAP}(?:\s+(?:(?:of|for) )?{_CAP})*")
 _WORD = re.compile(r"(?<![\w-])[^\W\d_]{9,}(?![\w-])")
 _HEADING_MARKS = "#*_ \n\t"
+# Capitalised words that label a page's apparatus rather than name anyone.
+_NOT_NAMES = {"DOI", "ISSN", "ISBN", "URL", "PDF", "Issue", "Vol", "No", "Download", "Hent", "Læs"}
+_NOT_NAMES |= {"The", "This", "That", "These", "An", "Den", "Det", "De", "Der", "Som"}
 
 
 class StudyError(LookupError):
@@ -305,7 +308,10 @@ def _quotable(quote: str, headings: set[str], plate: Any) -> bool:
 
 
 def _prose(quote: str) -> bool:
-    return quote.rstrip().endswith((".", "!", "?", '"', "”", ")")) and not _LIST_MARK.match(quote)
+    # A sentence ends with a full stop (perhaps inside a closing quote or bracket); a link
+    # label ('Download "…"') or a lead-in ("…:") does not.
+    end = quote.rstrip().rstrip('"”’)»')
+    return end.endswith((".", "!", "?")) and not _LIST_MARK.match(quote)
 
 
 def _citation(snap: Snapshot, s: Sentence, score: float, n: int = 1) -> dict[str, Any]:
@@ -423,7 +429,7 @@ def _faq(assistant: Assistant, snap: Snapshot, material: Material) -> list[dict[
 
 def _same_word(a: str, b: str) -> bool:
     a, b = a.casefold(), b.casefold()
-    return a.startswith(b) or b.startswith(a)
+    return a.startswith(b) or b.startswith(a) or a in b or b in a
 
 
 @dataclass
@@ -439,16 +445,20 @@ def _blanks(text: str, s: Sentence, recurring: set[str]) -> list[_Blank]:
     found: list[_Blank] = []
     for m in _NUMBER.finditer(quote):
         line_start = quote.rfind("\n", 0, m.start()) + 1
-        if not quote[line_start : m.start()].strip() and quote[m.end() : m.end() + 1] in ".)":
-            continue  # a list's numbering, not a figure of the text
+        if not quote[line_start : m.start()].strip(" \t(§"):
+            continue  # a list's, section's or paragraph's numbering, not a figure of the text
         found.append(_Blank("number", m.group(), s.start + m.start(), s.start + m.end()))
     first_word = re.match(r"\W*\w+", quote)
     opening = first_word.end() if first_word else 0
     for m in _NAME.finditer(quote):
-        if m.start() < opening or quote[: m.start()].rstrip().endswith((".", ":", "!", "?")):
+        line = quote[quote.rfind("\n", 0, m.start()) + 1 : m.start()]
+        opens = m.start() < opening or not re.search(r"[^\W\d_]", line)
+        if opens or quote[: m.start()].rstrip().endswith((".", ":", "!", "?")):
             continue  # a capital that opens a sentence or a line says nothing
-        if quote[: m.start()].endswith("\n") or len(m.group()) < 3:
+        if quote[: m.start()].endswith("\n") or len(m.group()) < 3 or m.group() in _NOT_NAMES:
             continue
+        if re.match(r"\.\s*\d", quote[m.end() :]):
+            continue  # an abbreviation before a number ("Act No. 495"), not a name
         found.append(_Blank("name", m.group(), s.start + m.start(), s.start + m.end()))
     for m in _WORD.finditer(quote):
         if m.group().casefold() in recurring and m.group().islower():
@@ -477,6 +487,8 @@ def _quiz(
     used_kinds: Counter[str] = Counter()
     used_answers: set[str] = set()
     for i in order:
+        if not prose[i]:
+            continue  # list items and link labels make poor questions
         choices = [
             b
             for b in blanks[i]
