@@ -241,6 +241,9 @@ def test_a_workshop_room_end_to_end(room_servers: dict[str, str], browser: Any) 
     for q in QUESTIONS:
         assert (q in text) == (q in approved), q
     assert "[1]" in text
+    for q in QUESTIONS:  # the queue is still there, with every question's state
+        expect(_card(trainer, q)).to_be_visible()
+    _card(trainer, QUESTIONS[1]).scroll_into_view_if_needed()
     _shot(trainer, "trainer-moderated")
 
     for ctx, _ in phones:

@@ -173,6 +173,7 @@ def _export(room: dict[str, Any], lang: str) -> None:
             file_name=name,
             mime=EXPORTS[ready[0]],
             key="ws_export_download",
+            on_click="ignore",  # downloading changes nothing on the page
         )
 
 
