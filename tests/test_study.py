@@ -188,6 +188,15 @@ def test_bad_scope_is_refused_clearly(
     assert body["error"]["message"] and body["request_id"]
 
 
+def test_study_is_documented_in_the_openapi_spec(api: Server) -> None:  # noqa: F811
+    with api.client() as c:
+        spec = c.get("/openapi.json").json()
+    get = spec["paths"]["/api/study"]["get"]
+    assert {"200", "404", "422", "503"} <= set(get["responses"])
+    assert {p["name"] for p in get["parameters"]} == {"doc_id", "section", "topic", "language"}
+    assert "/api/study/topics" in spec["paths"]
+
+
 # -- the development corpus ------------------------------------------------------------------
 
 

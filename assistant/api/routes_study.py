@@ -80,6 +80,7 @@ class BankTopic(BaseModel):
     responses={
         404: {"description": "No such document, section or topic."},
         422: {"description": "Give exactly one of doc_id and topic (section needs doc_id)."},
+        503: {"description": "The assistant is loading, or the question bank is unreadable."},
     },
 )
 async def study(
