@@ -23,7 +23,7 @@ import numpy as np
 from assistant.answer_card import Card, CardBuilder
 from assistant.answer_model import AnswerModel, sigmoid
 from assistant.candidates import Candidate, CandidateBuilder, number_in, question_numbers
-from assistant.chrome import BoilerplateCache
+from assistant.chrome import Boilerplate, BoilerplateCache, is_chrome
 from assistant.markup import neutralise
 from assistant.models import Citation, OtherVersion, Passage
 from assistant.retriever import QueryTerms, Retrieval
@@ -53,6 +53,12 @@ _TEXTS = {
 }
 
 
+# A passage of at least four lines, this share of them of at most this many words, is a block
+# of labels (contact names and titles, a menu), not content to offer as related.
+# A label line: one to three words of letters only (a list item, a figure or a sentence ending
+# in ":" or "." is content).
+_LABEL_LINE = re.compile(r"^\s*[^\W\d_][^\W\d_'’.-]*(?:[ -][^\W\d_][^\W\d_'’.-]*){0,2}\s*$")
+_LABEL_SHARE = 0.6
 # A question that lists many numbers gets a note of one line, not a list of them all.
 _NAMED_NUMBERS = 3
 
@@ -232,11 +238,36 @@ class ExtractiveComposer:
 
     def _abstain(self, request: CompositionRequest, signals: dict[str, float]) -> Composition:
         lang = request.language
-        related = request.retrieval.passages[: self.related]
+        boilerplate = self.boilerplate.get(request.retrieval.snapshot)
+        # Offered as maybe related, a contact block or a newsletter box only looks like an answer.
+        related = [
+            p for p in request.retrieval.passages if not is_furniture(p.text, boilerplate)
+        ][: self.related]
         text = framing(lang, "abstain")
         if related:
             text += " " + framing(lang, "abstain_related")
         return Composition(text, True, related=related, signals=signals)
+
+
+def is_furniture(text: str, boilerplate: Boilerplate) -> bool:
+    r"""A passage that is page furniture, not content: only chrome and lines repeated across
+    documents (navigation, a newsletter box), or a block of mostly one- to three-word lines
+    (a contact block of names and titles, a menu).
+
+    >>> is_furniture("Gå til indhold\nSidst opdateret 03-06-2021", Boilerplate({}))
+    True
+    >>> is_furniture("Kontakt\nAnna Lund\nFuldmægtig\nKontakt\nTanja Holm\nSpecialkonsulent"
+    ...              "\nNyhedsbrev\nVores nyhedsbreve holder dig opdateret.", Boilerplate({}))
+    True
+    >>> is_furniture("Bostøtte gives efter servicelovens § 85 til borgere i eget hjem.",
+    ...              Boilerplate({}))
+    False
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    if all(is_chrome(line) or line in boilerplate for line in lines):
+        return True
+    labels = sum(bool(_LABEL_LINE.match(line)) for line in lines)
+    return len(lines) >= 4 and labels >= _LABEL_SHARE * len(lines)
 
 
 def unquoted_numbers(question: str, quoted: list[tuple[str, str | None]]) -> list[str]:
