@@ -122,6 +122,16 @@ def bank_topics() -> list[dict[str, Any]]:
     return topics
 
 
+def _bank_stamp() -> int:
+    """Changes when a trainer edits the bank, so cached material follows the file."""
+    from ui.question_bank import bank_path
+
+    try:
+        return bank_path().stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def find_topic(name: str) -> dict[str, Any]:
     """A topic by its number (1-based) or its title in either language, case-insensitively."""
     wanted = name.strip().casefold()
@@ -158,7 +168,7 @@ def build_study(assistant: Assistant, scope: Scope) -> dict[str, Any]:
     """Key points, FAQ and quiz for ``scope``; raises :class:`StudyError` for an unknown one.
     Blocking (it asks the assistant several questions): call it from a worker thread."""
     snap = assistant.reader.snapshot()
-    key = (snap.key, scope)
+    key = (snap.key, scope, _bank_stamp())
     if key in _results:
         return _results[key]
     material = _material(assistant, snap, scope)
