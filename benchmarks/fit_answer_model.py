@@ -1,21 +1,9 @@
 """Fit the answer engine's weights on the tuning suites and report the held-out figures.
 
-Everything the extractive assistant weighs is fitted (by ``evals.fitting``) on the tuning half
-of the development suite over real pages plus the seed suite, and written to
-``assistant/answer_model.json``:
-
-1. retrieval: the weights of the dense, sentence, keyword and named-source rankings in rank
-   fusion (grid search for the share of answerable cases whose expected facts are in the top
-   passages; the named-source ranking may get 0, which leaves it out);
-2. sentence scoring: a logistic regression over ``assistant.candidates.SENTENCE_FEATURES``;
-   a candidate is positive when it holds an expected fact from an expected source;
-3. answerability: a logistic regression over ``QUESTION_FEATURES`` (trained on out-of-fold
-   sentence scores, so it sees what unseen questions look like), threshold chosen for the best
-   F1 of declining on out-of-fold probabilities among those that decline at most 5 % of the
-   answerable questions (the product's bound);
-4. the answer card (``assistant.answer_card``): how far the lead excerpt extends, when a
-   supporting quote joins, the word budget and the language margin (grid search for fact
-   recall less a small cost per word).
+Everything the extractive assistant weighs (fusion weights, the sentence and answerability
+models, the answer card's shape; ``evals.fitting`` says how each is fitted) is fitted on the
+tuning half of the development suite over real pages plus the seed suite, and written to
+``assistant/answer_model.json``.
 
 Then it runs the evaluation suites with the fitted model and prints, per suite and category,
 the figures. Four suites are never fitted on: the held-out half (unseen documents),
@@ -24,7 +12,7 @@ the figures. Four suites are never fitted on: the held-out half (unseen document
 ``social-dev-not-questions`` (case advice, greetings and unknown terms, all to decline).
 
     .venv/bin/python benchmarks/fit_answer_model.py            # fit, save, report
-    .venv/bin/python benchmarks/fit_answer_model.py --no-save  # fit and report only
+    .venv/bin/python benchmarks/fit_answer_model.py --no-save  # fit only, keep the model
     .venv/bin/python benchmarks/fit_answer_model.py --report-only
 
 Needs ../shared/corpora/social-dev (the suites name it); exits 2 with a message without it.
