@@ -1,11 +1,13 @@
-"""The answer card: one lead excerpt, then at most a few supporting quotes from other documents.
+"""The answer card: one lead excerpt, then at most two supporting quotes.
 
 A collage of four sentences from three documents in two languages reads badly, and the sentence
 that holds the fact often stands right next to the one that scored best. So an answer opens
 with one contiguous run of one document: the best candidate (in the question's language when a
 candidate in it scores within ``language_margin`` of the best), extended by the neighbouring
-sentences of its passage that belong to it. Supporting quotes come from other documents only,
-and only when they score close to the lead.
+sentences of its passage that belong to it. At most two supporting quotes follow, only when
+they score close to the lead; never the same words, an overlapping span, a near-duplicate or
+the other language version of a quoted text (and, unless the fitted shape allows it, never from
+the lead's own document).
 
 How far the excerpt reaches, when a supporting quote is added, the language margin and the
 word budget are fitted on the tuning suites (``benchmarks/fit_answer_model.py``) and stored in
@@ -20,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.answer_model import CardShape
@@ -84,7 +87,7 @@ class CardBuilder:
         ranked: list[Candidate],
         retrieval: Retrieval,
         boilerplate: Boilerplate | None,
-        probability,  # noqa: ANN001 - logit -> probability
+        probability: Callable[[float], float],
     ) -> Card:
         if not ranked:
             raise ValueError("the card needs at least one candidate")
@@ -146,7 +149,7 @@ class CardBuilder:
         ranked: list[Candidate],
         retrieval: Retrieval,
         boilerplate: Boilerplate | None,
-        probability,  # noqa: ANN001
+        probability: Callable[[float], float],
     ) -> Excerpt:
         """The lead candidate with the neighbouring sentences of its passage that belong to it."""
         shape = self.shape
