@@ -85,7 +85,7 @@ class CardShape:
     sentence, each only while it scores at least ``extend_min`` (a probability; sentences too
     short to be candidates count as 0 unless it is 0), stays within the lead's paragraph when
     ``paragraph`` is set, and the excerpt stays within ``lead_words``. ``supports``: at most
-    this many quotes from other documents, each scoring at least ``support_min`` and
+    this many supporting quotes, each scoring at least ``support_min`` and
     ``support_relative`` × the lead's probability; when none of the quotes is in the other
     language, the best sentence in it joins as a support if it reaches ``other_language``.
     ``language_margin``: a candidate in the question's language leads when its logit is within

@@ -1,6 +1,7 @@
 """Answer composition. The default ``ExtractiveComposer`` needs no language model: it scores
 the sentences of the retrieved passages with a fitted model (``assistant.answer_model``), decides
-whether the material answers the question at all, and quotes the best sentences verbatim.
+whether the material answers the question at all, and answers with a card of verbatim quotes
+(``assistant.answer_card``).
 
 Any composer takes a ``CompositionRequest`` and returns a ``Composition``; the pipeline checks
 every citation of every composer (a quote must be an exact span of its document), so a
@@ -113,8 +114,8 @@ _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
 
 class ExtractiveComposer:
-    """Answers with a card (one lead excerpt and at most two supporting quotes from other
-    documents, ``assistant.answer_card``), every quote cited verbatim, or declines.
+    """Answers with a card (one lead excerpt and at most two supporting quotes,
+    ``assistant.answer_card``), every quote cited verbatim, or declines.
 
     Example::
 
