@@ -63,9 +63,13 @@ class Settings(BaseSettings):
         10.0, gt=0, le=300, description="Seconds a client has to send a whole request head."
     )
 
-    # The API's own shared state (workshops, labels): unset = a SQLite file under the data dir.
+    # Shared state. Unset: the API's own state (workshops, labels) in a SQLite file under the
+    # data dir, the documents in the embedded store. postgresql://…: both in PostgreSQL
+    # (ingest.store.open_store picks the document store from this one setting).
     database_url: str | None = Field(
-        None, description="postgresql://user:pass@host/db for a shared database; unset = SQLite."
+        None,
+        description="postgresql://user:pass@host/db: workshops, labels and the document store "
+        "in PostgreSQL (pgvector); unset = SQLite and the embedded store under the data dir.",
     )
     workshop_retention_days: int = Field(
         30, ge=1, le=3650, description="Workshops and their questions are deleted this long "
