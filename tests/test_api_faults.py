@@ -17,12 +17,13 @@ import resource
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -115,6 +116,10 @@ def test_truncated_records_under_a_running_api(served: Server) -> None:
 
 def test_corrupt_records_at_start(corpus_settings: Settings, tmp_path: Path) -> None:
     settings = _copy(corpus_settings, tmp_path)
+    # Everything into the main file first: a page still in the WAL would be read from there,
+    # past the garbled header.
+    with closing(sqlite3.connect(settings.records_path)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     with settings.records_path.open("r+b") as f:
         f.write(b"\x00garbage" * 16)  # over the SQLite header
     server = _serve(settings, want_ready=False)
