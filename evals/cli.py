@@ -310,12 +310,16 @@ def cmd_refit(args: argparse.Namespace) -> int:
     from evals.refit import format_outcome, refit
     from ingest.settings import Settings
 
-    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
     tune = [Path(p) for p in args.tune] if args.tune is not None else TUNE
     held_out = [Path(p) for p in args.held_out] if args.held_out is not None else HELD_OUT
     missing = [str(p) for p in tune + held_out if not p.is_file()]
     if missing:
         _err(f"error: no such suite file(s): {', '.join(missing)}")
+        return 2
+    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    if not settings.data_dir.is_dir():
+        # A mistyped folder would otherwise get a new database and a model nobody uses.
+        _err(f"error: no data folder at {settings.data_dir} (--data-dir or KVA_DATA_DIR)")
         return 2
     labels = LabelStore(Database.from_settings(settings)).list(limit=1_000_000)
     try:

@@ -181,6 +181,7 @@ def test_ten_labels_through_the_api_then_refit(api: Server, tmp_path: Path) -> N
 
 def test_refit_refuses_without_a_held_out_suite_it_can_run(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KVA_")}
+    (tmp_path / "data").mkdir()
     absent = tmp_path / "absent.yaml"
     absent.write_text(
         "name: absent\ncorpus: no-such-folder\ncases:\n  - id: a\n    question: Hvad?\n"
@@ -219,3 +220,9 @@ def test_refit_refuses_without_a_held_out_suite_it_can_run(tmp_path: Path) -> No
         env=env,
     )
     assert missing.returncode == 2 and "no such suite file" in missing.stderr
+    nowhere = subprocess.run(
+        [sys.executable, "-m", "evals", "refit", "--data-dir", str(tmp_path / "typo")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert nowhere.returncode == 2 and "no data folder" in nowhere.stderr
+    assert not (tmp_path / "typo").exists()
