@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from assistant.composer import plain_text
 from evals.compare import compare_runs
 from evals.suite import Case, Suite, load_suite
@@ -48,33 +50,42 @@ def labels_suite(labels: list[Any]) -> Suite | None:
     document as the source, or a question to decline. None when there are no labels."""
     cases = []
     for label in labels:
-        if label.verdict == "not_covered":
-            case = Case(
-                id=f"label-{label.id}",
-                question=label.question,
-                language=label.language,
-                must_abstain=True,
-                tags=["label", "not-covered"],
-            )
-        else:
-            fact = label.fact or plain_text(label.quote or "")
-            if not fact.strip():
-                continue
-            case = Case(
-                id=f"label-{label.id}",
-                question=label.question,
-                language=label.language,
-                expected_facts=[[fact]],
-                expected_sources=[label.doc_id],
-                tags=["label"],
-            )
-        cases.append(case)
+        try:
+            case = _case(label)
+        except ValidationError as exc:
+            # A label stored some other way than the API (which checks the same limits).
+            print(f"label {label.id} left out: {exc.errors()[0]['msg']}", file=sys.stderr)
+            continue
+        if case is not None:
+            cases.append(case)
     if not cases:
         return None
     return Suite(
         name="organisation-labels",
         description="Cases from the organisation's evaluators' labels (POST /api/labels).",
         cases=cases,
+    )
+
+
+def _case(label: Any) -> Case | None:
+    if label.verdict == "not_covered":
+        return Case(
+            id=f"label-{label.id}",
+            question=label.question,
+            language=label.language,
+            must_abstain=True,
+            tags=["label", "not-covered"],
+        )
+    fact = label.fact or plain_text(label.quote or "")
+    if not fact.strip():
+        return None
+    return Case(
+        id=f"label-{label.id}",
+        question=label.question,
+        language=label.language,
+        expected_facts=[[fact]],
+        expected_sources=[label.doc_id],
+        tags=["label"],
     )
 
 

@@ -226,3 +226,22 @@ def test_refit_refuses_without_a_held_out_suite_it_can_run(tmp_path: Path) -> No
     )
     assert nowhere.returncode == 2 and "no data folder" in nowhere.stderr
     assert not (tmp_path / "typo").exists()
+
+
+def test_each_label_becomes_a_case_and_a_malformed_one_is_left_out(capsys) -> None:  # noqa: ANN001
+    from assistant.db.labels import Label
+    from evals.refit import labels_suite
+
+    answer = Label(id=1, question="Hvornår?", language="da", verdict="answer", doc_id="d",
+                   start=0, end=10, quote="Udkommer **i 2021**.", author="e")
+    fact = Label(id=2, question="Hvem?", language="da", verdict="answer", doc_id="d", start=0,
+                 end=4, quote="VIVE har skrevet", fact="VIVE", author="e")
+    decline = Label(id=3, question="Kaffe?", language="da", verdict="not_covered", author="e")
+    too_long = Label(id=4, question="x" * 3000, language="da", verdict="not_covered", author="e")
+    suite = labels_suite([answer, fact, decline, too_long])
+    assert [c.id for c in suite.cases] == ["label-1", "label-2", "label-3"]
+    assert suite.cases[0].expected_facts == [["Udkommer i 2021."]]  # the quote as it reads
+    assert suite.cases[1].expected_facts == [["VIVE"]] and suite.cases[1].expected_sources == ["d"]
+    assert suite.cases[2].must_abstain
+    assert "label 4 left out" in capsys.readouterr().err
+    assert labels_suite([]) is None
