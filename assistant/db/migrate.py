@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+
+from ingest.alembic_scripts import alembic_config as scripts_config
+from ingest.alembic_scripts import head_revision as scripts_head
 
 if TYPE_CHECKING:
     from assistant.db.engine import Database
@@ -35,17 +37,11 @@ _PG_LOCK_KEY = 0x6B76616D696772
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
+    return scripts_config(MIGRATIONS, connection)
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return scripts_head(MIGRATIONS)
 
 
 def current_revision(db: Database) -> str | None:

@@ -30,12 +30,11 @@ from typing import Any
 
 import numpy as np
 from alembic import command
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
+from ingest.alembic_scripts import alembic_config, head_revision
 from ingest.lexical import LEXICAL_VERSION, LexicalHit, index_language
 from ingest.records import ChunkRecord, DocumentRecord, SectionRecord, UnitRecord
 from ingest.settings import Settings, get_settings
@@ -73,20 +72,6 @@ def vector_literal(values: Sequence[float] | np.ndarray) -> str:
 
 def parse_vector(literal: str) -> np.ndarray:
     return np.array(literal[1:-1].split(","), dtype=np.float32)
-
-
-def _alembic(connection: Connection | None = None) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
-
-
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic()).get_current_head()
-    assert head is not None
-    return head
 
 
 class PostgresStore:
@@ -127,8 +112,8 @@ class PostgresStore:
             before = MigrationContext.configure(
                 conn, opts={"version_table": "store_alembic_version"}
             ).get_current_revision()
-            if before != head_revision():
-                command.upgrade(_alembic(conn), "head")
+            if before != head_revision(MIGRATIONS):
+                command.upgrade(alembic_config(MIGRATIONS, conn), "head")
                 log.info("document store schema upgraded from %s to head", before or "empty")
 
     @property
