@@ -2,7 +2,10 @@
 of sources (document, section, page, publisher, date, link where known) and a line saying where
 the answers come from; rendered as Markdown, DOCX (python-docx, A4) or PDF (reportlab, A4).
 
-A ``Handout`` is built once from the session's messages so the three formats cannot drift apart.
+A ``Handout`` is built once from the messages so the three formats cannot drift apart; the chat's
+conversation export and a workshop's export (``GET /api/workshops/{code}/export``) both use it,
+so they look the same. Plain Python: python-docx and reportlab are imported only to render.
+
 Each answer keeps the numbers it had on screen and lists its own sources under it: one entry per
 source passage (citations from the same document and section share one entry, "[2, 3]"), and a
 quote that the answer already contains is not printed a second time.
@@ -27,14 +30,70 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from assistant.guard import mask_cpr
-from ui.i18n import kind_label, t
-from ui.render import plain_text, section_label
+from assistant.i18n import Strings, label, lookup
+from assistant.plain_text import plain_text, section_label
 
 AUTHOR = "Kvalitetsassistenten"
 MONTHS = {
     "da": "januar februar marts april maj juni juli august september oktober november december",
     "en": "January February March April May June July August September October November December",
 }
+
+
+# What a handout prints; the UI's table includes these, so the screen and the handout name a
+# document kind, a section or a page alike.
+HANDOUT_STRINGS: Strings = {
+    "abstained_title": {
+        "da": "Materialet dækker ikke dette",
+        "en": "The material does not cover this",
+    },
+    "closest_passages": {
+        "da": "Nærmeste passager i materialet",
+        "en": "Closest passages in the material",
+    },
+    "kind_news": {"da": "Nyhed", "en": "News"},
+    "kind_initiative": {"da": "Initiativ", "en": "Initiative"},
+    "kind_benchmark": {"da": "Benchmark", "en": "Benchmark"},
+    "kind_catalogue": {"da": "Katalog", "en": "Catalogue"},
+    "kind_literature-study": {"da": "Litteraturstudie", "en": "Literature study"},
+    "kind_guideline": {"da": "Vejledning", "en": "Guideline"},
+    "kind_law": {"da": "Lov og regler", "en": "Law and rules"},
+    "kind_report": {"da": "Rapport", "en": "Report"},
+    "kind_method": {"da": "Metode", "en": "Method"},
+    "kind_other": {"da": "Andet", "en": "Other"},
+    "published": {"da": "Udgivet", "en": "Published"},
+    "section": {"da": "Afsnit", "en": "Section"},
+    "page": {"da": "Side", "en": "Page"},
+    "handout_title": {
+        "da": "Kvalitetsassistenten – samtale med kilder",
+        "en": "Kvalitetsassistenten – conversation with sources",
+    },
+    "handout_date": {"da": "Dato", "en": "Date"},
+    "handout_sources": {"da": "Kildeliste", "en": "List of sources"},
+    "handout_origin": {
+        "da": "Svarene er ordrette uddrag af det udgivne materiale om kvalitet i "
+        "socialpsykiatrien, fundet af Kvalitetsassistenten; tallene i [ ] henviser til "
+        "kildelisten.",
+        "en": "The answers are verbatim extracts from the published material on quality in "
+        "social psychiatry, found by Kvalitetsassistenten; the numbers in [ ] refer to the "
+        "list of sources.",
+    },
+    "handout_footer": {
+        "da": "Svarene bygger kun på de udgivne dokumenter i kildelisten. Tjek originalen, før "
+        "du bruger et svar i en konkret sag.",
+        "en": "The answers rest only on the published documents in the list of sources. Check "
+        "the original before you rely on an answer in a specific case.",
+    },
+}
+
+
+def t(key: str, lang: str, **kwargs: object) -> str:
+    return lookup(HANDOUT_STRINGS, key, lang, **kwargs)
+
+
+def kind_label(kind: str, lang: str) -> str:
+    """A readable name for a document kind; kinds added later show as-is rather than crash."""
+    return label(HANDOUT_STRINGS, "kind_", kind, lang)
 
 
 @dataclass

@@ -1,21 +1,20 @@
 """Trainers' question bank: questions grouped by the topics of the material, in both languages.
 
-The bank is a plain YAML file a trainer can edit (``ui/question_bank.yaml``, or the file named by
-``KVA_QUESTION_BANK``); it is a project file, not the store, so reading it from disk keeps the
-"UI talks only HTTP for data" rule intact. It is not the evaluation suite: those questions test
-the assistant (traps included); these are for teaching.
+The bank is a plain YAML file a trainer can edit (``assistant/question_bank.yaml``, or the file
+named by ``KVA_QUESTION_BANK``). The API serves it (``GET /api/study/topics``) and builds study
+material from it; the UI gets it from there. It is not the evaluation suite: those questions
+test the assistant (traps included); these are for teaching.
 
 Example:
-    >>> from ui.question_bank import load_bank
-    >>> topics = load_bank(language="en")
-    >>> topics[0].title, len(topics[0].questions) > 0
-    ('Quality and recovery', True)
+    >>> from assistant.question_bank import bank_topics
+    >>> topic = bank_topics()[0]
+    >>> topic["n"], topic["title"]["en"], len(topic["questions"]["da"]) > 0
+    (1, 'Quality and recovery', True)
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +28,8 @@ class BankError(ValueError):
     """The bank file cannot be read; the message names the file and what is wrong."""
 
 
-@dataclass(frozen=True)
-class Topic:
-    title: str
-    questions: list[str]
-
-
 def bank_path() -> Path:
     return Path(os.environ.get("KVA_QUESTION_BANK") or BANK_FILE)
-
-
-def _text(value: Any, language: str) -> str:
-    if isinstance(value, dict):
-        value = value.get(language) or ""
-    return str(value or "").strip()
 
 
 def read_bank(path: Path | None = None) -> list[dict[str, Any]]:
@@ -63,13 +50,19 @@ def read_bank(path: Path | None = None) -> list[dict[str, Any]]:
     return topics
 
 
-def load_bank(path: Path | None = None, language: str = "da") -> list[Topic]:
-    """The topics in ``language``, in file order; topics without questions in it are left out."""
-    shown: list[Topic] = []
-    for i, topic in enumerate(read_bank(path)):
-        questions = [_text(q, language) for q in topic["questions"].get(language) or []]
-        questions = [q for q in questions if q]
-        if questions:
-            title = _text(topic.get("title"), language) or f"{i + 1}"
-            shown.append(Topic(title=title, questions=questions))
-    return shown
+def bank_topics(path: Path | None = None) -> list[dict[str, Any]]:
+    """The bank's topics in file order as ``{n, title: {da, en}, questions: {da: [...], en:
+    [...]}}``; a title given once serves both languages, empty questions are left out."""
+    topics = []
+    for i, raw in enumerate(read_bank(path)):
+        title = raw.get("title")
+        titles = {
+            lang: str((title.get(lang) if isinstance(title, dict) else title) or "").strip()
+            for lang in LANGUAGES
+        }
+        questions = {
+            lang: [str(q).strip() for q in raw["questions"].get(lang) or [] if str(q).strip()]
+            for lang in LANGUAGES
+        }
+        topics.append({"n": i + 1, "title": titles, "questions": questions})
+    return topics

@@ -34,6 +34,7 @@ import numpy as np
 from assistant.chrome import BoilerplateCache, is_chrome
 from assistant.injection import is_injection
 from assistant.models import Citation, Filters, Language
+from assistant.question_bank import bank_path, bank_topics
 
 if TYPE_CHECKING:
     from assistant.pipeline import Assistant
@@ -103,29 +104,8 @@ class Sentence:
 # -- the bank --------------------------------------------------------------------------------
 
 
-def bank_topics() -> list[dict[str, Any]]:
-    """The bank's topics as ``{n, title: {da, en}, questions: {da: [...], en: [...]}}``."""
-    from ui.question_bank import read_bank  # plain YAML reading; no Streamlit
-
-    topics = []
-    for i, raw in enumerate(read_bank()):
-        title = raw.get("title")
-        titles = {
-            lang: str((title.get(lang) if isinstance(title, dict) else title) or "").strip()
-            for lang in ("da", "en")
-        }
-        questions = {
-            lang: [str(q).strip() for q in raw["questions"].get(lang) or [] if str(q).strip()]
-            for lang in ("da", "en")
-        }
-        topics.append({"n": i + 1, "title": titles, "questions": questions})
-    return topics
-
-
 def _bank_stamp() -> int:
     """Changes when a trainer edits the bank, so cached material follows the file."""
-    from ui.question_bank import bank_path
-
     try:
         return bank_path().stat().st_mtime_ns
     except OSError:

@@ -469,7 +469,7 @@ def test_export_holds_exactly_the_approved_questions(api: Server, room: dict) ->
         text = md.text
         assert "Hvad er recovery?" in text and room["title"] in text
         assert "ventende" not in text and "skjult" not in text
-        # Its numbered sources, in the chat handout's style (ui/export.py).
+        # Its numbered sources, in the chat handout's style (assistant/handout.py).
         first = kept["answer"]["citations"][0]
         assert "Kildeliste" in text and first["title"] in text
         assert f"[{first['n']}]" in text

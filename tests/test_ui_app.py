@@ -206,7 +206,7 @@ def test_question_bank_shows_topics_in_the_ui_language_and_asks(
 ) -> None:
     assert [tab.label for tab in app.tabs] == ["Recovery", "Serviceloven"]
     assert app.expander[0].label == "Spørgsmålsbank"
-    assert "ui/question_bank.yaml" in texts(app)
+    assert "assistant/question_bank.yaml" in texts(app)
     button = app.button(key="bank-da-0-0")
     assert button.label == "Hvad er recovery?"
     button.click().run()

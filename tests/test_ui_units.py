@@ -12,9 +12,10 @@ import ui_fixtures as F
 from docx import Document
 from pypdf import PdfReader
 
-from ui.export import build_handout, to_docx, to_markdown, to_pdf
+from assistant.handout import build_handout, to_docx, to_markdown, to_pdf
+from assistant.plain_text import section_label
+from assistant.question_bank import BankError, bank_topics, read_bank
 from ui.i18n import STARTER_QUESTIONS, STRINGS, kind_label, t
-from ui.question_bank import BankError, load_bank, read_bank
 from ui.render import (
     abstain_html,
     answer_markup,
@@ -26,7 +27,6 @@ from ui.render import (
     passage_html,
     plain_passage_html,
     section_at,
-    section_label,
 )
 
 MESSAGES = [
@@ -258,16 +258,17 @@ def test_pdf_never_leaves_a_heading_at_the_bottom_of_a_page() -> None:
         assert body[-1] != "Kildeliste"
 
 
-def test_question_bank_is_by_topic_in_the_ui_language() -> None:
+def test_question_bank_is_by_topic_in_both_languages() -> None:
+    topics = bank_topics()
+    assert len(topics) >= 4
     for language in ("da", "en"):
-        topics = load_bank(language=language)
-        assert len(topics) >= 4
-        assert all(topic.questions for topic in topics)
-    da, en = load_bank(language="da"), load_bank(language="en")
-    assert da[0].title == "Kvalitet og recovery" and en[0].title == "Quality and recovery"
-    assert all("?" in q for topic in da + en for q in topic.questions)
+        assert all(topic["questions"][language] for topic in topics)
+        assert all(topic["title"][language] for topic in topics)
+    assert topics[0]["title"] == {"da": "Kvalitet og recovery", "en": "Quality and recovery"}
+    questions = [q for topic in topics for qs in topic["questions"].values() for q in qs]
+    assert all("?" in q for q in questions)
     # No evaluation-suite tags or traps in a teaching bank.
-    titles = " ".join(topic.title for topic in da + en).lower()
+    titles = " ".join(title for topic in topics for title in topic["title"].values()).lower()
     for tag in ("abstain", "injection", "plausible-absent", "cross-lingual"):
         assert tag not in titles
 
@@ -275,12 +276,13 @@ def test_question_bank_is_by_topic_in_the_ui_language() -> None:
 def test_question_bank_file_errors_are_clear(tmp_path: Path) -> None:
     good = tmp_path / "bank.yaml"
     good.write_text(
-        "topics:\n  - title: {da: Emne, en: Topic}\n    questions: {da: ['Hvad?']}\n",
+        "topics:\n  - title: {da: Emne, en: Topic}\n    questions: {da: ['Hvad?', ' ']}\n",
         encoding="utf-8",
     )
-    assert [t.title for t in load_bank(good, "da")] == ["Emne"]
-    assert load_bank(good, "en") == []  # no English questions: the topic is not shown
-    assert load_bank(tmp_path / "missing.yaml") == []
+    assert bank_topics(good) == [
+        {"n": 1, "title": {"da": "Emne", "en": "Topic"}, "questions": {"da": ["Hvad?"], "en": []}}
+    ]
+    assert bank_topics(tmp_path / "missing.yaml") == []
     broken = tmp_path / "broken.yaml"
     broken.write_text("topics: [", encoding="utf-8")
     with pytest.raises(BankError, match="broken.yaml"):
@@ -293,8 +295,8 @@ def test_question_bank_file_errors_are_clear(tmp_path: Path) -> None:
 
 def test_every_bank_question_is_answered_by_the_default_corpus(assistant) -> None:  # noqa: ANN001
     for language in ("da", "en"):
-        for topic in load_bank(language=language):
-            for question in topic.questions:
+        for topic in bank_topics():
+            for question in topic["questions"][language]:
                 answer = assistant.ask(question, language=language)
                 assert not answer.abstained, (language, question)
                 assert answer.citations, (language, question)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from assistant.guard import contains_cpr
+from assistant.question_bank import BankError, bank_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # lets `pytest tests/...` import `ui` without installing it
@@ -174,6 +175,13 @@ class FakeApi:
                     200, content=sse(events), headers={"content-type": "text/event-stream"}
                 )
             return httpx.Response(200, json=answer)
+        if path == "/api/study/topics":
+            # As the real API does: the bank file KVA_QUESTION_BANK names, a broken one a 503.
+            try:
+                return httpx.Response(200, json=bank_topics())
+            except BankError as exc:
+                error = {"code": "question_bank_unreadable", "message": f"The question bank: {exc}"}
+                return httpx.Response(503, json={"error": error})
         if path == "/api/documents" and method == "GET":
             return httpx.Response(200, json={"documents": DOCS, "count": len(DOCS)})
         if path == "/api/documents" and method == "POST":

@@ -173,6 +173,10 @@ class ApiClient:
 
     # --- documents -------------------------------------------------------------------------
 
+    def study_topics(self) -> list[dict[str, Any]]:
+        """The trainers' question bank: ``[{n, title: {da, en}, questions: {da, en}}]``."""
+        return self._request("GET", "/api/study/topics").json()
+
     def documents(self) -> list[dict[str, Any]]:
         body = self._request("GET", "/api/documents").json()
         # Accept both a bare list and the {"documents": [...], "count": n} envelope.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -37,19 +38,31 @@ def error_text(err: ApiError, language: str) -> str:
     return t("err_server", language, message=err.message)
 
 
-def documents(
-    api: ApiClient, refresh: bool = False
+def _cached(
+    name: str, fetch: Callable[[], list[dict[str, Any]]], refresh: bool = False
 ) -> tuple[list[dict[str, Any]], ApiError | None]:
-    """The corpus overview, cached briefly per session so every rerun does not refetch it."""
-    cached = st.session_state.get("_docs")
+    """``fetch()``, kept briefly per session so every rerun does not ask the API again."""
+    cached = st.session_state.get(name)
     if cached and not refresh and time.monotonic() - cached[0] < DOCS_TTL_S:
         return cached[1], None
     try:
-        docs = api.documents()
+        value = fetch()
     except ApiError as err:
         return [], err
-    st.session_state["_docs"] = (time.monotonic(), docs)
-    return docs, None
+    st.session_state[name] = (time.monotonic(), value)
+    return value, None
+
+
+def documents(
+    api: ApiClient, refresh: bool = False
+) -> tuple[list[dict[str, Any]], ApiError | None]:
+    """The corpus overview."""
+    return _cached("_docs", api.documents, refresh)
+
+
+def question_bank(api: ApiClient) -> tuple[list[dict[str, Any]], ApiError | None]:
+    """The trainers' question bank, every topic in both languages (``GET /api/study/topics``)."""
+    return _cached("_bank", api.study_topics)
 
 
 def max_upload_mb() -> str:

@@ -1,17 +1,29 @@
-"""Every string the UI shows, in Danish and English.
+"""Every string the chat and documents pages show, in Danish and English (the workshop pages'
+are in ``ui.workshop_i18n``); both are looked up the one way ``assistant.i18n`` has.
 
 Keeping them in one table means a missing translation is a test failure, not a surprise in front
-of a room of trainees.
+of a room of trainees. The table includes the handout's strings (``assistant.handout``), so the
+screen and a handout name a document kind, a section or a page alike.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from assistant.handout import HANDOUT_STRINGS, kind_label
+from assistant.i18n import DEFAULT_LANG, Strings, UiLang, label, lookup
 
-UiLang = Literal["da", "en"]
-DEFAULT_LANG: UiLang = "da"
+__all__ = [
+    "DEFAULT_LANG",
+    "STARTER_QUESTIONS",
+    "STRINGS",
+    "UiLang",
+    "fallback_label",
+    "kind_label",
+    "language_label",
+    "t",
+]
 
-STRINGS: dict[str, dict[str, str]] = {
+STRINGS: Strings = {
+    **HANDOUT_STRINGS,
     "app_title": {"da": "Kvalitetsassistenten", "en": "Kvalitetsassistenten"},
     "tagline": {
         "da": "Spørg om kvalitet i socialpsykiatrien – svar med kilder fra det udgivne materiale.",
@@ -46,14 +58,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "da": "Fra et dansk dokument: {source}",
         "en": "From a Danish document: {source}",
     },
-    "abstained_title": {
-        "da": "Materialet dækker ikke dette",
-        "en": "The material does not cover this",
-    },
-    "closest_passages": {
-        "da": "Nærmeste passager i materialet",
-        "en": "Closest passages in the material",
-    },
     "no_related": {"da": "Ingen relaterede passager fundet.", "en": "No related passages found."},
     "filters": {"da": "Afgræns søgningen", "en": "Narrow the search"},
     "filter_language": {"da": "Dokumentsprog", "en": "Document language"},
@@ -63,26 +67,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "filter_docs": {"da": "Bestemte dokumenter", "en": "Specific documents"},
     "lang_da": {"da": "Dansk", "en": "Danish"},
     "lang_en": {"da": "Engelsk", "en": "English"},
-    "kind_news": {"da": "Nyhed", "en": "News"},
-    "kind_initiative": {"da": "Initiativ", "en": "Initiative"},
-    "kind_benchmark": {"da": "Benchmark", "en": "Benchmark"},
-    "kind_catalogue": {"da": "Katalog", "en": "Catalogue"},
-    "kind_literature-study": {"da": "Litteraturstudie", "en": "Literature study"},
-    "kind_guideline": {"da": "Vejledning", "en": "Guideline"},
-    "kind_law": {"da": "Lov og regler", "en": "Law and rules"},
-    "kind_report": {"da": "Rapport", "en": "Report"},
-    "kind_method": {"da": "Metode", "en": "Method"},
-    "kind_other": {"da": "Andet", "en": "Other"},
     "source_panel": {"da": "Kilde", "en": "Source"},
     "source_panel_empty": {
         "da": "Klik på en kilde [n] under svaret for at se den citerede passage her.",
         "en": "Click a source [n] below the answer to see the cited passage here.",
     },
-    "published": {"da": "Udgivet", "en": "Published"},
     "kind": {"da": "Type", "en": "Kind"},
     "publisher": {"da": "Udgiver", "en": "Publisher"},
-    "section": {"da": "Afsnit", "en": "Section"},
-    "page": {"da": "Side", "en": "Page"},
     "language": {"da": "Sprog", "en": "Language"},
     "read_whole_document": {
         "da": "Læs hele dokumentet her",
@@ -135,38 +126,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "da": "Stil et spørgsmål først – så kan samtalen eksporteres.",
         "en": "Ask a question first – then the conversation can be exported.",
     },
-    "handout_title": {
-        "da": "Kvalitetsassistenten – samtale med kilder",
-        "en": "Kvalitetsassistenten – conversation with sources",
-    },
-    "handout_date": {"da": "Dato", "en": "Date"},
-    "handout_sources": {"da": "Kildeliste", "en": "List of sources"},
-    "handout_origin": {
-        "da": "Svarene er ordrette uddrag af det udgivne materiale om kvalitet i "
-        "socialpsykiatrien, fundet af Kvalitetsassistenten; tallene i [ ] henviser til "
-        "kildelisten.",
-        "en": "The answers are verbatim extracts from the published material on quality in "
-        "social psychiatry, found by Kvalitetsassistenten; the numbers in [ ] refer to the "
-        "list of sources.",
-    },
-    "handout_footer": {
-        "da": "Svarene bygger kun på de udgivne dokumenter i kildelisten. Tjek originalen, før "
-        "du bruger et svar i en konkret sag.",
-        "en": "The answers rest only on the published documents in the list of sources. Check "
-        "the original before you rely on an answer in a specific case.",
-    },
     "question_bank": {"da": "Spørgsmålsbank", "en": "Question bank"},
     "question_bank_help": {
         "da": "Spørgsmål til undervisning, ordnet efter materialets emner. Klik for at stille et.",
         "en": "Questions for teaching, grouped by the topics of the material. Click one to ask it.",
     },
     "question_bank_edit": {
-        "da": "Listen redigeres i filen ui/question_bank.yaml.",
-        "en": "The list is edited in the file ui/question_bank.yaml.",
+        "da": "Listen redigeres i filen assistant/question_bank.yaml.",
+        "en": "The list is edited in the file assistant/question_bank.yaml.",
     },
     "question_bank_empty": {
-        "da": "Spørgsmålsbanken er tom (ui/question_bank.yaml).",
-        "en": "The question bank is empty (ui/question_bank.yaml).",
+        "da": "Spørgsmålsbanken er tom (assistant/question_bank.yaml).",
+        "en": "The question bank is empty (assistant/question_bank.yaml).",
     },
     "question_bank_broken": {
         "da": "Spørgsmålsbanken kunne ikke læses: {error}",
@@ -300,23 +271,13 @@ STARTER_QUESTIONS: dict[str, list[str]] = {
 
 def t(key: str, lang: str, **kwargs: object) -> str:
     """The string for ``key`` in ``lang``, formatted with ``kwargs``; unknown lang falls back."""
-    entry = STRINGS[key]
-    text = entry.get(lang) or entry[DEFAULT_LANG]
-    return text.format(**kwargs) if kwargs else text
+    return lookup(STRINGS, key, lang, **kwargs)
 
 
 def fallback_label(reason: str | None, lang: str) -> str:
     """Why a generative answer was replaced by quotes, in words; an unknown reason as-is."""
-    key = f"fallback_{reason}"
-    return t(key, lang) if key in STRINGS else (reason or "?")
-
-
-def kind_label(kind: str, lang: str) -> str:
-    """A readable name for a document kind; kinds added later show as-is rather than crash."""
-    key = f"kind_{kind}"
-    return t(key, lang) if key in STRINGS else kind
+    return label(STRINGS, "fallback_", reason, lang) if reason else "?"
 
 
 def language_label(code: str, lang: str) -> str:
-    key = f"lang_{code}"
-    return t(key, lang) if key in STRINGS else code
+    return label(STRINGS, "lang_", code, lang)

@@ -87,6 +87,3 @@ class WorkshopClient(ApiClient):
     def study(self, params: dict[str, str]) -> dict[str, Any]:
         """Key points, FAQ and quiz for ``doc_id`` (+ ``section``) or ``topic``."""
         return self._request("GET", "/api/study", params=params).json()
-
-    def study_topics(self) -> list[dict[str, Any]]:
-        return self._request("GET", "/api/study/topics").json()

@@ -1,5 +1,6 @@
-"""The workshop pages' strings, in Danish and English (kept apart from ``ui.i18n`` so the two
-tables can grow independently). The pages speak the workshop's language, not the browser's.
+"""The workshop pages' strings, in Danish and English (a table of their own beside ``ui.i18n``'s,
+looked up the same one way, ``assistant.i18n.lookup``). The pages speak the workshop's language,
+not the browser's.
 
 Example:
     >>> w("ws_ask_button", "en")
@@ -8,9 +9,9 @@ Example:
 
 from __future__ import annotations
 
-from ui.i18n import DEFAULT_LANG
+from assistant.i18n import Strings, lookup
 
-WS_STRINGS: dict[str, dict[str, str]] = {
+WS_STRINGS: Strings = {
     "nav_trainer": {"da": "Workshop: underviser", "en": "Workshop: trainer"},
     "nav_participant": {"da": "Workshop", "en": "Workshop"},
     # trainer: starting
@@ -138,6 +139,4 @@ WS_STRINGS: dict[str, dict[str, str]] = {
 
 def w(key: str, lang: str, **kwargs: object) -> str:
     """The workshop string for ``key`` in ``lang``, formatted with ``kwargs``."""
-    entry = WS_STRINGS[key]
-    text = entry.get(lang) or entry[DEFAULT_LANG]
-    return text.format(**kwargs) if kwargs else text
+    return lookup(WS_STRINGS, key, lang, **kwargs)

@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 from assistant.api.deps import get_assistant
 from assistant.api.errors import ApiError
 from assistant.models import Citation
-from assistant.study import Scope, StudyError, bank_topics, build_study
-from ui.question_bank import BankError
+from assistant.question_bank import BankError, bank_topics
+from assistant.study import Scope, StudyError, build_study
 
 router = APIRouter(prefix="/api/study", tags=["study"])
 

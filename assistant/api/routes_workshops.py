@@ -52,6 +52,7 @@ from assistant.api.privacy import contains_cpr, cpr_warning, mask_cpr
 from assistant.db import Database
 from assistant.db.engine import redacted
 from assistant.db.workshops import AlreadyVoted, RateLimited, Workshop, WorkshopStore
+from assistant.handout import build_handout, to_docx, to_markdown, to_pdf
 from ingest.settings import Settings
 
 log = logging.getLogger("kva.api.workshops")
@@ -633,10 +634,6 @@ def export(
 
 
 def _handout(room: Workshop, questions: list[dict[str, Any]], format: str) -> bytes:
-    # The chat's handout builder (ui/export.py: plain Python, no Streamlit), so a workshop's
-    # export and a conversation's look the same.
-    from ui.export import build_handout, to_docx, to_markdown, to_pdf
-
     messages = [
         {
             "role": "assistant",

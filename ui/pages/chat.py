@@ -10,11 +10,11 @@ from typing import Any
 import streamlit as st
 
 from assistant.guard import contains_cpr, mask_cpr
+from assistant.handout import build_handout, to_docx, to_markdown, to_pdf
+from assistant.plain_text import section_label
 from ui import common
 from ui.api_client import ApiClient, ApiError
-from ui.export import build_handout, to_docx, to_markdown, to_pdf
 from ui.i18n import STARTER_QUESTIONS, fallback_label, kind_label, language_label, t
-from ui.question_bank import BankError, load_bank
 from ui.render import (
     SOURCE_SCRIPT,
     abstain_html,
@@ -24,7 +24,6 @@ from ui.render import (
     meta_line,
     passage_html,
     plain_passage_html,
-    section_label,
     show_turn_script,
 )
 
@@ -353,19 +352,28 @@ def render_question_bank() -> str | None:
         if not st.session_state.get("present"):  # for whoever maintains the list, not the room
             help_text += " " + t("question_bank_edit", lang)
         st.caption(help_text)
-        try:
-            topics = load_bank(language=lang)
-        except BankError as err:
-            st.warning(t("question_bank_broken", lang, error=str(err)))
+        bank, err = common.question_bank(api)
+        if err is not None:
+            if err.status == 503:  # the API could not read the file: say what is wrong with it
+                reason = err.message.removeprefix("The question bank: ")
+                st.warning(t("question_bank_broken", lang, error=reason))
+            else:
+                st.warning(common.error_text(err, lang))
             return None
+        # A topic without questions in the UI's language is left out; an untitled one numbered.
+        topics = [
+            (topic["title"].get(lang) or str(topic["n"]), topic["questions"].get(lang) or [])
+            for topic in bank
+        ]
+        topics = [(title, questions) for title, questions in topics if questions]
         if not topics:
             st.caption(t("question_bank_empty", lang))
             return None
         chosen = None
-        tabs = st.tabs([topic.title for topic in topics])
-        for k, (tab, topic) in enumerate(zip(tabs, topics, strict=True)):
+        tabs = st.tabs([title for title, _ in topics])
+        for k, (tab, (_, questions)) in enumerate(zip(tabs, topics, strict=True)):
             with tab:
-                for j, q in enumerate(topic.questions):
+                for j, q in enumerate(questions):
                     if st.button(q, key=f"bank-{lang}-{k}-{j}"):
                         chosen = q
     return chosen

@@ -7,10 +7,11 @@ from typing import Any
 
 import streamlit as st
 
+from assistant.plain_text import section_label
 from ui import common
 from ui.api_client import ApiError
 from ui.i18n import kind_label, language_label, t
-from ui.render import meta_line, passage_html, plain_passage_html, section_at, section_label
+from ui.render import meta_line, passage_html, plain_passage_html, section_at
 
 JOB_POLL_S = 1.0
 JOB_WAIT_S = 180.0
