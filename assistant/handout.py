@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -419,3 +420,16 @@ def to_pdf(handout: Handout) -> bytes:
     story += [Spacer(1, 0.4 * cm), para(t("handout_footer", lang), styles["Italic"])]
     pdf.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+# The formats a handout is rendered in: file ending -> (media type, renderer).
+FORMATS: dict[str, tuple[str, Callable[[Handout], bytes]]] = {
+    "md": ("text/markdown; charset=utf-8", lambda handout: to_markdown(handout).encode("utf-8")),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", to_docx),
+    "pdf": ("application/pdf", to_pdf),
+}
+
+
+def render(handout: Handout, fmt: str) -> bytes:
+    """The handout as a file in ``fmt`` (a key of ``FORMATS``)."""
+    return FORMATS[fmt][1](handout)

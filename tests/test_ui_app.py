@@ -216,6 +216,23 @@ def test_question_bank_shows_topics_in_the_ui_language_and_asks(
     assert [tab.label for tab in app.tabs] == ["Recovery"]
     assert app.button(key="bank-en-0-0").label == "What is recovery?"
 
+    # The bank comes from the API (GET /api/study/topics), not from a file the UI reads.
+    assert any(r.url.path == "/api/study/topics" for r in fake.requests)
+
+
+def test_an_unreadable_question_bank_is_named_not_a_traceback(
+    fake: F.FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "broken-bank.yaml"
+    broken.write_text("topics: [", encoding="utf-8")
+    monkeypatch.setenv("KVA_QUESTION_BANK", str(broken))
+    at = AppTest.from_file(F.APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("Spørgsmålsbanken kunne ikke læses: broken-bank.yaml" in w for w in warnings)
+    assert not at.tabs
+
 
 def test_cpr_number_is_masked_everywhere_and_warned_about_once(
     app: AppTest, fake: F.FakeApi

@@ -114,7 +114,7 @@ async def study(
     except StudyError as exc:
         raise ApiError(_STATUS.get(exc.code, 404), exc.code, exc.message) from exc
     except BankError as exc:
-        raise ApiError(503, "question_bank_unreadable", f"The question bank: {exc}") from exc
+        raise _unreadable(exc) from exc
 
 
 @router.get("/topics", response_model=list[BankTopic])
@@ -123,4 +123,9 @@ def topics() -> list[dict[str, Any]]:
     try:
         return bank_topics()
     except BankError as exc:
-        raise ApiError(503, "question_bank_unreadable", f"The question bank: {exc}") from exc
+        raise _unreadable(exc) from exc
+
+
+def _unreadable(exc: BankError) -> ApiError:
+    # The message names the file and what is wrong with it, for whoever edits the bank.
+    return ApiError(503, "question_bank_unreadable", f"The question bank: {exc}")

@@ -52,7 +52,7 @@ from assistant.api.privacy import contains_cpr, cpr_warning, mask_cpr
 from assistant.db import Database
 from assistant.db.engine import redacted
 from assistant.db.workshops import AlreadyVoted, RateLimited, Workshop, WorkshopStore
-from assistant.handout import build_handout, to_docx, to_markdown, to_pdf
+from assistant.handout import FORMATS, build_handout, render
 from ingest.settings import Settings
 
 log = logging.getLogger("kva.api.workshops")
@@ -217,22 +217,35 @@ def _trainer(store: WorkshopStore, room: Workshop, request: Request) -> None:
         )
 
 
-def _participant(request: Request, header: str | None, required: bool) -> str | None:
+def _trainer_room(store: WorkshopStore, code: str, request: Request) -> Workshop:
+    """The room, for its trainer only (404 before 401: an unknown code says so first)."""
+    room = _room(store, code)
+    _trainer(store, room, request)
+    return room
+
+
+def _participant(request: Request, header: str | None) -> str | None:
+    """The participant id sent (header, else the join's cookie), if any; a malformed one is
+    refused."""
     value = header or request.cookies.get(PARTICIPANT_COOKIE)
-    if value is None:
-        if required:
-            raise ApiError(
-                401,
-                "participant_required",
-                f"Join the workshop first (POST /api/workshops/{{code}}/join) and send the "
-                f"participant id as the {PARTICIPANT_HEADER} header.",
-            )
-        return None
-    if not _PARTICIPANT_RE.match(value):
+    if value is not None and not _PARTICIPANT_RE.match(value):
         raise ApiError(
             422,
             "invalid_participant_id",
             f"{PARTICIPANT_HEADER} must be the id the join call returned.",
+        )
+    return value
+
+
+def _joined(request: Request, header: str | None) -> str:
+    """The participant id, which asking and voting need."""
+    value = _participant(request, header)
+    if value is None:
+        raise ApiError(
+            401,
+            "participant_required",
+            f"Join the workshop first (POST /api/workshops/{{code}}/join) and send the "
+            f"participant id as the {PARTICIPANT_HEADER} header.",
         )
     return value
 
@@ -283,6 +296,7 @@ def _question_or_404(
 # -- routes ----------------------------------------------------------------------------------
 
 ROOM_404 = {404: {"description": "No workshop has this code."}}
+PARTICIPANT = {**ROOM_404, 401: {"description": "No participant id (join first)."}}
 TRAINER = {
     401: {"description": "No or wrong trainer token (`Authorization: Bearer <token>`)."},
     **ROOM_404,
@@ -342,8 +356,7 @@ def join_workshop(code: str, request: Request, response: Response, store: StoreD
 @router.delete("/{code}", status_code=204, responses=TRAINER)
 def delete_workshop(code: str, request: Request, store: StoreDep, bearer: BearerDep = None) -> None:
     """Delete the workshop with all its questions and votes, at once (trainer)."""
-    room = _room(store, code)
-    _trainer(store, room, request)
+    room = _trainer_room(store, code, request)
     store.delete(room)
     log.info("workshop deleted", extra={"workshop": room.code})
 
@@ -353,8 +366,7 @@ def close_workshop(
     code: str, request: Request, store: StoreDep, bearer: BearerDep = None
 ) -> dict[str, Any]:
     """Stop taking questions and votes (trainer). Moderation and export still work."""
-    room = _room(store, code)
-    _trainer(store, room, request)
+    room = _trainer_room(store, code, request)
     return _info(store.close(room), request.app.state.settings)
 
 
@@ -363,8 +375,7 @@ def close_workshop(
     status_code=201,
     response_model=Question,
     responses={
-        **ROOM_404,
-        401: {"description": "No participant id (join first)."},
+        **PARTICIPANT,
         409: {"description": "The workshop is closed or has expired."},
         413: {"description": "The request body is over 1 MB."},
         422: {"description": "Empty or too long question, too long name."},
@@ -381,8 +392,7 @@ async def ask_question(
     """Ask (a participant). Stored pending, with CPR numbers masked, and answered at once by
     the assistant (history-free); the trainer sees it as soon as it is stored."""
     settings: Settings = request.app.state.settings
-    participant = _participant(request, participant_header, required=True)
-    assert participant is not None
+    participant = _joined(request, participant_header)
     text = body.text.strip()
     if not text:
         raise ApiError(422, "empty_question", "The question is empty.")
@@ -472,7 +482,7 @@ def list_questions(
     if trainer:
         _trainer(store, room, request)
     else:
-        participant = _participant(request, participant_header, required=False)
+        participant = _participant(request, participant_header)
     viewer = "t" if trainer else (participant or "-")
     etag = _etag(room, viewer)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
@@ -523,8 +533,7 @@ async def events(code: str, request: Request, store: StoreDep) -> EventSourceRes
     "/{code}/questions/{question_id}/vote",
     response_model=Voted,
     responses={
-        **ROOM_404,
-        401: {"description": "No participant id (join first)."},
+        **PARTICIPANT,
         409: {"description": "Already voted, question not approved, or workshop closed."},
     },
 )
@@ -536,8 +545,7 @@ def vote(
     participant_header: ParticipantHeader = None,
 ) -> dict[str, Any]:
     """Vote for an approved question (a participant, once per question)."""
-    participant = _participant(request, participant_header, required=True)
-    assert participant is not None
+    participant = _joined(request, participant_header)
     room = _room(store, code)
     found = _question_or_404(store, room, question_id, participant=participant)
     _refuse_if_not_open(room)
@@ -559,8 +567,7 @@ def _moderation(action: str, summary: str, **change: Any) -> None:
         store: StoreDep,
         bearer: BearerDep = None,
     ) -> dict[str, Any]:
-        room = _room(store, code)
-        _trainer(store, room, request)
+        room = _trainer_room(store, code, request)
         if not store.moderate(room, question_id, **change):
             raise ApiError(404, "question_not_found", "This workshop has no such question.")
         return _question_or_404(store, room, question_id, trainer=True)
@@ -594,12 +601,7 @@ _moderation("unanswered", "Take the answered mark off a question (trainer).", an
 
 # -- export ----------------------------------------------------------------------------------
 
-_MEDIA = {
-    "md": "text/markdown; charset=utf-8",
-    "csv": "text/csv; charset=utf-8",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "pdf": "application/pdf",
-}
+_MEDIA = {fmt: media for fmt, (media, _) in FORMATS.items()} | {"csv": "text/csv; charset=utf-8"}
 
 
 @router.get(
@@ -618,8 +620,7 @@ def export(
 ) -> Response:
     """Every approved question with its answer and numbered sources (trainer), in the
     handout style of the chat's export; ``csv`` is one row per question."""
-    room = _room(store, code)
-    _trainer(store, room, request)
+    room = _trainer_room(store, code, request)
     questions = store.exportable(room)
     if format == "csv":
         content: bytes = _csv(questions).encode("utf-8-sig")  # BOM: Excel reads æøå right
@@ -645,12 +646,8 @@ def _handout(room: Workshop, questions: list[dict[str, Any]], format: str) -> by
     ]
     handout = build_handout(messages, room.language, {}, date.today())
     handout.title = f"{handout.title}: {room.title}"
-    if format == "md":
-        return to_markdown(handout).encode("utf-8")
-    if format == "docx":
-        return to_docx(handout)
     try:
-        return to_pdf(handout)
+        return render(handout, format)
     except ImportError as exc:  # reportlab is in the dev extra; the lock installs it
         raise ApiError(
             501, "pdf_unavailable", "PDF export needs reportlab; use md, docx or csv."

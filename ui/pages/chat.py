@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from assistant.guard import contains_cpr, mask_cpr
-from assistant.handout import build_handout, to_docx, to_markdown, to_pdf
+from assistant.handout import FORMATS, build_handout
 from assistant.plain_text import section_label
 from ui import common
 from ui.api_client import ApiClient, ApiError
@@ -386,34 +386,17 @@ def render_export(docs: list[dict[str, Any]]) -> None:
         return
     handout = build_handout(messages, lang, {d["doc_id"]: d for d in docs}, date.today())
     stem = f"kvalitetsassistenten-{handout.day.isoformat()}"
-    st.download_button(
-        t("export_md", lang),
-        to_markdown(handout).encode("utf-8"),
-        file_name=f"{stem}.md",
-        mime="text/markdown",
-        key="dl-md",
-        icon=":material/download:",
-        # No rerun on click: a rerun replaces the file URL and can cancel the download.
-        on_click="ignore",
-    )
-    st.download_button(
-        t("export_docx", lang),
-        to_docx(handout),
-        file_name=f"{stem}.docx",
-        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        key="dl-docx",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    st.download_button(
-        t("export_pdf", lang),
-        to_pdf(handout),
-        file_name=f"{stem}.pdf",
-        mime="application/pdf",
-        key="dl-pdf",
-        icon=":material/download:",
-        on_click="ignore",
-    )
+    for fmt, (mime, render) in FORMATS.items():
+        st.download_button(
+            t(f"export_{fmt}", lang),
+            render(handout),
+            file_name=f"{stem}.{fmt}",
+            mime=mime,
+            key=f"dl-{fmt}",
+            icon=":material/download:",
+            # No rerun on click: a rerun replaces the file URL and can cancel the download.
+            on_click="ignore",
+        )
 
 
 docs, docs_error = common.documents(api)
