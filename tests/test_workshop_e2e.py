@@ -171,7 +171,14 @@ def test_a_workshop_room_end_to_end(room_servers: dict[str, str], browser: Any) 
 
     # Each asks; each question reaches the trainer's screen without a reload (it is stored
     # before it is answered, so the trainer sees it while the assistant composes).
-    token = trainer.get_by_text("Undervisernøgle").inner_text().split(": ")[-1].strip()
+    # The trainer token is folded away until asked for (the screen may be on the projector).
+    token_box = trainer.get_by_test_id("stExpander").filter(has_text="Vis undervisernøglen")
+    expect(token_box.get_by_test_id("stCode")).to_be_hidden()
+    token_box.get_by_text("Vis undervisernøglen").click()
+    token = token_box.get_by_test_id("stCode").inner_text().strip()
+    assert len(token) >= 20, token
+    token_box.get_by_text("Vis undervisernøglen").click()
+    expect(token_box.get_by_test_id("stCode")).to_be_hidden()
     arrivals, clicks = [], []
     for (_, page), text in zip(phones, QUESTIONS, strict=True):
         page.get_by_label("Dit spørgsmål").fill(text)
@@ -215,6 +222,7 @@ def test_a_workshop_room_end_to_end(room_servers: dict[str, str], browser: Any) 
         measured = spot.locator(part).first.evaluate(CONTRAST_JS)
         assert measured["ratio"] >= 4.5, (part, measured)
         assert measured["size"] >= 20, (part, measured)  # projector-sized type
+    assert trainer.get_by_text(token).count() == 0  # never on the projector
     _shot(trainer, "projector-spotlight")
     trainer.get_by_text("Projektorvisning").click()
 
@@ -244,6 +252,15 @@ def test_a_workshop_room_end_to_end(room_servers: dict[str, str], browser: Any) 
         expect(_card(trainer, q)).to_be_visible()
     _card(trainer, QUESTIONS[1]).scroll_into_view_if_needed()
     _shot(trainer, "trainer-moderated")
+
+    # Leave, and come back to the same room by its code and the token.
+    trainer.get_by_role("button", name="Forlad workshoppen").click()
+    trainer.get_by_text("Åbn en workshop igen").click()
+    trainer.get_by_label("Kode", exact=True).fill(code)
+    trainer.get_by_label("Undervisernøgle", exact=True).fill(token)
+    trainer.get_by_role("button", name="Åbn", exact=True).click()
+    expect(trainer.locator(".ws-code")).to_have_text(code)
+    expect(_card(trainer, QUESTIONS[2])).to_be_visible()
 
     for ctx, _ in phones:
         ctx.close()

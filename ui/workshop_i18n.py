@@ -34,9 +34,12 @@ WS_STRINGS: Strings = {
     # trainer: running
     "ws_join_at": {"da": "Deltag på", "en": "Join at"},
     "ws_code_big": {"da": "Kode: {code}", "en": "Code: {code}"},
-    "ws_token_note": {
-        "da": "Undervisernøgle (hemmelig – skal bruges for at åbne workshoppen igen): {token}",
-        "en": "Trainer token (secret – needed to reopen the workshop): {token}",
+    "ws_token_show": {"da": "Vis undervisernøglen", "en": "Show the trainer token"},
+    "ws_token_help": {
+        "da": "Hemmelig: den skal bruges for at åbne workshoppen igen (kode og nøgle). Gem den, "
+        "men vis den ikke på projektoren.",
+        "en": "Secret: it is needed to reopen the workshop (code and token). Keep it, but do "
+        "not show it on the projector.",
     },
     "ws_projector": {"da": "Projektorvisning", "en": "Projector view"},
     "ws_projector_help": {

@@ -177,6 +177,14 @@ def _export(room: dict[str, Any], lang: str) -> None:
         )
 
 
+def _token(room: dict[str, Any], lang: str) -> None:
+    """The trainer token, folded away: whoever sees the trainer's screen (it is often on the
+    projector before the projector view is switched on) must not see it unasked."""
+    with st.expander(w("ws_token_show", lang), icon=":material/key:"):
+        st.caption(w("ws_token_help", lang))
+        st.code(room["trainer_token"], language=None)  # with Streamlit's copy button
+
+
 def _running(room: dict[str, Any]) -> None:
     lang = room["language"]
     projector = st.toggle(
@@ -189,7 +197,7 @@ def _running(room: dict[str, Any]) -> None:
     st.divider()
     _export(room, lang)
     st.divider()
-    st.caption(w("ws_token_note", lang, token=room["trainer_token"]))
+    _token(room, lang)
     left, right = st.columns(2)
     if left.button(w("ws_close", lang), key="ws_close_button"):
         try:
