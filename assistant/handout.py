@@ -89,6 +89,7 @@ HANDOUT_STRINGS: Strings = {
 
 
 def t(key: str, lang: str, **kwargs: object) -> str:
+    """The handout's string for ``key`` in ``lang``."""
     return lookup(HANDOUT_STRINGS, key, lang, **kwargs)
 
 

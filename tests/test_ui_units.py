@@ -12,7 +12,7 @@ import ui_fixtures as F
 from docx import Document
 from pypdf import PdfReader
 
-from assistant.handout import build_handout, to_docx, to_markdown, to_pdf
+from assistant.handout import HANDOUT_STRINGS, build_handout, to_docx, to_markdown, to_pdf
 from assistant.plain_text import section_label
 from assistant.question_bank import BankError, bank_topics, read_bank
 from ui.i18n import STARTER_QUESTIONS, STRINGS, kind_label, t
@@ -48,6 +48,9 @@ def test_every_string_exists_in_both_languages() -> None:
         assert set(entry) == {"da", "en"}, key
         assert all(value.strip() for value in entry.values()), key
     assert len(STARTER_QUESTIONS["da"]) == len(STARTER_QUESTIONS["en"]) >= 2
+    # The screen and a handout name a kind, a section or a page alike: the UI never redefines
+    # a string the handout prints.
+    assert all(STRINGS[key] == entry for key, entry in HANDOUT_STRINGS.items())
 
 
 def test_translation_helpers() -> None:

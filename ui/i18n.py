@@ -9,13 +9,12 @@ screen and a handout name a document kind, a section or a page alike.
 from __future__ import annotations
 
 from assistant.handout import HANDOUT_STRINGS, kind_label
-from assistant.i18n import DEFAULT_LANG, Strings, UiLang, label, lookup
+from assistant.i18n import DEFAULT_LANG, Strings, label, lookup
 
 __all__ = [
     "DEFAULT_LANG",
     "STARTER_QUESTIONS",
     "STRINGS",
-    "UiLang",
     "fallback_label",
     "kind_label",
     "language_label",
