@@ -53,6 +53,10 @@ FAIL_TIMEOUT_S = 5
 READY_TIMEOUT_S = 300
 
 
+class PostgresUnavailable(RuntimeError):
+    """pgserver could not start PostgreSQL here (no shared memory, no useradd as root, ...)."""
+
+
 def replica_name(index: int) -> str:
     return f"api-{chr(ord('a') + index)}"
 
@@ -242,7 +246,12 @@ class Cluster:
         try:
             if self.database_url is None:
                 log("starting PostgreSQL (pgserver)")
-                self.postgres = Postgres(self.root / "pg", delete=self.temporary)
+                try:
+                    self.postgres = Postgres(self.root / "pg", delete=self.temporary)
+                except ImportError as exc:
+                    raise PostgresUnavailable(f"pgserver is not installed: {exc}") from exc
+                except Exception as exc:
+                    raise PostgresUnavailable(f"{type(exc).__name__}: {exc}") from exc
             self._ingest_if_empty()
             self.nodes = [self._replica(i) for i in range(self.replicas)]
             for node in self.nodes:
