@@ -79,7 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     f = sub.add_parser("from-feedback", help="draft cases from thumbs-down feedback")
-    f.add_argument("--db", help="feedback SQLite file (default: settings.feedback_path)")
+    f.add_argument(
+        "--db",
+        help="a database URL or SQLite file holding the feedback (default: the API's database, "
+        "KVA_DATABASE_URL or app.sqlite under the data dir; an old feedback.sqlite works too)",
+    )
     f.add_argument("--out", metavar="FILE", help="write the draft YAML here (default: stdout)")
 
     rf = sub.add_parser(
@@ -276,13 +280,19 @@ def _inside(path: Path, folder: Path) -> bool:
 def cmd_from_feedback(args: argparse.Namespace) -> int:
     from evals.feedback import draft_suite, dump_yaml, read_thumbs_down
 
+    db: str | Path
     if args.db:
-        db = Path(args.db)
+        db = args.db if "://" in args.db else Path(args.db)
     else:
+        from assistant.db import database_url
         from ingest.settings import get_settings
 
-        db = get_settings().feedback_path
+        db = database_url(get_settings())
     rows = read_thumbs_down(db)
+    if isinstance(db, str):
+        from assistant.db.engine import redacted
+
+        db = redacted(db)
     draft = draft_suite(rows)
     if not draft["cases"]:
         _err(f"no thumbs-down feedback in {db}; nothing to draft")

@@ -1,10 +1,12 @@
 """Thumbs-down feedback -> draft suite cases, for a person to review and complete.
 
-The feedback store is the SQLite file at ``settings.feedback_path`` (table ``feedback``:
+The feedback store is the API's database (``assistant.db.feedback``; table ``feedback``:
 id, created_at, question, answer, rating 'up'|'down', comment, history: the JSON list of turns
-before a follow-up). A missing file or table is not an error: there is simply nothing to draft
-yet. Drafts go to ``evals/drafts/`` (or anywhere but ``evals/suites/``): a plain run reads every
-suite in ``evals/suites/``, and an unreviewed draft must not slip into it.
+before a follow-up), read by its URL; an SQLite file with that table (``app.sqlite``, or the
+``feedback.sqlite`` of earlier versions) is read directly. A missing file or table is not an
+error: there is simply nothing to draft yet. Drafts go to ``evals/drafts/`` (or anywhere but
+``evals/suites/``): a plain run reads every suite in ``evals/suites/``, and an unreviewed draft
+must not slip into it.
 
 Example:
     >>> rows = [{"id": 7, "created_at": "2026-01-01", "question": "Hvad er § 85?",
@@ -32,7 +34,10 @@ from evals.textutil import guess_language, normalise
 
 
 def read_thumbs_down(db_path: str | Path) -> list[dict[str, Any]]:
-    """Thumbs-down rows, oldest first; [] when the database or table does not exist."""
+    """Thumbs-down rows, oldest first; [] when the database or table does not exist.
+    A ``str`` with ``://`` is a database URL (``postgresql://…``, ``sqlite:///…``)."""
+    if isinstance(db_path, str) and "://" in db_path:
+        return _read_url(db_path)
     path = Path(db_path)
     if not path.is_file():
         return []
@@ -55,6 +60,23 @@ def read_thumbs_down(db_path: str | Path) -> list[dict[str, Any]]:
     finally:
         conn.close()
     return [dict(r) for r in rows]
+
+
+def _read_url(url: str) -> list[dict[str, Any]]:
+    from sqlalchemy import inspect
+
+    from assistant.db import Database
+    from assistant.db.feedback import FeedbackStore
+
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return []
+    db = Database(url, migrate=False)  # a reader: the API migrates, this never writes
+    try:
+        if not inspect(db.engine).has_table("feedback"):
+            return []
+        return FeedbackStore(db).thumbs_down()
+    finally:
+        db.dispose()
 
 
 def _shorten(text: str | None, limit: int = 400) -> str:

@@ -63,13 +63,22 @@ class Settings(BaseSettings):
         10.0, gt=0, le=300, description="Seconds a client has to send a whole request head."
     )
 
-    # Shared state. Unset: the API's own state (workshops, labels) in a SQLite file under the
-    # data dir, the documents in the embedded store. postgresql://…: both in PostgreSQL
-    # (ingest.store.open_store picks the document store from this one setting).
+    # Shared state. Unset: the API's own state (workshops, labels, feedback, ingestion jobs,
+    # uploaded originals) in a SQLite file under the data dir, the documents in the embedded
+    # store. postgresql://…: both in PostgreSQL (ingest.store.open_store picks the document
+    # store from this one setting).
     database_url: str | None = Field(
         None,
-        description="postgresql://user:pass@host/db: workshops, labels and the document store "
-        "in PostgreSQL (pgvector); unset = SQLite and the embedded store under the data dir.",
+        description="postgresql://user:pass@host/db: workshops, labels, feedback, jobs, uploads "
+        "and the document store in PostgreSQL (pgvector); unset = SQLite and the embedded store "
+        "under the data dir.",
+    )
+    job_lease_s: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="A running ingestion job's lease; its worker renews it every third of this. "
+        "A job whose worker died is run again by another worker once it has run out.",
     )
     workshop_retention_days: int = Field(
         30, ge=1, le=3650, description="Workshops and their questions are deleted this long "

@@ -204,14 +204,14 @@ def test_documents(client: httpx.Client) -> None:
 
 
 def test_feedback_stored(api: Server, client: httpx.Client) -> None:
-    from assistant.api.feedback import FeedbackStore
+    from assistant.db.feedback import FeedbackStore
 
     r = client.post(
         "/api/feedback",
         json={"question": DA_Q, "answer": "Svar 010203-1234", "rating": "up", "comment": "god"},
     )
     assert r.status_code == 201, r.text
-    row = FeedbackStore(api.settings.feedback_path).get(r.json()["id"])
+    row = FeedbackStore(api.app.state.db).get(r.json()["id"])
     assert row["rating"] == "up" and row["question"] == DA_Q
     assert "010203-1234" not in row["answer"]
     assert row["request_id"] == r.headers["x-request-id"]
@@ -221,7 +221,7 @@ def test_feedback_stored(api: Server, client: httpx.Client) -> None:
         json={"question": "og botilbud?", "answer": "a", "rating": "down", "history": history},
     )
     assert r.status_code == 201, r.text
-    row = FeedbackStore(api.settings.feedback_path).get(r.json()["id"])
+    row = FeedbackStore(api.app.state.db).get(r.json()["id"])
     assert json.loads(row["history"]) == [{"role": "user", "content": "Hvad med ******-****?"}]
     bad = client.post("/api/feedback", json={"question": DA_Q, "answer": "a", "rating": "meh"})
     _error(bad, 422)

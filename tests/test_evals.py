@@ -502,15 +502,16 @@ def test_from_feedback(tmp_path: Path, capsys) -> None:  # noqa: ANN001
 
 
 def test_from_feedback_keeps_a_follow_ups_history(tmp_path: Path) -> None:
-    from assistant.api.feedback import FeedbackStore
+    from assistant.db import Database
+    from assistant.db.feedback import FeedbackStore
 
-    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    store = FeedbackStore(Database(f"sqlite:///{tmp_path / 'app.sqlite'}"))
     first = [{"role": "user", "content": "Hvilken paragraf gælder for bostøtte? 010190-1234"}]
     first.append({"role": "assistant", "content": "Servicelovens § 85 [1]."})
     store.add("og hvad med botilbud?", "Ved ikke", "down", None, history=first)
     store.add("og hvad med botilbud?", "Ved ikke", "down", None)  # same words, no history
     out = tmp_path / "drafts" / "from-feedback.yaml"
-    assert main(["from-feedback", "--db", str(store.path), "--out", str(out)]) == 0
+    assert main(["from-feedback", "--db", store.db.url, "--out", str(out)]) == 0
     cases = load_suite(out).cases
     assert len(cases) == 2
     follow_up = next(c for c in cases if c.history)

@@ -325,7 +325,7 @@ def test_cpr_numbers_in_every_format_are_masked_on_every_channel(
         docs = c.get("/api/documents").json()["documents"]
         assert sum("cpr-removed" in d["doc_id"] for d in docs) >= 1
     draft = subprocess.run(
-        [PY, "-m", "evals", "from-feedback", "--db", str(served.data_dir / "feedback.sqlite")],
+        [PY, "-m", "evals", "from-feedback", "--db", str(served.data_dir / "app.sqlite")],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -383,39 +383,6 @@ def test_answer_markup_renders_quoted_markdown_as_text() -> None:
     assert 'class="kva-marker"' in rendered
     # What a reader sees is still the words (a link shows its text, not its target).
     assert "klik" in rendered and "evil.example" in rendered
-
-
-def test_jobs_of_a_dead_worker_are_requeued_or_failed_at_start(tmp_path: Path) -> None:
-    """Point 11: a job interrupted by a crash stayed 'running' forever."""
-    from assistant.api.jobs import IngestQueue, JobStore
-
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    store = JobStore(tmp_path / "jobs.sqlite")
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    (uploads / "kept.txt").write_text("Kvalitet.")
-    kept = store.create(["kept.txt"])
-    gone = store.create(["gone.txt"])
-    for job in (kept, gone):
-        store.update(job, status="running", owner=dead.pid)
-    alive = store.create(["other.txt"])  # owned by this (live) process: left alone
-    ran: list[list[str]] = []
-
-    def run(paths: list[Path], progress: object) -> dict[str, list[str]]:
-        ran.append([p.name for p in paths])
-        return {"added": [p.stem for p in paths]}
-
-    queue = IngestQueue(store, run, uploads_dir=uploads)
-    queue.start()
-    deadline = time.monotonic() + 30
-    while store.get(kept)["status"] != "done" and time.monotonic() < deadline:
-        time.sleep(0.1)
-    queue.stop()
-    assert ran == [["kept.txt"]]
-    assert store.get(kept)["status"] == "done"
-    assert store.get(gone)["status"] == "failed" and "restart" in store.get(gone)["error"]
-    assert store.get(alive)["status"] == "queued"
 
 
 def test_same_name_upload_needs_replace(served: ApiProcess) -> None:

@@ -311,40 +311,6 @@ def test_docx_of_many_paragraphs_fails_fast_with_one_line(
     assert _whole(data) > 17
 
 
-def test_a_job_the_server_died_in_twice_is_failed_not_requeued(tmp_path: Path) -> None:
-    """Item 5: a restart re-queued the job that had hung the server, forever."""
-    from assistant.api.jobs import IngestQueue, JobStore
-
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    store = JobStore(tmp_path / "jobs.sqlite")
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    (uploads / "hang.docx").write_bytes(b"x")
-    once = store.create(["hang.docx"])
-    twice = store.create(["hang.docx"])
-    for job, starts in ((once, 1), (twice, 2)):
-        for _ in range(starts):
-            store.start(job)
-        store.update(job, owner=dead.pid)
-    ran: list[str] = []
-
-    def run(paths: list[Path], progress: object) -> dict[str, list[str]]:
-        ran.append(paths[0].name)
-        return {"added": ["hang"]}
-
-    queue = IngestQueue(store, run, uploads_dir=uploads)
-    queue.start()
-    deadline = time.monotonic() + 30
-    while store.get(once)["status"] != "done" and time.monotonic() < deadline:
-        time.sleep(0.1)
-    queue.stop()
-    assert ran == ["hang.docx"]
-    assert store.get(once)["status"] == "done" and store.get(once)["attempts"] == 2
-    failed = store.get(twice)
-    assert failed["status"] == "failed" and "2 times" in failed["error"], failed
-
-
 def test_answers_fall_back_when_a_query_finds_no_collection(
     corpus_store: Path, tmp_path: Path
 ) -> None:

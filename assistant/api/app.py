@@ -41,9 +41,9 @@ from assistant.api import (
     routes_workshops,
 )
 from assistant.api.auth import AdminGateMiddleware
+from assistant.api.database import app_database
 from assistant.api.errors import install_error_handlers
 from assistant.api.faults import install_fault_handlers
-from assistant.api.feedback import FeedbackStore
 from assistant.api.jobs import IngestQueue, JobStore, Progress
 from assistant.api.limits import (
     BodyLimitMiddleware,
@@ -150,11 +150,20 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.state.assistant = assistant
     app.state.load_error = None
     app.state.loading = False
-    app.state.feedback = FeedbackStore(settings.feedback_path)
     routes_workshops.open_at_start(app, settings)  # the database: opened and migrated
+    app.state.legacy_imported = False
+    if getattr(app.state, "db", None) is not None:
+        try:  # feedback and jobs files of an earlier version, copied in once
+            app_database(app.state)
+        except Exception:
+            log.exception("importing the data dir's earlier files failed; retried on use")
     run, refresh = _ingest_runner(app, settings)
+    # Jobs, their files and feedback live in the database, so any replica serves any of them.
     app.state.jobs = IngestQueue(
-        JobStore(settings.data_dir / "jobs.sqlite"), run, refresh, uploads_dir=settings.uploads_dir
+        JobStore(lambda: app_database(app.state), lease_s=settings.job_lease_s),
+        run,
+        refresh,
+        uploads_dir=settings.uploads_dir,
     )
 
     install_error_handlers(app)

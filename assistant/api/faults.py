@@ -4,7 +4,9 @@
   write failing with little space left) is **507** ``insufficient_storage``: nothing new was
   saved, nothing stored was lost;
 - a corrupt or unreadable database (``sqlite3.DatabaseError``, a records file that vanished,
-  a failing Chroma) is **503** ``store_unavailable`` with the reason and what to run.
+  a failing Chroma) is **503** ``store_unavailable`` with the reason and what to run;
+- a database server that does not answer (PostgreSQL stopped, restarting, out of reach) is
+  **503** ``database_unavailable`` with Retry-After; the next request after it is back works.
 
 Both use the project's error shape (:mod:`assistant.api.errors`) and are logged with their
 traceback, once.
@@ -20,6 +22,9 @@ Example:
     'store_unavailable'
     >>> storage_error(ValueError("x")) is None
     True
+    >>> from sqlalchemy.exc import OperationalError
+    >>> storage_error(OperationalError("SELECT 1", {}, ConnectionRefusedError())).code
+    'database_unavailable'
 """
 
 from __future__ import annotations
@@ -75,6 +80,13 @@ def storage_error(exc: BaseException, data_dir: Path | None = None) -> ApiError 
     failure or an SQLite "disk I/O error" with little space left there counts as a full disk
     (both report one as whatever write failed)."""
     text = str(exc)
+    inner = getattr(exc, "orig", None)
+    if isinstance(inner, sqlite3.DatabaseError):
+        exc = inner  # SQLAlchemy's wrapper of an SQLite error: judged as that error
+    elif _server_unreachable(exc):
+        from assistant.api.database import unreachable
+
+        return unreachable(exc)
     chroma = _chroma_error()
     full = (isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS) or any(
         marker in text for marker in _FULL_TEXT
@@ -117,6 +129,35 @@ def storage_error(exc: BaseException, data_dir: Path | None = None) -> ApiError 
     return None
 
 
+def _server_errors() -> list[type[BaseException]]:
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    found: list[type[BaseException]] = [DBAPIError, PoolTimeout]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return found
+    return [*found, psycopg.OperationalError, psycopg.InterfaceError]
+
+
+def _server_unreachable(exc: BaseException) -> bool:
+    """A database server that did not answer: a failed connection, one the server closed
+    (it stopped or restarted), a pool with no connection to give."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+
+
 def install_fault_handlers(app: FastAPI) -> None:
     """Answer storage faults raised by any route with their 507/503."""
 
@@ -137,5 +178,6 @@ def install_fault_handlers(app: FastAPI) -> None:
 
     classes: list[Any] = [sqlite3.DatabaseError, OSError]
     classes += [c for c in (_chroma_error(), _records_missing()) if c is not None]
+    classes += _server_errors()
     for cls in classes:
         app.add_exception_handler(cls, _fault)

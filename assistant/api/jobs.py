@@ -1,166 +1,62 @@
-"""Background ingestion: a queue, one worker thread, and job status kept in SQLite.
+"""Background ingestion: one worker thread per process, taking jobs from the database.
 
-Uploads return at once with a job id; the worker runs ``Indexer(settings).run(paths)`` one job
-at a time. The indexer commits atomically, so answering (which never waits for this queue) sees
-either the old or the new state of a document. Job rows live in SQLite under the data dir, so
-with ``--workers 2`` any worker can report on a job another worker accepted.
+Uploads return at once with a job id (the files and the job are stored in the API's
+database, :mod:`assistant.db.jobs`). Each process's worker claims the oldest queued job (or
+one whose worker died: its lease ran out), writes its files into this machine's uploads
+folder (a working copy; the database holds the originals), and runs
+``Indexer(settings).run(paths)``, renewing its lease meanwhile. The indexer commits
+atomically, so answering (which never waits for this queue) sees either the old or the new
+state of a document, and a worker killed mid-job leaves nothing half-ingested: the job is run
+again by another worker once the lease expires.
 
 Example:
     >>> import tempfile, pathlib
-    >>> from assistant.api.jobs import JobStore
-    >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "jobs.sqlite")
-    >>> job = store.create(["a.txt"])
-    >>> store.get(job)["status"]
-    'queued'
+    >>> from assistant.db import Database
+    >>> from assistant.api.jobs import IngestQueue, JobStore
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> store = JobStore(Database(f"sqlite:///{tmp}/app.sqlite"))
+    >>> queue = IngestQueue(store, lambda paths, progress: {"added": [p.stem for p in paths]},
+    ...                     uploads_dir=tmp / "uploads")
+    >>> queue.run_once(store.create([("a.txt", b"Kvalitet.")]))
+    True
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import os
-import queue
+import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import closing
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.api.sqlite_file import SQLiteFile
+from assistant.db.jobs import MAX_ATTEMPTS, Claimed, JobStore
+
+__all__ = ["MAX_ATTEMPTS", "IngestQueue", "JobStore", "Progress", "RunFn"]
 
 log = logging.getLogger("kva.api.jobs")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    files TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    progress TEXT,
-    report TEXT,
-    error TEXT,
-    owner INTEGER,
-    attempts INTEGER NOT NULL DEFAULT 0
-)
-"""
-# A job whose process died while running it is re-queued once; dying again means the job
-# itself takes the process down (or cannot finish), so it fails instead of looping forever.
-MAX_ATTEMPTS = 2
 
 # Progress callback as the Indexer calls it: (stage, done, total).
 Progress = Callable[[str, int, int], None]
 # What a job does with its files; returns a JSON-able report. The real one wraps the Indexer.
 RunFn = Callable[[list[Path], Progress], dict[str, Any]]
 
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+POLL_S = 1.0  # an idle worker looks for jobs another replica accepted this often
+RETRY_S = 2.0  # and waits this long after the database failed to answer
 
 
-class JobStore(SQLiteFile):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
-        with closing(self._connect()) as db, db:
-            columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
-            if "owner" not in columns:  # a jobs file from before owners were recorded
-                db.execute("ALTER TABLE jobs ADD COLUMN owner INTEGER")
-            if "attempts" not in columns:
-                db.execute("ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
-
-    def create(self, files: list[str]) -> str:
-        job_id = uuid.uuid4().hex
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "INSERT INTO jobs (id, status, files, created_at, owner) "
-                "VALUES (?, 'queued', ?, ?, ?)",
-                (job_id, json.dumps(files), _now(), os.getpid()),
-            )
-        return job_id
-
-    def orphaned(self) -> list[dict[str, Any]]:
-        """Queued or running jobs whose worker process is gone (a crash, a kill), taken over
-        by this process so that no other worker re-runs them too. A job already started
-        ``MAX_ATTEMPTS`` times is marked failed here, not handed back."""
-        taken = []
-        with closing(self._connect()) as db, db:
-            db.execute("BEGIN IMMEDIATE")
-            rows = db.execute(
-                "SELECT id, files, owner, attempts FROM jobs "
-                "WHERE status IN ('queued', 'running')"
-            ).fetchall()
-            for row in rows:
-                if _alive(row["owner"]):
-                    continue
-                if row["attempts"] >= MAX_ATTEMPTS:
-                    db.execute(
-                        "UPDATE jobs SET owner = ?, status = 'failed', finished_at = ?, "
-                        "error = ? WHERE id = ?",
-                        (
-                            os.getpid(),
-                            _now(),
-                            f"the server stopped during this job {row['attempts']} times; "
-                            "not retried (check the files, then upload them again)",
-                            row["id"],
-                        ),
-                    )
-                    continue
-                db.execute(
-                    "UPDATE jobs SET owner = ?, status = 'queued', started_at = NULL WHERE id = ?",
-                    (os.getpid(), row["id"]),
-                )
-                taken.append({"id": row["id"], "files": json.loads(row["files"])})
-        return taken
-
-    def start(self, job_id: str) -> None:
-        """Mark a job running in this process and count the attempt."""
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "UPDATE jobs SET status = 'running', started_at = ?, owner = ?, "
-                "attempts = attempts + 1 WHERE id = ?",
-                (_now(), os.getpid(), job_id),
-            )
-
-    def update(self, job_id: str, **fields: Any) -> None:
-        for key in ("report", "progress"):
-            if fields.get(key) is not None:
-                fields[key] = json.dumps(fields[key], default=str)
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with closing(self._connect()) as db, db:
-            db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*fields.values(), job_id))
-
-    def get(self, job_id: str) -> dict[str, Any] | None:
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None:
-            return None
-        job = dict(row)
-        job["files"] = json.loads(job["files"])
-        job["report"] = json.loads(job["report"]) if job["report"] else None
-        job["progress"] = json.loads(job["progress"]) if job["progress"] else None
-        if job["status"] in ("done", "failed"):
-            job["progress"] = {"stage": "finished", "done": 1, "total": 1}
-        return job
+def worker_id() -> str:
+    """Unique per process start: host, pid and a random part (a pid is reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class IngestQueue:
-    """One worker thread draining a FIFO of job ids; ``start``/``stop`` from the app lifespan."""
+    """One worker thread claiming jobs from ``store``; ``start``/``stop`` from the app lifespan."""
 
     def __init__(
         self,
@@ -168,87 +64,171 @@ class IngestQueue:
         run: RunFn,
         on_done: Callable[[], None] | None = None,
         uploads_dir: Path | None = None,
+        poll_s: float = POLL_S,
     ):
         self.store = store
-        self.uploads_dir = uploads_dir
+        self.uploads_dir = uploads_dir or Path(tempfile.mkdtemp(prefix="kva-uploads-"))
+        self.worker = worker_id()
+        self.poll_s = poll_s
         self._run = run
         self._on_done = on_done
-        self._queue: queue.Queue[tuple[str, list[Path]] | None] = queue.Queue()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._resume_orphans()
         if self._thread is None:
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._work, name="kva-ingest", daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         if self._thread is not None:
-            self._queue.put(None)
+            self._stopping.set()
+            self._wake.set()
             self._thread.join(timeout)
             self._thread = None
 
     def submit(self, paths: list[Path]) -> str:
-        job_id = self.store.create([p.name for p in paths])
-        self._queue.put((job_id, paths))
+        """Store the files and a queued job (one transaction); this worker wakes for it."""
+        job_id = self.store.create([(p.name, p) for p in paths])
+        self._wake.set()
         return job_id
 
-    def _resume_orphans(self) -> None:
-        """A job whose process died stays 'running' forever otherwise: re-queue it when its
-        uploaded files are still there, mark it failed when they are not."""
-        for job in self.store.orphaned():
-            paths = [self.uploads_dir / n for n in job["files"]] if self.uploads_dir else []
-            present = [p for p in paths if p.is_file()]
-            if present:
-                log.warning("re-queued an interrupted ingestion job", extra={"job_id": job["id"]})
-                self._queue.put((job["id"], present))
-            else:
-                self.store.update(
-                    job["id"],
-                    status="failed",
-                    finished_at=_now(),
-                    error="interrupted by a server restart; its files are gone, upload again",
-                )
-
     def pending(self) -> int:
-        return self._queue.qsize()
+        return self.store.pending()
+
+    # --- the worker -----------------------------------------------------------------------
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                claimed = self.store.claim(self.worker) if self.store.claimable() else None
+            except Exception as exc:  # the database is down: wait, and try again
+                log.warning("ingestion worker cannot reach the database: %s", _line(exc))
+                self._stopping.wait(RETRY_S)
+                continue
+            if claimed is None:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+                continue
+            self._execute(claimed)
+
+    def run_once(self, job_id: str | None = None) -> bool:
+        """Claim and run one job in this thread (tests, tools); False when none was claimable.
+        With ``job_id``, True only when that job was the one run."""
+        claimed = self.store.claim(self.worker)
+        if claimed is None:
+            return False
+        self._execute(claimed)
+        return job_id is None or claimed.id == job_id
+
+    def _execute(self, job: Claimed) -> None:
+        extra = {"job_id": job.id, "attempt": job.attempts}
+        log.info("ingestion job claimed", extra=extra)
+        try:
+            paths = self._working_copies(job)
+        except Exception as exc:
+            log.exception("ingestion job has no files", extra=extra)
+            self._finish(job, "failed", error=str(exc))
+            return
+        renewing = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat, args=(job.id, renewing), name="kva-lease", daemon=True
+        )
+        beat.start()
+        try:
+            report = self._run(paths, self._progress_writer(job.id))
+        except Exception as exc:  # a bad job must not kill the worker
+            log.exception("ingestion job failed", extra=extra)
+            renewing.set()
+            self._finish(job, "failed", error=str(exc))
+            return
+        finally:
+            renewing.set()
+            beat.join(5)
+        failed = bool(report.get("failed"))
+        status = "failed" if failed and not _any_success(report) else "done"
+        self._finish(job, status, report=report)
+        log.info("ingestion job finished", extra={**extra, "report": report})
+        if self._on_done is not None:
+            try:
+                self._on_done()
+            except Exception:
+                log.exception("refresh after ingestion failed")
+
+    def _working_copies(self, job: Claimed) -> list[Path]:
+        """The job's files from the database, written (atomically) into this machine's uploads
+        folder unless an identical copy is there already (the replica that took the upload)."""
+        paths = []
+        for name in job.files:
+            target = self.uploads_dir / name
+            digest = self.store.upload_digest(name)
+            if digest is None:
+                raise RuntimeError(f"{name}: the uploaded file is no longer stored; upload again")
+            if not (target.is_file() and _sha256(target) == digest):
+                data = self.store.read_upload(name) or b""
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".job-", suffix=".part")
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        out.write(data)
+                    os.replace(tmp, target)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+            paths.append(target)
+        return paths
+
+    def _heartbeat(self, job_id: str, done: threading.Event) -> None:
+        while not done.wait(self.store.lease_s / 3):
+            try:
+                if not self.store.renew(job_id, self.worker):
+                    log.warning("ingestion job lease lost", extra={"job_id": job_id})
+                    return
+            except Exception as exc:  # a blip: the next beat tries again
+                log.warning("could not renew an ingestion lease: %s", _line(exc))
+
+    def _finish(self, job: Claimed, status: str, **fields: Any) -> None:
+        """Record the outcome; while the database is down, keep trying (until stopped: then
+        the lease runs out and another worker runs the job again, which changes nothing)."""
+        while True:
+            try:
+                if not self.store.finish(job.id, self.worker, status, **fields):
+                    log.warning("ingestion job was taken over", extra={"job_id": job.id})
+                return
+            except Exception as exc:
+                log.warning("could not record an ingestion job's outcome: %s", _line(exc))
+                if self._stopping.wait(RETRY_S):
+                    return
 
     def _progress_writer(self, job_id: str) -> Progress:
         last = [0.0, ""]
 
         def write(stage: str, done: int, total: int) -> None:
-            # Throttled: the indexer may report per chunk, SQLite writes are not free.
+            # Throttled: the indexer may report per chunk, database writes are not free.
             now = time.monotonic()
             if stage != last[1] or done >= total or now - last[0] > 0.5:
                 last[0], last[1] = now, stage
-                progress = {"stage": stage, "done": done, "total": total}
-                self.store.update(job_id, progress=progress)
+                try:
+                    self.store.renew(
+                        job_id, self.worker, {"stage": stage, "done": done, "total": total}
+                    )
+                except Exception as exc:  # progress is a courtesy; the ingestion goes on
+                    log.warning("could not record ingestion progress: %s", _line(exc))
 
         return write
 
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            job_id, paths = item
-            self.store.start(job_id)
-            try:
-                report = self._run(paths, self._progress_writer(job_id))
-            except Exception as exc:  # a bad job must not kill the worker
-                log.exception("ingestion job failed", extra={"job_id": job_id})
-                self.store.update(job_id, status="failed", finished_at=_now(), error=str(exc))
-                continue
-            failed = bool(report.get("failed"))
-            self.store.update(
-                job_id,
-                status="failed" if failed and not _any_success(report) else "done",
-                finished_at=_now(),
-                report=report,
-            )
-            log.info("ingestion job finished", extra={"job_id": job_id, "report": report})
-            if self._on_done is not None:
-                try:
-                    self._on_done()
-                except Exception:
-                    log.exception("refresh after ingestion failed")
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _any_success(report: dict[str, Any]) -> bool:

@@ -1,8 +1,10 @@
 """Documents: list, read (metadata, text by section, chunks), upload (admin), delete (admin),
 and ingestion job status.
 
-Uploads are saved under ``settings.uploads_dir`` and ingested by the background queue; the
-response is 202 with a job id to poll at ``GET /api/jobs/{id}``.
+Uploads are stored in the API's database with their job (and copied under
+``settings.uploads_dir``, where the indexer reads them), and ingested by the first worker of any
+replica that claims the job; the response is 202 with a job id to poll at ``GET /api/jobs/{id}``
+on any replica.
 
 Example (against a running server)::
 
@@ -14,7 +16,9 @@ Example (against a running server)::
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -156,6 +160,7 @@ def build_router() -> APIRouter:
             413: {"description": "A file or the whole body is over the upload limit."},
             415: {"description": "A file type that cannot be ingested."},
             422: {"description": "No files, too many, duplicate names or an empty file."},
+            503: {"description": "The database is unreachable (Retry-After); nothing stored."},
         },
     )
     def upload_documents(
@@ -181,7 +186,9 @@ def build_router() -> APIRouter:
             check_suffix(name, SUPPORTED_SUFFIXES)
         if len(set(names)) < len(names):
             raise ApiError(422, "duplicate_names", "Two files in this upload have the same name.")
-        existing = [n for n in names if (settings.uploads_dir / n).exists()]
+        jobs = request.app.state.jobs
+        stored = jobs.store.uploaded(names)  # uploaded through any replica
+        existing = [n for n in names if n in stored or (settings.uploads_dir / n).exists()]
         if existing and not replace:
             # A new file under an old name would silently replace that document.
             raise ApiError(
@@ -191,12 +198,22 @@ def build_router() -> APIRouter:
                 "with ?replace=true to replace it.",
             )
         max_bytes = int(settings.max_upload_mb * 1024 * 1024)
-        saved: list[Path] = []
-        for upload, name in zip(files, names, strict=True):
-            target = settings.uploads_dir / name
-            save_stream(upload.file, target, max_bytes)
-            saved.append(target)
-        job_id = request.app.state.jobs.submit(saved)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Received into a scratch folder, then stored in the database with the job (one
+        # commit); a refused or failed upload leaves nothing behind.
+        with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix=".incoming-") as scratch:
+            saved: list[Path] = []
+            for upload, name in zip(files, names, strict=True):
+                target = Path(scratch) / name
+                save_stream(upload.file, target, max_bytes)
+                saved.append(target)
+            job_id = jobs.submit(saved)
+            for path in saved:  # this machine's working copy (the worker reads it from there)
+                try:
+                    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, settings.uploads_dir / path.name)
+                except OSError as exc:  # the worker writes it from the database instead
+                    log.warning("upload not copied to %s: %s", settings.uploads_dir, exc)
         log.info("upload queued", extra={"job_id": job_id, "files": names})
         return JSONResponse(
             {"job_id": job_id, "status": "queued", "files": names, "url": f"/api/jobs/{job_id}"},
@@ -213,9 +230,14 @@ def build_router() -> APIRouter:
         """Admin: remove a document from the store (and its file, if it was uploaded)."""
         from ingest.pipeline import Indexer
 
+        records = get_records(request)
+        doc = records.get_document(doc_id) if records is not None else None
         # Waits for a running ingestion (the indexer's file lock); answering is unaffected.
         if not Indexer(settings).remove(doc_id):
             raise _missing(doc_id)
+        if doc is not None and Path(doc.source_path).parent.name == settings.uploads_dir.name:
+            # Its original too, so that no replica's rebuild or re-run brings it back.
+            request.app.state.jobs.store.delete_upload(Path(doc.source_path).name)
         assistant = request.app.state.assistant
         if assistant is not None:
             assistant.refresh()
@@ -225,7 +247,7 @@ def build_router() -> APIRouter:
     @router.get("/jobs/{job_id}")
     def get_job(job_id: str, request: Request) -> dict[str, Any]:
         """Status (queued/running/done/failed), progress 0..1 and the ingestion report."""
-        job = request.app.state.jobs.store.get(job_id)
+        job = request.app.state.jobs.store.get(job_id)  # any replica's job
         if job is None:
             raise ApiError(404, "job_not_found", f"No ingestion job with id '{job_id}'.")
         return public_paths(job, request.app.state.settings)

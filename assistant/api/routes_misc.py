@@ -1,5 +1,5 @@
-"""``GET /healthz`` (process up), ``GET /readyz`` (store opened, models loaded) and
-``POST /api/feedback`` (thumbs up/down stored in SQLite).
+"""``GET /healthz`` (process up), ``GET /readyz`` (database answering, store opened, models
+loaded) and ``POST /api/feedback`` (thumbs up/down stored in the API's database).
 
 Example (against a running server)::
 
@@ -15,8 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from assistant.answer_model import model_summary
+from assistant.api.database import app_database, database_problem
 from assistant.api.errors import ApiError
 from assistant.api.schemas import FeedbackRequest, FeedbackResponse
+from assistant.db.feedback import FeedbackStore
 
 router = APIRouter()
 
@@ -29,17 +31,23 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["health"])
 def readyz(request: Request) -> JSONResponse:
-    """200 once the store is open, passes its check and the models are loaded; 503 with
-    ``error`` saying why otherwise."""
+    """200 once the database answers, the store is open and passes its check and the models
+    are loaded; 503 with ``error`` saying why otherwise (it turns 200 again on its own when
+    the database is back)."""
     state = request.app.state
+    database = database_problem(state)
     assistant: Any = getattr(state, "assistant", None)
     opened = assistant is not None and bool(getattr(assistant, "ready", True))
     # Asked even when the store did not open: it says why (a truncated records file ...).
     problem = getattr(assistant, "store_problem", None) if assistant is not None else None
     if assistant is not None and not opened and not problem:
         problem = "the store could not be opened; run `python -m ingest check`"
-    ready = opened and not problem
-    body: dict[str, Any] = {"ready": ready, "ingest_queue": state.jobs.pending()}
+    ready = opened and not problem and not database
+    # Jobs waiting for a worker on any replica (unknown while the database is down).
+    body: dict[str, Any] = {
+        "ready": ready,
+        "ingest_queue": None if database else state.jobs.pending(),
+    }
     # Which composer answers: the extractive default or the organisation's own model.
     settings = state.settings
     body["composer"] = getattr(assistant, "composer_name", None) or settings.composer
@@ -56,6 +64,8 @@ def readyz(request: Request) -> JSONResponse:
         body["answer_model"] = model_summary(model, settings)
     if getattr(state, "load_error", None):
         body["error"] = state.load_error
+    elif database:
+        body["error"] = database
     elif problem:
         body["error"] = problem
     return JSONResponse(body, status_code=200 if ready else 503)
@@ -69,6 +79,7 @@ def readyz(request: Request) -> JSONResponse:
     responses={
         413: {"description": "The entry is over KVA_MAX_FEEDBACK_KB."},
         429: {"description": "Over KVA_FEEDBACK_PER_MINUTE posts from this client (Retry-After)."},
+        503: {"description": "The database is unreachable (Retry-After); nothing was stored."},
     },
 )
 def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
@@ -83,7 +94,7 @@ def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
             f"The feedback entry is {size // 1024} KB (question, answer, comment and history "
             f"together); the limit is {limit // 1024} KB.",
         )
-    feedback_id = request.app.state.feedback.add(
+    feedback_id = FeedbackStore(app_database(request.app.state)).add(
         body.question,
         body.answer,
         body.rating,

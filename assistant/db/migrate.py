@@ -8,7 +8,7 @@ Both backends have transactional DDL, so a failed upgrade leaves the previous sc
 Example:
     >>> from assistant.db.migrate import head_revision
     >>> head_revision()
-    '0001'
+    '0002'
 """
 
 from __future__ import annotations

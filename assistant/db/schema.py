@@ -7,8 +7,9 @@ database dump nor the trainer's view lets anyone act as another participant.
 
 Example:
     >>> from assistant.db.schema import metadata
-    >>> sorted(metadata.tables)
-    ['labels', 'workshop_questions', 'workshop_votes', 'workshops']
+    >>> sorted(metadata.tables)  # doctest: +NORMALIZE_WHITESPACE
+    ['feedback', 'jobs', 'labels', 'legacy_imports', 'uploads', 'workshop_questions',
+     'workshop_votes', 'workshops']
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -44,6 +46,8 @@ metadata = MetaData(
 QUESTION_STATES = ("pending", "approved", "hidden")
 ANSWER_STATES = ("pending", "answered", "failed")
 VERDICTS = ("answer", "not_covered")
+RATINGS = ("up", "down")
+JOB_STATES = ("queued", "running", "done", "failed")
 
 workshops = Table(
     "workshops",
@@ -113,10 +117,70 @@ labels = Table(
     Column("end", Integer, nullable=True),
     Column("quote", Text, nullable=True),
     Column("fact", Text, nullable=True),
-    # Feedback still lives in its own SQLite file, so no foreign key (yet).
+    # No foreign key: a label may name feedback of an earlier version that was never imported.
     Column("feedback_id", Integer, nullable=True),
     Column("author", String(100), nullable=False),
     CheckConstraint("verdict IN ('answer', 'not_covered')", name="verdict"),
+)
+
+# Thumbs up/down on answers (CPR numbers masked before storing); evaluators draft cases
+# from them. Same columns as the feedback.sqlite of earlier versions (imported once).
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("rating", String(4), nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("request_id", String(200), nullable=True),
+    Column("history", Text, nullable=True),  # the turns before a follow-up, as JSON
+    CheckConstraint("rating IN ('up', 'down')", name="rating"),
+)
+
+# Ingestion jobs, claimed by one worker of any replica. A running job carries its worker's
+# lease; a worker that dies stops renewing it, and another worker takes the job over.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("status", String(10), nullable=False),
+    Column("files", Text, nullable=False),  # JSON list of upload names
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("progress", Text, nullable=True),  # JSON
+    Column("report", Text, nullable=True),  # JSON
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("worker", String(200), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+    # The workers' poll: the oldest queued job, or a running one whose lease ran out.
+    Index("ix_jobs_status", "status", "created_at"),
+)
+
+# The uploaded originals, so a worker on any machine can ingest them (and a rebuild re-read
+# them). One row per safe file name; an upload with replace=true overwrites it.
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Files of earlier versions (feedback.sqlite, jobs.sqlite, uploads/) already copied in, by
+# kind and absolute path: each is imported once.
+legacy_imports = Table(
+    "legacy_imports",
+    metadata,
+    Column("source", String(1000), primary_key=True),
+    Column("rows", Integer, nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
 )
 
 
