@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ui.workshop_i18n import w
+from ui.workshop_view import source_place
 
 
 class _Sources:
@@ -30,12 +31,8 @@ class _Sources:
     def lines(self, lang: str) -> list[str]:
         out = []
         for n, c in self.items.values():
-            where = [str(c.get("title") or c["doc_id"])]
-            if c.get("section"):
-                where.append(str(c["section"]).split(" > ")[-1])
-            if c.get("page") is not None:
-                where.append(("s. " if lang == "da" else "p. ") + str(c["page"]))
-            out.append(f"{n}. {', '.join(where)}: “{_one_line(c['quote'])}”")
+            where = ", ".join(source_place(c, lang))
+            out.append(f"{n}. {where}: “{_one_line(c['quote'])}”")
         return out
 
 

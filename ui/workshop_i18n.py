@@ -73,6 +73,7 @@ WS_STRINGS: Strings = {
         "en": "The assistant could not answer just now.",
     },
     "ws_source": {"da": "Kilde", "en": "Source"},
+    "ws_page_short": {"da": "s. {page}", "en": "p. {page}"},
     "ws_close": {"da": "Luk workshoppen", "en": "Close the workshop"},
     "ws_closed": {
         "da": "Workshoppen er lukket: ingen nye spørgsmål eller stemmer.",

@@ -52,13 +52,19 @@ def qr_png(url: str, scale: int = 14) -> bytes:
     return buffer.getvalue()
 
 
-def _source_line(citation: dict[str, Any], lang: str) -> str:
+def source_place(citation: dict[str, Any], lang: str) -> list[str]:
+    """Where a cited quote stands, briefly: document, last part of its section, page (plain
+    text, for the projector and the study sheet alike)."""
     parts = [str(citation.get("title") or citation.get("doc_id") or "")]
     if citation.get("section"):
         parts.append(str(citation["section"]).split(" > ")[-1])
     if citation.get("page") is not None:
-        parts.append(("s. " if lang == "da" else "p. ") + str(citation["page"]))
-    return f"[{citation.get('n', 1)}] " + ", ".join(escape(p) for p in parts if p)
+        parts.append(w("ws_page_short", lang, page=citation["page"]))
+    return [p for p in parts if p]
+
+
+def _source_line(citation: dict[str, Any], lang: str) -> str:
+    return f"[{citation.get('n', 1)}] " + ", ".join(escape(p) for p in source_place(citation, lang))
 
 
 def answer_html(question: dict[str, Any], lang: str, quotes: int = 3) -> str:
