@@ -138,11 +138,17 @@ def test_postgresql_stopped_is_503_then_recovers_without_a_restart(
                 _unavailable(listing)
             assert all(r["status"] != 500 for r in logs.records() if "status" in r)
 
+            # A replica started meanwhile waits for the database instead of giving up.
+            late = _start_unready(settings.model_copy(update={"data_dir": tmp_path / "late"}))
+            assert late.get("/readyz").status_code == 503
+
             postgres.start()
-            deadline = time.monotonic() + 30
-            while (ready := c.get("/readyz")).status_code != 200:
-                assert time.monotonic() < deadline, ready.json()
-                time.sleep(0.25)
+            for replica in (c, late):
+                deadline = time.monotonic() + 60
+                while (ready := replica.get("/readyz")).status_code != 200:
+                    assert time.monotonic() < deadline, ready.json()
+                    time.sleep(0.25)
+            assert late.post("/api/ask", json={"question": DA_Q}).status_code == 200
             assert c.post("/api/ask", json={"question": DA_Q}).status_code == 200
             assert c.post("/api/feedback", json=feedback).status_code == 201
             assert c.get(f"/api/workshops/{code}").status_code == 200
@@ -160,3 +166,39 @@ def test_postgresql_stopped_is_503_then_recovers_without_a_restart(
             assert state["status"] == "done", state
     finally:
         server.stop()
+        for stop in _started:
+            stop()
+
+
+_started: list[Any] = []
+
+
+def _start_unready(settings: Settings) -> httpx.Client:
+    """A replica whose /readyz need not be 200 yet (start_server waits for that)."""
+    import threading
+
+    import uvicorn
+    from api_fixtures import free_port
+
+    from assistant.api.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+
+    def stop() -> None:
+        client.close()
+        server.should_exit = True
+        thread.join(15)
+
+    _started.append(stop)
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return client

@@ -63,17 +63,31 @@ log = logging.getLogger("kva.api")
 JSON_BODY_LIMIT = 1024 * 1024  # JSON bodies; uploads get their own, larger cap per route
 
 
-def _load_assistant(app: FastAPI, settings: Settings) -> None:
-    try:
-        from assistant.pipeline import Assistant
+LOAD_RETRY_S = 5.0  # a replica that starts while its database is down tries again this often
 
-        assistant = Assistant(settings)
-        _warm_up(assistant)
-        app.state.assistant = assistant
-        log.info("assistant loaded")
-    except Exception as exc:
-        app.state.load_error = f"{type(exc).__name__}: {exc}"
-        log.exception("assistant failed to load")
+
+def _load_assistant(app: FastAPI, settings: Settings) -> None:
+    from assistant.api.faults import server_unreachable
+
+    try:
+        while True:
+            try:
+                from assistant.pipeline import Assistant
+
+                assistant = Assistant(settings)
+                _warm_up(assistant)
+                app.state.assistant = assistant
+                app.state.load_error = None
+                log.info("assistant loaded")
+                return
+            except Exception as exc:
+                app.state.load_error = f"{type(exc).__name__}: {exc}"
+                if not server_unreachable(exc):
+                    log.exception("assistant failed to load")
+                    return
+                # The database is down (or not up yet): /readyz says so; load when it is back.
+                log.warning("assistant waits for the database: %s", str(exc).splitlines()[0])
+                time.sleep(LOAD_RETRY_S)
     finally:
         app.state.loading = False
 

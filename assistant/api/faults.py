@@ -83,7 +83,7 @@ def storage_error(exc: BaseException, data_dir: Path | None = None) -> ApiError 
     inner = getattr(exc, "orig", None)
     if isinstance(inner, sqlite3.DatabaseError):
         exc = inner  # SQLAlchemy's wrapper of an SQLite error: judged as that error
-    elif _server_unreachable(exc):
+    elif server_unreachable(exc):
         from assistant.api.database import unreachable
 
         return unreachable(exc)
@@ -141,7 +141,7 @@ def _server_errors() -> list[type[BaseException]]:
     return [*found, psycopg.OperationalError, psycopg.InterfaceError]
 
 
-def _server_unreachable(exc: BaseException) -> bool:
+def server_unreachable(exc: BaseException) -> bool:
     """A database server that did not answer: a failed connection, one the server closed
     (it stopped or restarted), a pool with no connection to give."""
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError

@@ -62,10 +62,10 @@ def readyz(request: Request) -> JSONResponse:
     model = getattr(assistant, "model", None)
     if model is not None:
         body["answer_model"] = model_summary(model, settings)
-    if getattr(state, "load_error", None):
-        body["error"] = state.load_error
-    elif database:
+    if database:  # first: a replica that started while it was down has a load error too
         body["error"] = database
+    elif getattr(state, "load_error", None):
+        body["error"] = state.load_error
     elif problem:
         body["error"] = problem
     return JSONResponse(body, status_code=200 if ready else 503)
