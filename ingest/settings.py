@@ -73,6 +73,13 @@ class Settings(BaseSettings):
         "and the document store in PostgreSQL (pgvector); unset = SQLite and the embedded store "
         "under the data dir.",
     )
+    uploads_folder: Path | None = Field(
+        None,
+        description="Where a replica keeps its working copies of uploaded files (the originals "
+        "are in the database); unset = uploads/ under the data dir. Replicas that share one "
+        "folder path (or run on machines with the same data dir path) record the same source "
+        "path, so a replacement ingested by another replica keeps the document's id.",
+    )
     job_lease_s: float = Field(
         30.0,
         ge=1,
@@ -169,6 +176,13 @@ class Settings(BaseSettings):
 
     @property
     def uploads_dir(self) -> Path:
+        """``KVA_UPLOADS_FOLDER``, else ``uploads/`` under the data dir.
+
+        >>> Settings(data_dir="/srv/kva").uploads_dir.as_posix()
+        '/srv/kva/uploads'
+        """
+        if self.uploads_folder is not None:
+            return self.uploads_folder.expanduser().resolve()
         return self.data_dir / "uploads"
 
 

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from test_db import db, db_url, pg_server_url  # noqa: F401 - both backends, as in test_db
 
 from assistant.api.jobs import IngestQueue
@@ -269,6 +270,33 @@ def test_a_worker_killed_mid_ingestion_leaves_nothing_and_the_job_reruns(tmp_pat
     assert len(done["report"]["added"]) == 1
     assert _documents(settings) == done["report"]["added"]
     database.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_replacement_ingested_by_another_replica_keeps_the_id(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Two replicas (own data dirs, one KVA_UPLOADS_FOLDER) on one PostgreSQL: the new version
+    of an upload taken by A is ingested by B's worker and replaces the document."""
+    shared = tmp_path / "uploads"
+
+    def replica(name: str) -> tuple[Settings, IngestQueue]:
+        settings = Settings(data_dir=tmp_path / name, database_url=db_url, uploads_folder=shared)
+        store = JobStore(Database.from_settings(settings))
+        run = lambda paths, progress: Indexer(settings).run(paths).model_dump()  # noqa: E731
+        return settings, IngestQueue(store, run, uploads_dir=settings.uploads_dir)
+
+    (_, a), (_, b) = replica("a"), replica("b")
+    first = a.store.create([("ny-metode.md", b"# Ny metode\n\nVersion et om bostotte.\n")])
+    assert a.run_once(first)
+    added = a.store.get(first)["report"]["added"]
+    second = a.store.create([("ny-metode.md", b"# Ny metode\n\nVersion to om bostotte.\n")])
+    assert b.run_once(second)
+    report = b.store.get(second)["report"]
+    assert report["updated"] == added and report["added"] == [], report
+    for queue in (a, b):
+        queue.store.db.dispose()
 
 
 def test_shared_state_doctests() -> None:
