@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,6 +209,8 @@ class Cluster:
     temporary: bool = False  # delete PostgreSQL's data when done
     env: dict[str, str] = field(default_factory=dict)  # more KVA_* settings for every replica
     ui_port: int | None = None
+    # Fills an empty store instead of ingesting ``corpus`` (the tests copy an ingested one).
+    seed: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -252,7 +255,10 @@ class Cluster:
                     raise PostgresUnavailable(f"pgserver is not installed: {exc}") from exc
                 except Exception as exc:
                     raise PostgresUnavailable(f"{type(exc).__name__}: {exc}") from exc
-            self._ingest_if_empty()
+            if self.seed is not None:
+                self.seed(self.url)
+            else:
+                self._ingest_if_empty()
             self.nodes = [self._replica(i) for i in range(self.replicas)]
             for node in self.nodes:
                 self._spawn(node)
