@@ -4,7 +4,8 @@ Starts, in order: PostgreSQL 16 with pgvector from the ``pgserver`` wheel (no ro
 root it runs the server as a system user it creates); the corpus ingested into it when the store
 is empty (the schema is created by Alembic on that first open); the API replicas
 (``KVA_DATABASE_URL=… python -m assistant serve``, each with its own data dir for local caches
-only); and Debian's nginx as the balancer (deploy/nginx.conf.template, deploy/nginx-proxy.conf).
+only, and one folder for the working copies of uploads, whose path names the documents); and
+Debian's nginx as the balancer (deploy/nginx.conf.template, deploy/nginx-proxy.conf).
 Prints ``balancer: URL`` and one ``replica: URL`` line per replica, then runs until Ctrl-C and
 stops everything. ``compose.yaml`` describes the same set-up for operators.
 
@@ -47,8 +48,11 @@ DATABASE = "kva"
 # Service names as compose.yaml has them: PostgreSQL, the replicas (api-a, api-b, ...), nginx.
 POSTGRES_SERVICE = "postgres"
 BALANCER_SERVICE = "balancer"
-# What a replica is given; compose.yaml's api services set exactly these.
-REPLICA_SETTINGS = ("KVA_DATABASE_URL", "KVA_DATA_DIR", "KVA_API_KEY")
+# What a replica is given; compose.yaml's api services set exactly these. The uploads folder
+# holds only working copies (the originals are in the database), but its path becomes a
+# document's source path, so all replicas name the same one (in compose: the same path in each
+# container; here: one folder for the replicas on this machine).
+REPLICA_SETTINGS = ("KVA_DATABASE_URL", "KVA_DATA_DIR", "KVA_UPLOADS_FOLDER", "KVA_API_KEY")
 # nginx's passive health check: one failed attempt marks a replica down for this long.
 FAIL_TIMEOUT_S = 5
 READY_TIMEOUT_S = 300
@@ -231,7 +235,11 @@ class Cluster:
         return self.database_url or self.postgres.url  # type: ignore[union-attr]
 
     def replica_env(self, data_dir: Path) -> dict[str, str]:
-        settings = {"KVA_DATABASE_URL": self.url, "KVA_DATA_DIR": str(data_dir)}
+        settings = {
+            "KVA_DATABASE_URL": self.url,
+            "KVA_DATA_DIR": str(data_dir),
+            "KVA_UPLOADS_FOLDER": str(self.root / "uploads"),
+        }
         if self.api_key:
             settings["KVA_API_KEY"] = self.api_key
         assert set(settings) <= set(REPLICA_SETTINGS)
