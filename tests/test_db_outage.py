@@ -131,6 +131,7 @@ def test_postgresql_stopped_is_503_then_recovers_without_a_restart(
             _unavailable(c.post("/api/documents", files=files, headers=admin))
             # An ask may be answered from the snapshot in memory, or refused: never a 500.
             asked = c.post("/api/ask", json={"question": DA_Q})
+            print(f"an ask while PostgreSQL is down: {asked.status_code}")
             if asked.status_code != 200:
                 _unavailable(asked)
             listing = c.get("/api/documents")
@@ -143,11 +144,13 @@ def test_postgresql_stopped_is_503_then_recovers_without_a_restart(
             assert late.get("/readyz").status_code == 503
 
             postgres.start()
+            started = time.monotonic()
             for replica in (c, late):
                 deadline = time.monotonic() + 60
                 while (ready := replica.get("/readyz")).status_code != 200:
                     assert time.monotonic() < deadline, ready.json()
                     time.sleep(0.25)
+            print(f"both replicas ready {time.monotonic() - started:.1f} s after the restart")
             assert late.post("/api/ask", json={"question": DA_Q}).status_code == 200
             assert c.post("/api/ask", json={"question": DA_Q}).status_code == 200
             assert c.post("/api/feedback", json=feedback).status_code == 201
