@@ -162,6 +162,7 @@ class Settings(BaseSettings):
 
     @property
     def feedback_path(self) -> Path:
+        """Where earlier versions kept feedback; imported into the API's database once."""
         return self.data_dir / "feedback.sqlite"
 
     @property
