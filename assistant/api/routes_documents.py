@@ -250,6 +250,7 @@ def build_router() -> APIRouter:
         job = request.app.state.jobs.store.get(job_id)  # any replica's job
         if job is None:
             raise ApiError(404, "job_not_found", f"No ingestion job with id '{job_id}'.")
+        job.pop("worker", None)  # host and process: for the logs, not for every reader
         return public_paths(job, request.app.state.settings)
 
     return router
