@@ -1,9 +1,15 @@
-"""Every answer unit (sentence) of the committed store as one matrix, searched exhaustively.
+"""Every answer unit (sentence) of the committed store, searched for a question's best chunks.
 
 Chunk vectors blur a chunk's sentences together; the sentence that answers a question (often
 in the other language) can sit in a chunk whose mean vector is not in the top few. Ingestion
-already embeds every sentence, so searching them all costs one matrix product per question
-(about 70,000 × 384 floats at 20,000 chunks) and no model call.
+already embeds every sentence, so searching them costs no model call.
+
+Up to ``IVF_MIN_ROWS`` sentences (``ingest.store.sentence_file``; 200,000, about 40,000
+chunks) the index is one matrix in memory searched exhaustively, as it always was. Above that
+the file written at ingest is memory-mapped and searched through its inverted file: the
+question's nearest clusters' int8 codes are scored, and the best candidates re-scored exactly
+on their float32 rows (``MappedSentenceIndex``); the per-language background
+(``language_stats``) comes from a fixed sample of rows.
 
 Example:
     >>> import numpy as np
@@ -18,12 +24,19 @@ Example:
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
 from assistant.store_reader import Snapshot, SnapshotCache
 from ingest.lexical import index_language
+from ingest.store import sentence_file
+from ingest.store.sentence_file import read_meta, store_batches, write_sentence_file
+
+log = logging.getLogger("kva.store")
 
 
 class SentenceIndex:
@@ -57,21 +70,21 @@ class SentenceIndex:
     def from_snapshot(cls, snap: Snapshot) -> SentenceIndex:
         if snap.records is None or not snap.chunks:
             return cls([], [], [], np.zeros((0, 1), dtype=np.float32))
+        neighbours = _neighbours(snap)
+        try:
+            folder = _folder(snap)
+        except OSError as exc:
+            log.error("sentence index for generation %s not built (%s)", snap.generation, exc)
+            folder = None
+        if folder is not None:
+            try:
+                return cls.from_folder(folder, neighbours)
+            except (OSError, ValueError) as exc:
+                log.error("sentence index %s unreadable (%s); reading the records", folder, exc)
         units = snap.records.get_units(sorted(snap.chunks))
         if not units:
             return cls([], [], [], np.zeros((0, 1), dtype=np.float32))
         vectors = np.stack([np.frombuffer(u.vector, dtype=np.float32) for u in units])
-        by_doc: dict[str, list[tuple[int, str]]] = {}
-        for chunk in snap.chunks.values():
-            by_doc.setdefault(chunk.doc_id, []).append((chunk.seq, chunk.chunk_id))
-        neighbours: dict[str, tuple[str | None, str | None]] = {}
-        for chunks in by_doc.values():
-            ids = [cid for _, cid in sorted(chunks)]
-            for i, cid in enumerate(ids):
-                neighbours[cid] = (
-                    ids[i - 1] if i else None,
-                    ids[i + 1] if i + 1 < len(ids) else None,
-                )
         return cls(
             [u.chunk_id for u in units],
             [u.start for u in units],
@@ -79,6 +92,26 @@ class SentenceIndex:
             vectors,
             neighbours,
             [index_language(snap.chunks[u.chunk_id].language) for u in units],
+        )
+
+    @classmethod
+    def from_folder(
+        cls, folder: Path, neighbours: dict[str, tuple[str | None, str | None]] | None = None
+    ) -> SentenceIndex:
+        """The index written at ingest (``ingest.store.sentence_file``): read whole into
+        memory when small, memory-mapped with its inverted file when large."""
+        meta = read_meta(folder)
+        if meta["clusters"]:
+            return MappedSentenceIndex(folder, meta, neighbours)
+        chunk_ids = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+        first = np.load(folder / "chunk_first.npy")
+        spans = np.load(folder / "spans.npy")
+        rows, dim = meta["rows"], meta["dim"]
+        vectors = np.fromfile(folder / "vectors.f32", dtype=np.float32).reshape(rows, dim)
+        per_row = np.repeat(np.asarray(chunk_ids, dtype=object), np.diff(first))
+        langs = np.where(np.load(folder / "lang.npy") == 0, "da", "en")
+        return cls(
+            list(per_row), list(spans[:, 0]), list(spans[:, 1]), vectors, neighbours, list(langs)
         )
 
     def __len__(self) -> int:
@@ -144,6 +177,193 @@ class SentenceIndex:
         first, stop = self._rows.get(chunk_id, (0, 0))
         for i in range(first, stop):
             yield int(self.starts[i]), int(self.ends[i]), self.vectors[i]
+
+
+class LazySims:
+    """A question's cosines to the rows of a mapped index, computed for the rows asked for
+    (``sims[first:stop]``) instead of for every row at once."""
+
+    def __init__(self, index: MappedSentenceIndex, query: np.ndarray) -> None:
+        self.index = index
+        self.query = np.asarray(query, dtype=np.float32)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return np.asarray(self.index.vectors[rows]) @ self.query
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+class MappedSentenceIndex(SentenceIndex):
+    """The ingest-time index file of a large store, memory-mapped: int8 codes of the nearest
+    clusters scored first, the best candidates re-scored exactly on their float32 rows."""
+
+    MIN_PROBE = 32
+    PROBE_ROWS = 30_000
+    """rows whose codes a question scores at first (more when filters leave too few chunks)"""
+
+    def __init__(
+        self,
+        folder: Path,
+        meta: dict,
+        neighbours: dict[str, tuple[str | None, str | None]] | None = None,
+    ) -> None:
+        rows, dim = meta["rows"], meta["dim"]
+        self.folder = folder
+        self.vectors = np.memmap(folder / "vectors.f32", np.float32, mode="r", shape=(rows, dim))
+        self.spans = np.load(folder / "spans.npy", mmap_mode="r")
+        self.lang = np.load(folder / "lang.npy")
+        self.ids = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+        self.first = np.load(folder / "chunk_first.npy")
+        self.ordinal = {cid: i for i, cid in enumerate(self.ids)}
+        self.row_chunk = np.repeat(
+            np.arange(len(self.ids), dtype=np.int32), np.diff(self.first)
+        )
+        sample = np.load(folder / "sample.npy")
+        self.sample_vectors = np.asarray(self.vectors[sample])
+        self.sample_lang = self.lang[sample]
+        self.centroids = np.load(folder / "centroids.npy")
+        self.lists = np.load(folder / "lists.npy")
+        self.list_rows = np.load(folder / "list_rows.npy", mmap_mode="r")
+        self.codes = np.memmap(folder / "codes.i8", np.int8, mode="r", shape=(rows, dim))
+        self.scale = np.load(folder / "scale.npy")
+        self.neighbours = neighbours or {}
+        clusters = len(self.centroids)
+        per_list = max(1.0, rows / clusters)
+        self.probe = min(clusters, max(self.MIN_PROBE, int(np.ceil(self.PROBE_ROWS / per_list))))
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def similarities(self, query: np.ndarray) -> LazySims:  # type: ignore[override]
+        return LazySims(self, query)
+
+    def language_stats(self, sims) -> dict[str, tuple[float, float]]:  # noqa: ANN001
+        """As ``SentenceIndex.language_stats``, over the fixed sample of rows."""
+        query = sims.query if isinstance(sims, LazySims) else None
+        if query is None:
+            return super().language_stats(sims)
+        sample = self.sample_vectors @ query
+        stats = {}
+        for code, lang in ((0, "da"), (1, "en")):
+            mine = sample[self.sample_lang == code]
+            if len(mine) >= 2:
+                stats[lang] = (float(mine.mean()), float(mine.std()) or 1e-3)
+        return stats
+
+    def candidates(self, query: np.ndarray, probe: int, keep: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, exact cosines) of the ``keep`` best rows by code among the ``probe``
+        clusters nearest to ``query``."""
+        clusters = len(self.centroids)
+        near = self.centroids @ query
+        if probe < clusters:
+            chosen = np.sort(np.argpartition(-near, probe - 1)[:probe])
+        else:
+            chosen = np.arange(clusters)
+        weights = self.scale * query
+        scores, rows = [], []
+        for c in chosen:
+            a, b = int(self.lists[c]), int(self.lists[c + 1])
+            if b > a:
+                scores.append(self.codes[a:b].astype(np.float32) @ weights)
+                rows.append(self.list_rows[a:b])
+        if not scores:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        coarse = np.concatenate(scores)
+        found = np.concatenate(rows)
+        if keep < len(coarse):
+            found = found[np.argpartition(-coarse, keep - 1)[:keep]]
+        found = np.sort(found)
+        return found, np.asarray(self.vectors[found]) @ query
+
+    def best_chunks(
+        self,
+        query: np.ndarray,
+        k: int,
+        allowed: set[str] | None = None,
+        sims=None,  # noqa: ANN001 - a LazySims or None; the search reads the file itself
+    ) -> list[tuple[str, float]]:
+        query = np.asarray(query, dtype=np.float32)
+        probe, keep = self.probe, max(80 * k, 2000)
+        while True:
+            rows, exact = self.candidates(query, probe, keep)
+            best: dict[str, float] = {}
+            for j in np.argsort(-exact, kind="stable"):
+                cid = self.ids[self.row_chunk[rows[j]]]
+                if cid in best or (allowed is not None and cid not in allowed):
+                    continue
+                best[cid] = float(exact[j])
+                if len(best) >= k:
+                    return list(best.items())
+            if probe >= len(self.centroids) and keep >= len(self):
+                return list(best.items())
+            # Filters left too few chunks among the candidates: look further.
+            probe, keep = min(len(self.centroids), probe * 4), keep * 4
+
+    def rank_chunks(self, chunk_ids: list[str], sims) -> list[str]:  # noqa: ANN001
+        query = sims.query if isinstance(sims, LazySims) else None
+        best = {}
+        for cid in chunk_ids:
+            i = self.ordinal.get(cid)
+            if i is None:
+                continue
+            first, stop = int(self.first[i]), int(self.first[i + 1])
+            if stop > first:
+                row_sims = sims[first:stop] if query is None else self.vectors[first:stop] @ query
+                best[cid] = float(np.max(row_sims))
+        return sorted(best, key=lambda c: (-best[c], c))
+
+    def units(self, chunk_id: str) -> Iterator[tuple[int, int, np.ndarray]]:
+        i = self.ordinal.get(chunk_id)
+        if i is None:
+            return
+        for row in range(int(self.first[i]), int(self.first[i + 1])):
+            yield int(self.spans[row, 0]), int(self.spans[row, 1]), np.asarray(self.vectors[row])
+
+
+def _neighbours(snap: Snapshot) -> dict[str, tuple[str | None, str | None]]:
+    """chunk id -> (the chunk before it, the chunk after it) in its document."""
+    by_doc: dict[str, list[tuple[int, str]]] = {}
+    for chunk in snap.chunks.values():
+        by_doc.setdefault(chunk.doc_id, []).append((chunk.seq, chunk.chunk_id))
+    neighbours: dict[str, tuple[str | None, str | None]] = {}
+    for chunks in by_doc.values():
+        ids = [cid for _, cid in sorted(chunks)]
+        for i, cid in enumerate(ids):
+            neighbours[cid] = (
+                ids[i - 1] if i else None,
+                ids[i + 1] if i + 1 < len(ids) else None,
+            )
+    return neighbours
+
+
+def _folder(snap: Snapshot) -> Path | None:
+    """The snapshot's index file: the one ingestion wrote for its generation (embedded), or
+    one made from the database into the replica's local cache, once per generation (server
+    backend; the database stays the only source). None: build in memory from the records."""
+    if snap.sentence_dir is not None:
+        return snap.sentence_dir if (snap.sentence_dir / "meta.json").exists() else None
+    root = snap.sentence_cache
+    if root is None or snap.records is None or len(snap.chunks) < sentence_file.IVF_MIN_ROWS // 5:
+        # A small server store is read into memory as before (nothing on the local disk).
+        return None
+    prefix = f"gen-{snap.generation}-"
+    for folder in sorted(root.glob(f"{prefix}*")) if root.is_dir() else []:
+        if (folder / "meta.json").exists():
+            return folder
+    from ingest.store.sentence_file import sweep
+
+    name = write_sentence_file(
+        root,
+        snap.generation,
+        store_batches(
+            snap.records,
+            sorted(snap.chunks),
+            {c.chunk_id: c.language for c in snap.chunks.values()},
+        ),
+    )
+    sweep(root, keep={name})
+    return root / name
 
 
 class SentenceIndexCache(SnapshotCache[SentenceIndex]):

