@@ -363,3 +363,34 @@ def test_a_worker_killed_mid_job_leaves_no_half_document(cluster: Cluster) -> No
         text=True, check=False,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_command_prints_the_balancer_and_replicas_and_stops_on_ctrl_c(cluster: Cluster) -> None:
+    """``scripts/cluster.py`` itself (what ``make cluster`` runs), here with one replica on the
+    module's PostgreSQL (its store is not empty, so nothing is ingested); Ctrl-C (SIGINT) stops
+    nginx and the replica, and the command exits 0."""
+    from cluster import free_port
+
+    root = Path(tempfile.mkdtemp(prefix="kva-cli-"))
+    port = free_port()
+    command = [sys.executable, str(ROOT / "scripts" / "cluster.py"), "--replicas", "1"]
+    command += ["--port", str(port), "--dir", str(root), "--database-url", cluster.url]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        lines = [proc.stdout.readline().strip() for _ in range(2)]  # type: ignore[union-attr]
+        assert lines[0] == f"balancer: http://127.0.0.1:{port}", lines
+        assert lines[1].startswith("replica: http://127.0.0.1:"), lines
+        replica = lines[1].removeprefix("replica: ")
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=30).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+        for url in (f"http://127.0.0.1:{port}", replica):
+            with pytest.raises(httpx.TransportError):
+                httpx.get(f"{url}/healthz", timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
