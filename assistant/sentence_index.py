@@ -362,7 +362,7 @@ def _folder(snap: Snapshot) -> Path | None:
             {c.chunk_id: c.language for c in snap.chunks.values()},
         ),
     )
-    sweep(root, keep={name})
+    sweep(root, keep={name}, spare_writing=True)
     return root / name
 
 

@@ -143,14 +143,20 @@ def read_meta(folder: Path) -> dict:
     return meta
 
 
-def sweep(root: Path, keep: set[str]) -> None:
+def sweep(root: Path, keep: set[str], *, spare_writing: bool = False) -> None:
     """Remove the folders under ``root`` not named in ``keep`` (older generations, and what a
-    killed run left); readers that mapped one keep their open files."""
+    killed run left); readers that mapped one keep their open files. ``spare_writing``: where
+    writers are not serialised (a replica's cache), leave another's ``tmp-`` folder alone
+    unless it is an hour old."""
     if not root.is_dir():
         return
     for folder in root.iterdir():
         # Another process's folder being written is left alone unless an hour old.
-        young = folder.name.startswith("tmp-") and time.time() - folder.stat().st_mtime < 3600
+        young = (
+            spare_writing
+            and folder.name.startswith("tmp-")
+            and time.time() - folder.stat().st_mtime < 3600
+        )
         if folder.name not in keep and not young:
             shutil.rmtree(folder, ignore_errors=True)
 
