@@ -145,13 +145,11 @@ class JobStore:
     def claim(self, worker: str) -> Claimed | None:
         """The oldest claimable job, now running under ``worker``'s lease; None when there is
         none. A job orphaned ``MAX_ATTEMPTS`` times is failed here, and the next one tried."""
-        db = self.db
-        with db.write() as conn:
+        with self.db.write() as conn:
             while True:
                 at = now()
-                query = self._claimable_query(at)
-                if db.dialect == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
+                # SQLite renders no FOR UPDATE: its write transaction already excludes others.
+                query = self._claimable_query(at).with_for_update(skip_locked=True)
                 row = conn.execute(query).first()
                 if row is None:
                     return None
