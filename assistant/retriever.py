@@ -219,7 +219,8 @@ class HybridRetriever(BaseRetriever):
         snap = self.reader.snapshot()
         if not snap.chunks:
             return Retrieval([], {}, snap)
-        allowed = _allowed(snap, filters)
+        # Without filters every committed chunk is allowed: no set of a million ids per question.
+        allowed = _allowed(snap, filters) if filters is not None else None
         vector = vector if vector is not None else self.embeddings.embed_query(query)
         dense_hits = snap.dense(vector, max(3 * k, 20), _where(filters))
         degraded: list[str] = []
@@ -228,8 +229,14 @@ class HybridRetriever(BaseRetriever):
             # dense ranking is an exact scan of the chunk vectors pooled from the sentence
             # vectors in the records; the keyword and sentence rankings are Chroma-free anyway.
             degraded.append("vector_index")
-            dense_hits = snap.scan_dense(vector, max(3 * k, 20), allowed)
-        dense = {cid: s for cid, s in dense_hits if cid in snap.chunks and cid in allowed}
+            dense_hits = snap.scan_dense(
+                vector, max(3 * k, 20), allowed if allowed is not None else set(snap.chunks)
+            )
+        dense = {
+            cid: s
+            for cid, s in dense_hits
+            if cid in snap.chunks and (allowed is None or cid in allowed)
+        }
         rankings = [sorted(dense, key=lambda c: -dense[c])]
         names = ["dense"]
         weights = [self.fusion.dense]
@@ -241,7 +248,7 @@ class HybridRetriever(BaseRetriever):
             sims = index.similarities(np.asarray(vector, dtype=np.float32))
             stats = index.language_stats(sims)
             best = index.best_chunks(
-                vector, k=max(3 * k, 20), allowed=allowed if filters else None, sims=sims
+                vector, k=max(3 * k, 20), allowed=allowed, sims=sims
             )
             sentence = {cid: s for cid, s in best if cid in snap.chunks}
             rankings.append(list(sentence))
@@ -249,7 +256,8 @@ class HybridRetriever(BaseRetriever):
             weights.append(self.fusion.sentence)
             if self.sources is not None:
                 named = frozenset(self.sources.get(snap).named(query))
-                chunks = [c for c in allowed if snap.chunks[c].doc_id in named] if named else []
+                pool = allowed if allowed is not None else snap.chunks
+                chunks = [c for c in pool if snap.chunks[c].doc_id in named] if named else []
                 rankings.append(index.rank_chunks(chunks, sims)[: max(2 * k, 10)])
                 names.append("source")
                 weights.append(self.fusion.source)

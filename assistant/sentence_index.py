@@ -260,17 +260,15 @@ class MappedSentenceIndex(SentenceIndex):
             chosen = np.sort(np.argpartition(-near, probe - 1)[:probe])
         else:
             chosen = np.arange(clusters)
-        weights = self.scale * query
-        scores, rows = [], []
-        for c in chosen:
-            a, b = int(self.lists[c]), int(self.lists[c + 1])
-            if b > a:
-                scores.append(self.codes[a:b].astype(np.float32) @ weights)
-                rows.append(self.list_rows[a:b])
-        if not scores:
+        spans = [(int(self.lists[c]), int(self.lists[c + 1])) for c in chosen]
+        spans = [(a, b) for a, b in spans if b > a]
+        if not spans:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        coarse = np.concatenate(scores)
-        found = np.concatenate(rows)
+        # One product over all probed codes: many small ones cost more than the arithmetic
+        # (each a BLAS call, threads woken) on a busy machine.
+        codes = np.concatenate([self.codes[a:b] for a, b in spans])
+        coarse = codes.astype(np.float32) @ (self.scale * query)
+        found = np.concatenate([self.list_rows[a:b] for a, b in spans])
         if keep < len(coarse):
             found = found[np.argpartition(-coarse, keep - 1)[:keep]]
         found = np.sort(found)

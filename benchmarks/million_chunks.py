@@ -23,6 +23,7 @@ For each backend and size it prints:
 
     nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 100000 [--backend embedded]
     nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 --backend embedded
+    nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 --index-only
 """
 
 from __future__ import annotations
@@ -244,14 +245,74 @@ def _exhaustive(index, query: np.ndarray, k: int) -> set[str]:  # noqa: ANN001
     return {index.ids[c] for c in best}
 
 
+def index_only(n_chunks: int, folder: Path, emb, vectors: dict[str, np.ndarray]) -> None:  # noqa: ANN001
+    """The sentence index alone at ``n_chunks`` chunks (5 rows each, the synthetic vectors
+    above, no records, Chroma or BM25): write time, size, load time, memory, search, recall."""
+    from assistant.sentence_index import SentenceIndex
+    from ingest.store.sentence_file import write_sentence_file
+
+    centres = np.stack(list(vectors.values()))
+    rng = np.random.default_rng(1234)
+    per_chunk = SENTENCES_PER_CHUNK
+
+    def batches():  # noqa: ANN202
+        step = 20_000
+        for first in range(0, n_chunks, step):
+            count = min(step, n_chunks - first)
+            rows = centres[rng.integers(0, len(centres), count * per_chunk)]
+            rows = rows + rng.standard_normal(rows.shape).astype(np.float32) * (
+                NOISE / np.sqrt(rows.shape[1])
+            )
+            rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+            ids = [f"c{first + i // per_chunk:08d}" for i in range(count * per_chunk)]
+            spans = list(range(count * per_chunk))
+            langs = ["da" if (first + i // per_chunk) % 2 == 0 else "en" for i in range(len(ids))]
+            yield ids, spans, [x + 1 for x in spans], rows, langs
+
+    t = time.perf_counter()
+    name = write_sentence_file(folder, 1, batches())
+    took = time.perf_counter() - t
+    print(f"[index] written in {took:.0f} s, {du(folder) / 1e9:.2f} GB", flush=True)
+    before = proc_memory(os.getpid())
+    t = time.perf_counter()
+    index = SentenceIndex.from_folder(folder / name)
+    load = time.perf_counter() - t
+    qs = questions()
+    times, recall = [], []
+    for q in qs:
+        v = np.asarray(emb.embed_query(q), dtype=np.float32)
+        t = time.perf_counter()
+        sims = index.similarities(v)
+        index.language_stats(sims)
+        got = index.best_chunks(v, 24, sims=sims)
+        times.append((time.perf_counter() - t) * 1000)
+        recall.append(len({c for c, _ in got} & _exhaustive(index, v, 24)) / 24)
+    after = proc_memory(os.getpid())
+    p50, p95 = np.percentile(times, [50, 95])
+    print(
+        f"[index] {len(index)} rows, {len(index.centroids)} clusters, probe {index.probe}: "
+        f"load {load:.1f} s; search + background p50 {p50:.1f} ms p95 {p95:.1f} ms; recall "
+        f"of the top 24 chunks vs exhaustive {np.mean(recall):.3f}; RSS +"
+        f"{after['RssAnon'] - before['RssAnon']} MB anonymous, +"
+        f"{after['RssFile'] - before['RssFile']} MB file-backed; load average "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--backend", choices=["embedded", "postgresql", "both"], default="both")
     parser.add_argument("--run-chunks", type=int, default=250_000)
+    parser.add_argument(
+        "--index-only", action="store_true", help="the sentence index alone (no records etc.)"
+    )
     parser.add_argument("--n", type=int, default=60, help="timed asks")
     parser.add_argument("--url", help="an empty PostgreSQL database (default: start pgserver)")
-    parser.add_argument("--keep", type=Path, help="build here and keep it (default: a temp dir)")
+    parser.add_argument(
+        "--keep", type=Path, help="build here and keep it; a store already there is measured again"
+    )
     args = parser.parse_args()
 
     from ingest.embeddings import make_embeddings
@@ -267,6 +328,13 @@ def main() -> None:
         for s, v in zip(sentences, emb.embed_documents(sentences), strict=True)
     }
     print(f"{len(sentences)} seed sentences embedded (the centres of the synthetic vectors)")
+    if args.index_only:
+        try:
+            index_only(args.chunks, tmp / "sentences", emb, vectors)
+        finally:
+            if args.keep is None:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return
     backends = ["embedded", "postgresql"] if args.backend == "both" else [args.backend]
     try:
         for backend in backends:
@@ -285,7 +353,15 @@ def main() -> None:
             else:
                 settings = Settings(data_dir=tmp / "embedded")
             print(f"\n[{backend}] building {args.chunks} chunks", flush=True)
-            took = build(settings, args.chunks, args.run_chunks, emb.model_id, vectors)
+            from ingest.store import open_store
+
+            existing = open_store(settings, model_id=emb.model_id)
+            if args.keep is not None and existing.generation() > 0:
+                took = float("nan")  # measured when it was built; only the replica again
+                print(f"[{backend}] reusing the store in {args.keep}", flush=True)
+            else:
+                took = build(settings, args.chunks, args.run_chunks, emb.model_id, vectors)
+            existing.close()
             size = du(settings.data_dir)
             if backend == "postgresql":
                 size = du(tmp / "pg")

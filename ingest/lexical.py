@@ -135,6 +135,22 @@ class LexicalIndex:
             found.update(ids)
         return found
 
+    def document_frequencies(self) -> dict[str, tuple[int, dict[str, int]]]:
+        """Per language: (chunks, stem -> chunks holding it), read off the index's columns
+        (a replica gets its term weights without tokenizing every chunk again)."""
+        out = {}
+        for lang, (retriever, ids) in self._indexes.items():
+            counts = np.diff(np.asarray(retriever.scores["indptr"]))
+            out[lang] = (
+                len(ids),
+                {
+                    token: int(counts[i])
+                    for token, i in retriever.vocab_dict.items()
+                    if i < len(counts) and counts[i] and token != "\u2205"
+                },
+            )
+        return out
+
     def digest(self) -> str:
         """Fingerprint of the id lists in order: a shifted id file changes it."""
         h = hashlib.sha256()

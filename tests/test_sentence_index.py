@@ -135,3 +135,17 @@ def test_a_half_written_index_is_never_read(corpus_settings: Settings, tmp_path:
     snap = reader.snapshot()
     assert snap.generation == 2 and snap.sentence_dir == root / name
     assert len(SentenceIndex.from_snapshot(snap)) == read_meta(root / name)["rows"]
+
+
+def test_term_weights_are_read_off_the_keyword_index(corpus_settings: Settings):
+    """A replica's term weights come from the saved BM25 index's columns, equal to the ones
+    from tokenizing every chunk again."""
+    from assistant.store_reader import _idf
+    from ingest.lexical import LexicalIndex
+
+    snap = StoreReader(corpus_settings).snapshot()
+    lexical, snap.lexical = snap.lexical, LexicalIndex({})
+    try:
+        assert _idf(snap) == snap.idf and snap.idf["da"] and snap.idf["en"]
+    finally:
+        snap.lexical = lexical
