@@ -72,7 +72,13 @@ _WORD_BEFORE = re.compile(r"(\S+)$")
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
-    match = _WORD_BEFORE.search(text, 0, dot)
+    # The word before the dot, looked for in the last 100 characters: searching from the
+    # start of the text made splitting a document quadratic (minutes for a large store's
+    # check). A word that fills the whole window is looked for again from the start.
+    window = max(0, dot - 100)
+    match = _WORD_BEFORE.search(text, window, dot)
+    if match and window and match.start() == window:
+        match = _WORD_BEFORE.search(text, 0, dot)
     if not match:
         return False
     word = match.group(1).lower().lstrip("([\"'")
