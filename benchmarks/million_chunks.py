@@ -216,15 +216,16 @@ def measure(settings: Settings, n: int) -> dict[str, object]:
         emb = make_embeddings(settings)
     vecs = [np.asarray(emb.embed_query(q), dtype=np.float32) for q in qs]
     times, recall = [], []
-    for v in vecs:
+    for v in vecs + vecs:
         t = time.perf_counter()
         sims = index.similarities(v)
         index.language_stats(sims)
-        got = index.best_chunks(v, 24, sims=sims)
+        index.best_chunks(v, 24, sims=sims)
         times.append((time.perf_counter() - t) * 1000)
-        if hasattr(index, "candidates"):
-            exact = _exhaustive(index, v, 24)
-            recall.append(len({c for c, _ in got} & exact) / max(1, len(exact)))
+    for v in vecs if hasattr(index, "candidates") else []:
+        exact = _exhaustive(index, v, 24)
+        got = index.best_chunks(v, 24)
+        recall.append(len({c for c, _ in got} & exact) / max(1, len(exact)))
     out["sentence_p50"], out["sentence_p95"] = np.percentile(times, [50, 95])
     out["recall"] = float(np.mean(recall)) if recall else 1.0
     out["index"] = type(index).__name__
@@ -269,25 +270,34 @@ def index_only(n_chunks: int, folder: Path, emb, vectors: dict[str, np.ndarray])
             langs = ["da" if (first + i // per_chunk) % 2 == 0 else "en" for i in range(len(ids))]
             yield ids, spans, [x + 1 for x in spans], rows, langs
 
-    t = time.perf_counter()
-    name = write_sentence_file(folder, 1, batches())
-    took = time.perf_counter() - t
-    print(f"[index] written in {took:.0f} s, {du(folder) / 1e9:.2f} GB", flush=True)
+    done = sorted(folder.glob("gen-*/meta.json")) if folder.is_dir() else []
+    if done:
+        name = done[0].parent.name
+        print(f"[index] reusing {folder / name}", flush=True)
+    else:
+        t = time.perf_counter()
+        name = write_sentence_file(folder, 1, batches())
+        took = time.perf_counter() - t
+        print(f"[index] written in {took:.0f} s, {du(folder) / 1e9:.2f} GB", flush=True)
     before = proc_memory(os.getpid())
     t = time.perf_counter()
     index = SentenceIndex.from_folder(folder / name)
     load = time.perf_counter() - t
-    qs = questions()
+    vecs = [np.asarray(emb.embed_query(q), dtype=np.float32) for q in questions()]
     times, recall = [], []
-    for q in qs:
-        v = np.asarray(emb.embed_query(q), dtype=np.float32)
-        t = time.perf_counter()
-        sims = index.similarities(v)
-        index.language_stats(sims)
-        got = index.best_chunks(v, 24, sims=sims)
-        times.append((time.perf_counter() - t) * 1000)
-        recall.append(len({c for c, _ in got} & _exhaustive(index, v, 24)) / 24)
+    for timed in (False, True, True):  # a warm pass, then two timed ones
+        for v in vecs:
+            t = time.perf_counter()
+            sims = index.similarities(v)
+            index.language_stats(sims)
+            index.best_chunks(v, 24, sims=sims)
+            if timed:
+                times.append((time.perf_counter() - t) * 1000)
     after = proc_memory(os.getpid())
+    # Recall afterwards: the exhaustive pass reads every row (and evicts the page cache).
+    for v in vecs:
+        got = index.best_chunks(v, 24)
+        recall.append(len({c for c, _ in got} & _exhaustive(index, v, 24)) / 24)
     p50, p95 = np.percentile(times, [50, 95])
     print(
         f"[index] {len(index)} rows, {len(index.centroids)} clusters, probe {index.probe}: "
