@@ -93,6 +93,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
     # borger ... hvad gør jeg?"), greetings, chit-chat. Word classes, weighed by the fit.
     "personal",  # share of the words that point at a person (pronouns, a masked CPR number)
     "specificity",  # idf of the question's rarest known concept over the store's highest idf
+    "top_passages",  # distinct passages among the three best candidates, over 3 (scattered?)
 )
 
 _ANAPHOR = re.compile(r"^(this|that|these|those|it|they|such|det|dette|disse|denne|her)\b", re.I)
@@ -442,6 +443,7 @@ class CandidateBuilder:
             ),
             "personal": personal_share(question),
             "specificity": specificity(snap, own),
+            "top_passages": len({c.passage.chunk_id for c in ranked[:3]}) / 3.0,
         }
 
 

@@ -180,8 +180,11 @@ def _folds(n: int) -> np.ndarray:
     return rng.permutation(n) % FOLDS
 
 
-def fit_sentence(examples: list[Example]) -> tuple[LinearModel, dict[int, np.ndarray], dict]:
-    """Sentence model; returns it, the out-of-fold logits per example and CV figures."""
+def fit_sentence(
+    examples: list[Example], grid: list[tuple[float, bool]] | None = None
+) -> tuple[LinearModel, dict[int, np.ndarray], dict]:
+    """Sentence model; returns it, the out-of-fold logits per example and CV figures.
+    ``grid``: the (C, pairwise) pairs to try (default: ``C_GRID`` both ways)."""
     usable = [i for i, e in enumerate(examples) if e.candidates]
     fold_of = dict(zip(usable, _folds(len(usable)), strict=True))
     labelled = [i for i in usable if e_has_labels(examples[i])]
@@ -218,7 +221,8 @@ def fit_sentence(examples: list[Example]) -> tuple[LinearModel, dict[int, np.nda
             if any(examples[i].labels)
         ]
         single[f] = round(sum(hits) / max(1, len(hits)), 4)
-    scores = {(c, pw): top1(c, pw) for c in C_GRID for pw in (False, True)}
+    grid = grid or [(c, pw) for c in C_GRID for pw in (False, True)]
+    scores = {(c, pw): top1(c, pw) for c, pw in grid}
     best = max(scores, key=lambda k: scores[k][0])
     scaler, clf = fit(labelled, *best)
     model = _linear(SENTENCE_FEATURES, scaler, clf)
@@ -496,8 +500,14 @@ def fit_model(
     fusion: FusionWeights | None = None,
     fitted_by: str = "benchmarks/fit_answer_model.py",
     provenance: dict[str, Any] | None = None,
+    keep: AnswerModel | None = None,
 ) -> AnswerModel:
-    """Fit every weight of the answer engine on ``tuning``; ``fusion`` given is kept."""
+    """Fit every weight of the answer engine on ``tuning``; ``fusion`` given is kept.
+
+    ``keep``: refit the answerability model only, on the out-of-fold scores of ``keep``'s
+    sentence model (its C), keeping its fusion, sentence model and card. The sentence fit's
+    grid ties (out-of-fold top-1 counts questions) can flip with the last digit of a cosine
+    and take the card with them; this changes one model at a time."""
     if not tuning:
         raise ValueError("fit_model needs at least one tuning suite")
     if len({t.suite.name for t in tuning}) != len(tuning):
@@ -510,6 +520,8 @@ def fit_model(
         for t in tuning
     }
     cases = [(t.suite.name, c) for t in tuning for c in t.suite.cases]
+    if keep is not None:
+        fusion = keep.fusion
     fusion_from = "given" if fusion is not None else "the grid search"
     fusion = fusion or fit_fusion(assistants, cases)
     for a in assistants.values():
@@ -518,10 +530,22 @@ def fit_model(
     n_pos = sum(sum(e.labels) for e in examples)
     n_cand = sum(len(e.labels) for e in examples)
     print(f"{len(examples)} cases, {n_cand} labelled candidates, {n_pos} positive")
-    sentence, oof, sentence_cv = fit_sentence(examples)
+    kept: dict[str, Any] = {}
+    if keep is None:
+        sentence, oof, sentence_cv = fit_sentence(examples)
+    else:
+        sentence_cv = dict(keep.provenance.get("sentence", {}))
+        grid = [(sentence_cv["C"], bool(sentence_cv.get("pairwise", False)))]
+        _, oof, refit_cv = fit_sentence(examples, grid)
+        sentence = keep.sentence
+        sentence_cv["top1_out_of_fold_now"] = refit_cv["top1_out_of_fold"]
+        kept = {"kept_from": keep.provenance.get("fitted_at"), "kept": "fusion sentence card"}
     composer = ExtractiveComposer(_zero_model(fusion))
     answerable, answerable_cv = fit_answerable(examples, composer, oof)
-    card, card_cv = fit_card(examples, oof)
+    if keep is None:
+        card, card_cv = fit_card(examples, oof)
+    else:
+        card, card_cv = keep.card, keep.provenance.get("card", {})
     return AnswerModel(
         sentence,
         answerable,
@@ -543,6 +567,7 @@ def fit_model(
             "answerable": answerable_cv,
             "card": card_cv,
             "seconds": round(time.perf_counter() - started, 1),
+            **kept,
             **(provenance or {}),
         },
     )
