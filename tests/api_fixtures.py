@@ -86,7 +86,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(settings: Settings, logs: LogCapture, assistant: Any = None) -> Server:
+def start_server(
+    settings: Settings, logs: LogCapture, assistant: Any = None, ready: bool = True
+) -> Server:
+    """Serve on a free loopback port; wait for /readyz 200 (or, with ``ready=False``, for the
+    process to answer /healthz: a server whose database is down is up but not ready)."""
     app = create_app(settings, assistant=assistant)
     port = free_port()
     config = uvicorn.Config(
@@ -99,6 +103,8 @@ def start_server(settings: Settings, logs: LogCapture, assistant: Any = None) ->
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
+            if not ready and httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return Server(url, settings, app, server, thread, logs)
             r = httpx.get(f"{url}/readyz", timeout=5)
             if r.status_code == 200:
                 return Server(url, settings, app, server, thread, logs)

@@ -566,14 +566,17 @@ def test_two_servers_share_one_room_on_postgresql(
 
 
 def test_an_unreachable_database_is_a_503_not_a_crash(api: Server) -> None:  # noqa: F811
-    """The app starts without its database and says so per request; nothing else breaks."""
+    """The app starts without its database, is not ready and says so per request; answers
+    from the store it already has still work."""
     from api_fixtures import free_port
 
     dead = f"postgresql://kva@127.0.0.1:{free_port()}/kva"  # nothing listens there
     settings = api.settings.model_copy(update={"database_url": dead})
-    server = start_server(settings, api.logs, assistant=api.app.state.assistant)
+    server = start_server(settings, api.logs, assistant=api.app.state.assistant, ready=False)
     try:
         with server.client() as c:
+            ready = c.get("/readyz")
+            assert ready.status_code == 503 and "unreachable" in ready.json()["error"]
             r = c.post("/api/workshops", json={"title": "T"}, headers=admin_headers())
             body = _error(r, 503, "database_unavailable")
             assert r.headers["Retry-After"] and "kva@" not in json.dumps(body)
