@@ -316,7 +316,12 @@ def test_postgresql_reopens_with_the_same_id_and_schema(pg_url: str, model_id: s
     assert first.state() == again.state() and first.state()[0]
     with again.engine.connect() as conn:
         version = conn.execute(text("SELECT version_num FROM store_alembic_version")).scalar()
-        assert version == "s0001"
+        assert version == "s0002"
+        # Sentence vectors are stored without an HNSW (replicas search them in their own
+        # index file); chunk vectors keep theirs for the dense chunk search.
+        indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes")).scalars())
+        assert "store_chunks_embedding" in indexes
+        assert "store_units_embedding" not in indexes
     first.close()
     again.close()
 
