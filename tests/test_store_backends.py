@@ -560,3 +560,22 @@ def test_a_narrow_filter_still_gets_its_nearest_chunks(
     assert [cid for cid, _ in hits] == [c.chunk_id for c in expected]
     hits = store.dense(probe, 5, ChunkFilter(kinds=("synthetic",), doc_ids=("tiny", "bulk")))
     assert len(hits) == 5
+
+
+def test_a_database_that_never_answers_is_an_error_in_seconds_not_a_hang() -> None:
+    """A server that accepts the connection and then says nothing (a hung host, a firewall
+    that swallows packets) fails the store's connect after its timeout; without one a replica
+    would wait for the TCP timeout, minutes."""
+    import socket
+    import time
+
+    from ingest.store.base import CONNECT_TIMEOUT_S
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(Exception, match="(?i)timeout|timed out"):
+            PostgresStore(f"postgresql://kva@127.0.0.1:{port}/kva", "m")
+        assert time.monotonic() - started < 6 * CONNECT_TIMEOUT_S

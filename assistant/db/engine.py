@@ -22,9 +22,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from ingest.settings import Settings
+from ingest.store.base import CONNECT_TIMEOUT_S
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
-CONNECT_TIMEOUT_S = 5
 _WRITE = "kva_write"
 
 
@@ -95,7 +95,6 @@ class Database:
 
 def _make_engine(url: str, **kw: Any) -> Engine:
     if make_url(url).get_backend_name() != "sqlite":
-        # A server that does not answer costs a request 5 s, not the TCP timeout (minutes).
         kw.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         return create_engine(url, pool_pre_ping=True, **kw)
     engine = create_engine(url, **kw)

@@ -38,6 +38,10 @@ ingested_at."""
 
 OnWait = Callable[[str], None]
 
+# A database server that does not answer costs a request this long, not the TCP timeout
+# (minutes): the store and the API's database both connect with it.
+CONNECT_TIMEOUT_S = 5
+
 
 class StoreError(RuntimeError):
     """The store cannot be opened or written as asked (the message says why and what to do)."""

@@ -46,6 +46,7 @@ from ingest.lexical import LEXICAL_VERSION, LexicalHit, index_language
 from ingest.records import ChunkRecord, DocumentRecord, SectionRecord, UnitRecord
 from ingest.settings import Settings, get_settings
 from ingest.store.base import (
+    CONNECT_TIMEOUT_S,
     ChunkFilter,
     DocumentRow,
     OnWait,
@@ -94,7 +95,9 @@ class PostgresStore:
     ) -> None:
         self.settings = settings
         self.url = self.url_for(url)
-        self.engine = create_engine(self.url, pool_pre_ping=True)
+        self.engine = create_engine(
+            self.url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+        )
         event.listen(self.engine, "connect", _register_vector)
         self._local = threading.local()
         self._model_id = model_id
