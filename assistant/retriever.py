@@ -33,6 +33,11 @@ from assistant.store_reader import Snapshot, StoreReader
 from ingest.lexical import is_stopword, tokenize
 
 _RRF_K = 60
+# Up to this many chunks the dense ranking is an exact scan of the chunk vectors (a few ms):
+# exact, and the same in every process. Chroma's HNSW ranking of one store differed between
+# two processes (a chunk at rank 7 in one was missing from the other's top 24), which moved
+# an evaluation's fact recall by one question from run to run.
+EXACT_DENSE_MAX_CHUNKS = 20_000
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -222,8 +227,14 @@ class HybridRetriever(BaseRetriever):
         # Without filters every committed chunk is allowed: no set of a million ids per question.
         allowed = _allowed(snap, filters) if filters is not None else None
         vector = vector if vector is not None else self.embeddings.embed_query(query)
-        dense_hits = snap.dense(vector, max(3 * k, 20), _where(filters))
         degraded: list[str] = []
+        # The index is asked even where its ranking is replaced by the exact one below: a
+        # failed query is how a broken index is found while serving (reopened, reported).
+        dense_hits = snap.dense(vector, max(3 * k, 20), _where(filters))
+        if dense_hits is not None and len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS:
+            dense_hits = snap.scan_dense(
+                vector, max(3 * k, 20), allowed if allowed is not None else set(snap.chunks)
+            )
         if dense_hits is None:
             # Without the vector index (it failed its check, or a query failed twice) the
             # dense ranking is an exact scan of the chunk vectors pooled from the sentence

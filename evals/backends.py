@@ -119,12 +119,14 @@ class InProcessBackend:
         # Imported here so suites can be validated and reports compared without the
         # assistant's heavy dependencies (embeddings, Chroma) being importable.
         from assistant.pipeline import Assistant
-        from ingest.records import Records
         from ingest.settings import get_settings
+        from ingest.store import open_store
 
         self.settings = settings or get_settings()
         self.assistant = Assistant(self.settings)
-        self.records = Records(self.settings.records_path)
+        # Through the store seam: on PostgreSQL the texts citations are checked against live
+        # in the database, not in a records file under the data dir.
+        self.records = open_store(self.settings)
         self._texts: dict[str, str | None] = {}
 
     def ask(
