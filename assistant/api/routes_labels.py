@@ -17,21 +17,19 @@ Example (against a running server with an admin key)::
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from assistant.api.auth import ADMIN_RESPONSES, require_admin
+from assistant.api.database import app_database
 from assistant.api.deps import get_assistant
 from assistant.api.errors import ApiError
-from assistant.db import Database
 from assistant.db.labels import Label, LabelStore
 from assistant.guard import question_language
 
 router = APIRouter(prefix="/api/labels", tags=["labels"], dependencies=[Depends(require_admin)])
-_open_lock = threading.Lock()
 
 
 class LabelCreate(BaseModel):
@@ -56,25 +54,9 @@ class LabelCreate(BaseModel):
 
 
 def _labels(request: Request) -> LabelStore:
-    """The label store on the API's database (opened by the app at start, or here when that
-    failed, so a database that comes back needs no restart)."""
-    state = request.app.state
-    db = getattr(state, "db", None)
-    if db is None:
-        with _open_lock:
-            db = getattr(state, "db", None)
-            if db is None:
-                try:
-                    db = Database.from_settings(state.settings)
-                except Exception as exc:
-                    raise ApiError(
-                        503,
-                        "database_unavailable",
-                        "The label database is unavailable; try again shortly.",
-                        headers={"Retry-After": "5"},
-                    ) from exc
-                state.db = db
-    return LabelStore(db)
+    """The label store on the API's database (opened by the app at start, or by
+    ``app_database`` when that failed, so a database that comes back needs no restart)."""
+    return LabelStore(app_database(request.app.state))
 
 
 StoreDep = Annotated[LabelStore, Depends(_labels)]

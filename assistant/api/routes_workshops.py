@@ -46,6 +46,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from assistant.api.answering import answer_question
 from assistant.api.auth import bearer_token
+from assistant.api.database import app_database
 from assistant.api.deps import get_assistant
 from assistant.api.errors import ApiError
 from assistant.api.privacy import contains_cpr, cpr_warning, mask_cpr
@@ -145,21 +146,11 @@ def _store(request: Request) -> WorkshopStore:
     store = getattr(state, "workshops", None)
     if store is not None:
         return store
-    settings: Settings = state.settings
+    db = app_database(state)  # the 503 while the database is unreachable
     with _open_lock:
         store = getattr(state, "workshops", None)
         if store is None:
-            try:
-                store = open_workshops(settings, getattr(state, "db", None))
-            except Exception as exc:
-                log.warning("database unavailable: %s", type(exc).__name__)
-                raise ApiError(
-                    503,
-                    "database_unavailable",
-                    "The workshop database is unavailable; try again shortly.",
-                    headers={"Retry-After": "5"},
-                ) from exc
-            state.workshops = store
+            store = state.workshops = open_workshops(state.settings, db)
     return store
 
 
