@@ -35,25 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from cluster import Cluster, find_nginx, free_port, render_nginx_conf  # noqa: E402
-
-QUESTIONS = [
-    "Hvad er kvalitet på botilbud og i bostøtte?",
-    "What is quality in housing support?",
-    "Hvilken paragraf i serviceloven gælder for bostøtte?",
-    "What are the sub-initiatives on enhanced quality in social psychiatry?",
-    "Hvordan arbejder man med recovery i socialpsykiatrien?",
-]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile.
-
-    >>> percentile([1, 2, 3, 4], 50)
-    2
-    """
-    ordered = sorted(values)
-    rank = max(1, round(q / 100 * len(ordered) + 0.4999))
-    return ordered[min(rank, len(ordered)) - 1]
+from load_api import QUESTIONS, percentile  # noqa: E402 - the same questions and percentile
 
 
 async def run_level(
