@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from functools import lru_cache
 
 from assistant.store_reader import SnapshotCache
@@ -53,16 +54,24 @@ class Boilerplate:
 
     Only short lines count: a template line ("Del denne side", a contact footer) is short,
     while a long sentence found on several related pages is content, kept once by the
-    composer's de-duplication.
+    composer's de-duplication. A store of more than ``max_documents`` documents is read in
+    an evenly spread sample of that many: a site's template is on most of its pages, and
+    reading every text of a million-chunk store took a replica 53 s at each start.
     """
 
     MAX_WORDS = 12
 
-    def __init__(self, texts: dict[str, str], min_documents: int = 3) -> None:
+    def __init__(
+        self, texts: Mapping[str, str], min_documents: int = 3, max_documents: int = 2000
+    ) -> None:
         if min_documents < 2:
             raise ValueError("min_documents must be at least 2")
+        if max_documents < min_documents:
+            raise ValueError("max_documents must be at least min_documents")
+        ids = sorted(texts)
+        step = max(1, -(-len(ids) // max_documents))
         counts: Counter[str] = Counter()
-        for text in texts.values():
+        for text in map(texts.__getitem__, ids[::step]):
             lines = {_normal(line) for line in text.splitlines()}
             counts.update(line for line in lines if line and len(line.split()) <= self.MAX_WORDS)
         self._lines = {line for line, n in counts.items() if n >= min_documents}

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from assistant.answer_model import AnswerModel
 from assistant.composer import Composer, CompositionRequest, ExtractiveComposer
 from assistant.conversation import search_text
+from assistant.document_texts import SnapshotMoved
 from assistant.glossary import Glossary
 from assistant.guard import contains_cpr, mask_cpr, question_language, validate_question
 from assistant.models import Answer, Citation, Filters, Language, Passage, Turn
@@ -32,6 +34,9 @@ from ingest.embeddings import make_embeddings
 from ingest.settings import Settings, get_settings
 
 log = logging.getLogger("kva.assistant")
+
+# Tries of one question when ingestion commits while it is answered (SnapshotMoved).
+_ATTEMPTS = 3
 
 _UNSUPPORTED = (
     "Only Danish and English are supported; please ask in one of them. / "
@@ -213,6 +218,25 @@ class Assistant:
         history: list[Turn] | None = None,
         filters: Filters | None = None,
     ) -> Answer:
+        for attempt in range(_ATTEMPTS):
+            try:
+                return self._ask(question, language=language, history=history, filters=filters)
+            except SnapshotMoved:
+                # A large store's text was read after ingestion committed: the next attempt
+                # gets the new snapshot.
+                if attempt + 1 == _ATTEMPTS:
+                    raise
+                log.info("the store moved on while answering; asking again")
+        raise AssertionError("unreachable")
+
+    def _ask(
+        self,
+        question: str,
+        *,
+        language: Language | None,
+        history: list[Turn] | None,
+        filters: Filters | None,
+    ) -> Answer:
         prepared = self.prepare(question, language=language, history=history, filters=filters)
         if isinstance(prepared, Answer):
             return prepared
@@ -252,7 +276,7 @@ class Prepared:
     started: float
 
 
-def _verify(citations: list[Citation], texts: dict[str, str]) -> None:
+def _verify(citations: list[Citation], texts: Mapping[str, str]) -> None:
     for c in citations:
         source = texts.get(c.doc_id)
         if source is None or source[c.start : c.end] != c.quote:

@@ -267,8 +267,12 @@ class HybridRetriever(BaseRetriever):
             weights.append(self.fusion.sentence)
             if self.sources is not None:
                 named = frozenset(self.sources.get(snap).named(query))
-                pool = allowed if allowed is not None else snap.chunks
-                chunks = [c for c in pool if snap.chunks[c].doc_id in named] if named else []
+                chunks = [
+                    c
+                    for doc_id in sorted(named)
+                    for c in snap.chunks.of_document(doc_id)
+                    if allowed is None or c in allowed
+                ]
                 rankings.append(index.rank_chunks(chunks, sims)[: max(2 * k, 10)])
                 names.append("source")
                 weights.append(self.fusion.source)
@@ -298,18 +302,17 @@ class HybridRetriever(BaseRetriever):
 
 
 def _allowed(snap: Snapshot, filters: Filters | None) -> set[str]:
-    ids = set(snap.chunks)
     if filters is None:
-        return ids
-    docs = snap.documents
-    return {
-        cid
-        for cid in ids
-        if (c := snap.chunks[cid])
-        and (not filters.language or docs[c.doc_id].language == filters.language)
-        and (not filters.kind or docs[c.doc_id].kind in filters.kind)
-        and (not filters.doc_ids or c.doc_id in filters.doc_ids)
-    }
+        return set(snap.chunks)
+    # Chosen by document, then each document's chunks: no record made per chunk.
+    docs = [
+        doc_id
+        for doc_id, doc in snap.documents.items()
+        if (not filters.language or doc.language == filters.language)
+        and (not filters.kind or doc.kind in filters.kind)
+        and (not filters.doc_ids or doc_id in filters.doc_ids)
+    ]
+    return {cid for doc_id in docs for cid in snap.chunks.of_document(doc_id)}
 
 
 def _where(filters: Filters | None) -> dict[str, Any] | None:

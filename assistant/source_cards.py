@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 
+from assistant.document_texts import DocumentTexts
 from assistant.store_reader import Snapshot, SnapshotCache
 from ingest.lexical import tokenize
 
@@ -60,8 +61,13 @@ class SourceCards:
     @classmethod
     def from_snapshot(cls, snap: Snapshot) -> SourceCards:
         cards = {}
+        leads = (
+            snap.texts.leads(_LEAD_CHARS)
+            if isinstance(snap.texts, DocumentTexts)
+            else {d: t[:_LEAD_CHARS] for d, t in snap.texts.items()}
+        )
         for doc_id, doc in snap.documents.items():
-            lead = snap.texts.get(doc_id, "")[:_LEAD_CHARS]
+            lead = leads.get(doc_id, "")
             cards[doc_id] = " ".join(
                 (doc.title, doc.publisher or "", re.sub(r"[-_.]+", " ", doc_id), lead)
             )

@@ -15,26 +15,46 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from ingest.check import CheckReport, check_store, record_verified, verify_vectors
+from assistant.chunk_table import ChunkTable
+from assistant.document_texts import DocumentTexts
+from ingest.check import (
+    CheckReport,
+    check_in_child,
+    check_store,
+    record_verified,
+    verify_vectors,
+)
 from ingest.embeddings import make_embeddings
 from ingest.lexical import LexicalIndex, tokenize
 from ingest.records import ChunkRecord, DocumentRecord, Records, RecordsMissing
 from ingest.settings import Settings
-from ingest.store import open_store, store_kind
+from ingest.store import DocumentStore, open_store, store_kind
 from ingest.store.sentence_file import META_KEY as SENTENCE_META
 from ingest.units import pooled
 from ingest.vector_store import StoreModelMismatch, VectorStore
 
 log = logging.getLogger("kva.store")
+
+
+# An embedded store with more chunks than this is served before the per-row part of its
+# check is done (minutes at a million chunks; see ``check_store(full=False)``).
+CHECK_LATER_CHUNKS = 200_000
+
+
+def _done() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
 
 
 @dataclass
@@ -43,8 +63,8 @@ class Snapshot:
     # Which store: a store deleted and ingested anew restarts its generations.
     store_id: str = ""
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
-    texts: dict[str, str] = field(default_factory=dict)
-    chunks: dict[str, ChunkRecord] = field(default_factory=dict)
+    texts: Mapping[str, str] = field(default_factory=dict)
+    chunks: ChunkTable = field(default_factory=ChunkTable)
     lexical: LexicalIndex = field(default_factory=lambda: LexicalIndex({}))
     vectors: VectorStore | None = None
     idf: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -64,6 +84,10 @@ class Snapshot:
 
     # The record database is gone (the store deleted, maybe being ingested anew).
     missing: bool = False
+    # Over CHECK_LATER_CHUNKS chunks: the per-row part of the store check runs after the
+    # snapshot is served; ``checked`` is set when it is done (at once for other stores).
+    large: bool = False
+    checked: threading.Event = field(default_factory=_done)
     # The sentence index written at ingest for this generation (``sentence_file``), or where
     # a server store's replica keeps the one it makes from the database; neither: in memory.
     sentence_dir: Path | None = None
@@ -211,6 +235,7 @@ class StoreReader:
         self.records = Records(settings.records_path) if self.server is None else None
         self._lock = threading.Lock()
         self._check_lock = threading.Lock()
+        self._deep_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
@@ -238,20 +263,52 @@ class StoreReader:
             return snap.problem
         with self._check_lock:
             if seen != snap.signature:
-                check = check_store(self.settings)
+                check = check_store(self.settings, full=not snap.large)
                 stale = check.ok or check.generation != snap.generation
                 snap.problem = None if stale else _problem_line(check)
                 if snap.problem:
                     log.error(snap.problem)
                 snap.signature = seen
+                if snap.large:
+                    self._check_later(snap)
         return snap.problem
+
+    def _check_later(self, snap: Snapshot) -> None:
+        """A large store's per-row part of the check (every page of the record database,
+        every chunk's offsets and units: minutes at a million chunks), run after the replica
+        is ready; what it finds turns readiness off as a finding at start does. One at a
+        time."""
+        if not self._deep_lock.acquire(blocking=False):
+            return
+        snap.checked.clear()
+
+        def run() -> None:
+            try:
+                check = check_in_child(self.settings)
+                if not check.ok and check.generation == snap.generation:
+                    snap.problem = _problem_line(check)
+                    log.error(snap.problem)
+            except Exception:  # noqa: BLE001 - a check that cannot run says so in the log
+                log.exception("the store check after start failed")
+            finally:
+                self._deep_lock.release()
+                snap.checked.set()
+
+        threading.Thread(target=run, name="kva-store-check", daemon=True).start()
 
     def _load(self, store_id: str, generation: int) -> Snapshot:
         if self.server is not None:
             from assistant.store_snapshot import load_server_snapshot
 
-            snap = load_server_snapshot(self.server, store_id, generation)
-            snap.sentence_cache = self.settings.data_dir / "cache" / "sentences" / snap.store_id
+            cache = self.settings.data_dir / "cache"
+            snap = load_server_snapshot(
+                self.server,
+                store_id,
+                generation,
+                self.settings.text_memory_chars,
+                lexical_cache=cache / "bm25",
+            )
+            snap.sentence_cache = cache / "sentences" / snap.store_id
             return snap
         if generation < 0:
             snap = Snapshot(generation=0, store_id=store_id, missing=True)
@@ -264,7 +321,13 @@ class StoreReader:
         records = self.records
         snap = Snapshot(generation=generation, store_id=store_id, records=records)
         snap.signature = store_signature(self.settings)
-        check = check_store(self.settings)
+        try:
+            snap.large = generation > 0 and records.chunk_count() > CHECK_LATER_CHUNKS
+        except sqlite3.DatabaseError:
+            snap.large = False  # the check below says what is wrong with the records
+        check = check_store(self.settings, full=not snap.large)
+        if snap.large:
+            self._check_later(snap)
         if not check.ok:
             snap.problem = _problem_line(check)
             log.error(snap.problem)
@@ -282,14 +345,20 @@ class StoreReader:
         ):
             return snap  # the records themselves could not be read
         snap.documents = {d.doc_id: d for d in records.list_documents()}
-        snap.texts = {doc_id: records.get_text(doc_id) or "" for doc_id in snap.documents}
-        snap.chunks = {c.chunk_id: c for c in records.get_chunks()}
+        snap.texts = DocumentTexts(
+            snap.documents,
+            read=records.get_text,
+            current=lambda: _still_at(records, (store_id, generation)),
+            budget_chars=self.settings.text_memory_chars,
+            read_leads=records.get_text_leads,
+        )
+        snap.chunks = ChunkTable.from_rows(records.iter_chunk_rows())
         sentences = records.get_meta(SENTENCE_META)
         if sentences:
             snap.sentence_dir = self.settings.store_dir / "sentences" / sentences
         folder = records.get_meta("bm25_dir")
         if folder and not any(p.index == "bm25" for p in check.problems):
-            snap.lexical = LexicalIndex.load(self.settings.bm25_dir / folder)
+            snap.lexical = LexicalIndex.load(self.settings.bm25_dir / folder, mmap=True)
         collection = records.get_meta("collection")
 
         def reopen() -> VectorStore | None:
@@ -317,6 +386,14 @@ class StoreReader:
             record_verified(self.settings, generation, store_id)
             snap.signature = store_signature(self.settings)
         return snap
+
+
+def _still_at(records: Records | DocumentStore, key: tuple[str, int]) -> bool:
+    """The store is at ``key`` still (False too when it cannot say)."""
+    try:
+        return records.state() == key
+    except Exception:  # noqa: BLE001 - a store that cannot be read has moved on
+        return False
 
 
 def _problem_line(check: CheckReport) -> str:

@@ -1,11 +1,14 @@
 """A snapshot of a server store (PostgreSQL, through the store seam), loaded whole at each
 committed generation, as ``StoreReader`` loads the embedded one.
 
-What a replica holds in memory: documents, texts, chunks, and the BM25 keyword index rebuilt
-from the records (the embedded store's tokenizer and scorer, so keyword ranking is the same
-on both backends; the store's own ``tsvector`` search stays available for the measurement
-issue 24 asks for). Dense chunk search is asked of the server (pgvector HNSW); sentence
-vectors are read from it for the sentence index. Nothing is read from the local disk.
+What a replica holds in memory: documents, the chunk table, the texts (a large store's read
+on demand), and the BM25 keyword index rebuilt from the records (the embedded store's
+tokenizer and scorer, so keyword ranking is the same on both backends; the store's own
+``tsvector`` search stays available for the measurement issue 24 asks for). Dense chunk
+search is asked of the server (pgvector HNSW); sentence vectors are read from it for the
+sentence index. The database is the only source: what a replica keeps on its local disk is
+what it derived from it for a large store (the keyword index and the sentence index file),
+once per generation, in its cache.
 
 Example:
     >>> chunk_filter({"$and": [{"doc_language": "da"}, {"kind": {"$in": ["news"]}}]})
@@ -14,10 +17,28 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ingest.lexical import LexicalIndex
+from assistant.chunk_table import ChunkTable
+from assistant.document_texts import DocumentTexts
+from ingest.lexical import LEXICAL_VERSION, LexicalIndex
 from ingest.store.base import ChunkFilter, DocumentStore
+from ingest.store.sentence_file import sweep
+
+if TYPE_CHECKING:
+    from assistant.store_reader import Snapshot
+
+
+log = logging.getLogger("kva.store")
+
+# A server store this large gets its keyword index saved in the replica's cache (smaller
+# ones are built at each start in seconds, and the replica keeps nothing on disk).
+LEXICAL_CACHE_MIN_CHUNKS = 40_000
 
 
 def chunk_filter(where: dict[str, Any] | None) -> ChunkFilter | None:
@@ -56,10 +77,55 @@ class ServerVectors:
         return self.store.dense(vector, k, chunk_filter(where))
 
 
-def load_server_snapshot(store: DocumentStore, store_id: str, generation: int):  # noqa: ANN201
+def _chunk_texts(snap: Snapshot) -> Iterator[tuple[str, str, str]]:
+    """(chunk id, text, language) of every chunk in the table's order (the order the
+    embedded store's index has), each document's text read once: its chunks come together."""
+    doc_id, text = None, ""
+    for chunk in snap.chunks.values():
+        if chunk.doc_id != doc_id:
+            doc_id, text = chunk.doc_id, snap.texts[chunk.doc_id]
+        yield chunk.chunk_id, text[chunk.start : chunk.end], chunk.language
+
+
+def _lexical(snap: Snapshot, cache: Path | None) -> LexicalIndex:
+    """The keyword index of the snapshot: built from its chunks, or for a large store mapped
+    from the replica's cache, where the first replica of a generation on this machine saved
+    it (tokenizing a million chunks took minutes of every start)."""
+    if cache is None or len(snap.chunks) < LEXICAL_CACHE_MIN_CHUNKS:
+        return LexicalIndex.build(_chunk_texts(snap))
+    root = cache / snap.store_id
+    name = f"gen-{snap.generation}-v{LEXICAL_VERSION}"
+    if (root / name).is_dir():
+        found = LexicalIndex.load(root / name, mmap=True)
+        if found.size() == len(snap.chunks):
+            return found
+        log.warning("the cached keyword index %s does not match the store; building", root / name)
+        shutil.rmtree(root / name, ignore_errors=True)
+    built = LexicalIndex.build(_chunk_texts(snap))
+    # Written under a name of its own, then renamed: two replicas sharing the data dir may
+    # both write it; the first rename wins and the other's copy is dropped.
+    mine = root / f"tmp-{uuid.uuid4().hex}"
+    built.save(mine)
+    try:
+        mine.rename(root / name)
+    except OSError:
+        shutil.rmtree(mine, ignore_errors=True)
+    sweep(root, keep={name}, spare_writing=True)
+    return LexicalIndex.load(root / name, mmap=True)
+
+
+def load_server_snapshot(  # noqa: ANN201
+    store: DocumentStore,
+    store_id: str,
+    generation: int,
+    text_memory_chars: int,
+    lexical_cache: Path | None = None,
+):
     """The committed state of ``store``: (store id, generation) as asked, or a newer one when
-    a commit landed since (the caller keys the snapshot on what it got)."""
-    from assistant.store_reader import Snapshot, _idf
+    a commit landed since (the caller keys the snapshot on what it got). Document texts past
+    ``text_memory_chars`` are read when a question needs them (``DocumentTexts``); a large
+    store's keyword index is kept under ``lexical_cache`` once per generation."""
+    from assistant.store_reader import Snapshot, _idf, _still_at
 
     with store.consistent():
         # Keyed on the state these reads see (a commit since the caller asked is taken whole).
@@ -68,11 +134,17 @@ def load_server_snapshot(store: DocumentStore, store_id: str, generation: int): 
         if generation <= 0:
             return snap
         snap.documents = {d.doc_id: d for d in store.list_documents()}
-        snap.texts = {doc_id: store.get_text(doc_id) or "" for doc_id in snap.documents}
-        snap.chunks = {c.chunk_id: c for c in store.get_chunks()}
-    snap.lexical = LexicalIndex.build(
-        [(c.chunk_id, snap.chunk_text(c), c.language) for c in snap.chunks.values()]
-    )
+        key = (store_id, generation)
+        snap.texts = DocumentTexts(
+            snap.documents,
+            read=store.get_text,
+            current=lambda: _still_at(store, key),
+            budget_chars=text_memory_chars,
+            read_leads=store.get_text_leads,
+        )
+        snap.chunks = ChunkTable.from_rows(store.iter_chunk_rows())
+        # Inside the block: texts not held in memory are read from this same state.
+        snap.lexical = _lexical(snap, lexical_cache)
     snap.vectors = ServerVectors(store, len(snap.chunks))  # type: ignore[assignment]
     snap.idf = _idf(snap)
     return snap

@@ -233,8 +233,8 @@ def _material(assistant: Assistant, snap: Snapshot, scope: Scope) -> Material:
     for q in questions:
         answer = _ask(assistant, snap, q, language, None)
         for c in answer.citations if answer is not None else []:
-            for chunk in snap.chunks.values():
-                if chunk.doc_id == c.doc_id and chunk.start <= c.start < chunk.end:
+            for chunk in map(snap.chunks.__getitem__, snap.chunks.of_document(c.doc_id)):
+                if chunk.start <= c.start < chunk.end:
                     spans.append((chunk.doc_id, chunk.start, chunk.end))
     spans = sorted(set(spans))
     return Material(
@@ -264,9 +264,9 @@ def _sentences(assistant: Assistant, snap: Snapshot, material: Material) -> list
     seen: set[tuple[str, int]] = set()
     out: list[Sentence] = []
     wanted = {d for d, _, _ in material.spans}
-    chunks = sorted(
-        (c for c in snap.chunks.values() if c.doc_id in wanted), key=lambda c: (c.doc_id, c.seq)
-    )
+    chunks = [
+        snap.chunks[cid] for doc_id in sorted(wanted) for cid in snap.chunks.of_document(doc_id)
+    ]
     for chunk in chunks:
         text = snap.texts[chunk.doc_id]
         for start, end, vector in index.units(chunk.chunk_id):

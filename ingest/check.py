@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -77,12 +78,17 @@ class StoreCorrupt(RuntimeError):
     """The store fails its check and cannot be repaired in place."""
 
 
-def _records_ok(path: Path) -> str | None:
-    """None when the database reads cleanly, else why not."""
+def _records_ok(path: Path, *, every_page: bool = True) -> str | None:
+    """None when the database reads cleanly (every page, or its header and schema), else
+    why not."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
-            rows = conn.execute("PRAGMA quick_check").fetchall()
+            if every_page:
+                rows = conn.execute("PRAGMA quick_check").fetchall()
+            else:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+                rows = [("ok",)]
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -113,8 +119,16 @@ def _records_lost(settings: Settings, records_generation: int, store_id: str) ->
     return None
 
 
-def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckReport:
-    """Report every way the committed state is not fully present; changes nothing."""
+def check_store(
+    settings: Settings, *, probe_vectors: bool = True, full: bool = True
+) -> CheckReport:
+    """Report every way the committed state is not fully present; changes nothing.
+
+    ``full=False`` leaves out what reads every row of the record database: SQLite's
+    ``quick_check`` of every page (11 GB at a million chunks) and every chunk's offsets and
+    units against the sentence splitting of its text (about a minute a million chunks on
+    these cores). A replica of a large store runs those after it is ready (``StoreReader``);
+    SQLite answers a garbled page with an error, never a crash, so serving meanwhile is safe."""
     from ingest.lexical import LexicalIndex
     from ingest.records import Records
     from ingest.units import answer_units
@@ -125,33 +139,44 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
         if lost:
             report.problems.append(Problem(index="records", message=lost))
         return report
-    broken = _records_ok(settings.records_path)
+    broken = _records_ok(settings.records_path, every_page=full)
     if broken:
         report.problems.append(_records_problem(settings, broken))
         return report
+    # Chunks and their units' spans are streamed document by document, each text read once:
+    # every unit with its vector at once is 7.7 GB of vectors alone at a million chunks, in
+    # the replica that runs the check.
+    committed: set[str] = set()
+    bad_offsets: list[str] = []
+    incomplete: list[str] = []
     try:
         records = Records(settings.records_path)
         store_id, report.generation = records.state()
-        chunks = records.get_chunks()
-        spans: dict[str, list[tuple[int, int]]] = {}
-        for u in records.get_units([c.chunk_id for c in chunks]):
-            spans.setdefault(u.chunk_id, []).append((u.start, u.end))
-        texts = {d.doc_id: records.get_text(d.doc_id) or "" for d in records.list_documents()}
-        lengths = {d.doc_id: d.char_count for d in records.list_documents()}
+        doc_id, text = None, ""
+        if not full:
+            committed.update(records.iter_chunk_ids())
+        for chunk_doc, chunk_id, start, end, spans in records.iter_chunk_units() if full else ():
+            committed.add(chunk_id)
+            if chunk_doc != doc_id:
+                doc_id, text = chunk_doc, records.get_text(chunk_doc) or ""
+            if not 0 <= start < end <= len(text):
+                bad_offsets.append(chunk_id)
+            # Every sentence of every chunk has its vector (a chunk pooled from some of its
+            # sentences would be silently worse, so a partial set counts as missing).
+            elif sorted(spans) != answer_units(text, start, end):
+                incomplete.append(chunk_id)
     except sqlite3.DatabaseError as exc:
         report.problems.append(
             _records_problem(settings, f"the record database is unreadable ({exc})")
         )
         return report
-    report.chunks = len(chunks)
+    report.chunks = len(committed)
     lost = _records_lost(settings, report.generation, store_id)
     if lost:
         report.problems.append(Problem(index="records", message=lost))
         return report
     if report.generation == 0:
         return report
-    committed = {c.chunk_id for c in chunks}
-    bad_offsets = [c.chunk_id for c in chunks if not 0 <= c.start < c.end <= lengths[c.doc_id]]
     if bad_offsets:
         report.problems.append(
             Problem(
@@ -160,20 +185,12 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
                 chunk_ids=bad_offsets,
             )
         )
-    # Every sentence of every chunk has its vector (a chunk pooled from some of its sentences
-    # would be silently worse, so a partial set counts as missing).
-    incomplete = sorted(
-        c.chunk_id
-        for c in chunks
-        if c.chunk_id not in bad_offsets
-        and sorted(spans.get(c.chunk_id, [])) != answer_units(texts[c.doc_id], c.start, c.end)
-    )
     if incomplete:
         report.problems.append(
             Problem(
                 index="units",
-                message=f"{len(incomplete)} of {len(chunks)} chunks miss sentence vectors",
-                chunk_ids=incomplete,
+                message=f"{len(incomplete)} of {len(committed)} chunks miss sentence vectors",
+                chunk_ids=sorted(incomplete),
             )
         )
     folder = records.get_meta("bm25_dir")
@@ -181,7 +198,7 @@ def check_store(settings: Settings, *, probe_vectors: bool = True) -> CheckRepor
     try:
         if path is None or not path.is_dir():
             raise FileNotFoundError(f"BM25 folder {path} is missing")
-        lexical = LexicalIndex.load(path)
+        lexical = LexicalIndex.load(path, mmap=True)
         ids = lexical.ids()
         if ids != committed or lexical.size() != len(committed):
             missing = sorted(committed - ids)
@@ -478,14 +495,38 @@ def repair_store(settings: Settings, report: CheckReport | None = None) -> Check
     return after
 
 
+def check_in_child(settings: Settings) -> CheckReport:
+    """``check_store`` without the vector probe, in a child process at low priority: what a
+    replica of a large store runs after it is ready, without taking its interpreter (the
+    per-chunk sentence splitting is pure Python) or its memory."""
+    cmd = [sys.executable, "-m", "ingest.check", "--data-dir", str(settings.data_dir), "--rows"]
+    try:
+        done = subprocess.run(
+            cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, env=_child_env(settings)
+        )
+    except OSError as exc:
+        raise RuntimeError(f"the store check did not start: {exc}") from exc
+    try:
+        return CheckReport.model_validate_json(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError) as exc:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"the store check failed: {tail[0]}") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Child-process entry: print the Chroma probe's findings as one JSON line."""
+    """Child-process entry: print the Chroma probe's findings as one JSON line (``--rows``:
+    the whole check without the probe, as a ``CheckReport``)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m ingest.check")
     parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--rows", action="store_true")
     args = parser.parse_args(argv)
     settings = Settings(data_dir=Path(args.data_dir))
+    if args.rows:
+        os.nice(10)  # behind the replica that started it
+        print(check_store(settings, probe_vectors=False).model_dump_json())
+        return 0
     started = time.perf_counter()
     try:
         problems = probe_in_this_process(settings)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -80,7 +81,7 @@ class LexicalIndex:
         self._indexes = indexes
 
     @classmethod
-    def build(cls, chunks: list[tuple[str, str, str]]) -> LexicalIndex:
+    def build(cls, chunks: Iterable[tuple[str, str, str]]) -> LexicalIndex:
         """``chunks``: (chunk id, text, language) triples."""
         by_lang: dict[str, tuple[list[list[str]], list[str]]] = {}
         for chunk_id, text, language in chunks:
@@ -106,14 +107,17 @@ class LexicalIndex:
         tmp.rename(folder)
 
     @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
+    def load(cls, folder: Path, *, mmap: bool = False) -> LexicalIndex:
+        """``mmap``: map the score matrix read-only instead of reading it (a replica of a
+        million chunks keeps it in the page cache, shared and reclaimable, not in its heap).
+        A new generation writes a new folder, so a mapped one is never rewritten."""
         indexes = {}
         if folder.is_dir():
             for sub in sorted(folder.iterdir()):
                 ids_file = sub / "chunk_ids.json"
                 if ids_file.is_file():
                     indexes[sub.name] = (
-                        bm25s.BM25.load(str(sub)),
+                        bm25s.BM25.load(str(sub), mmap=mmap),
                         json.loads(ids_file.read_text()),
                     )
         return cls(indexes)

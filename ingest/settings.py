@@ -100,6 +100,14 @@ class Settings(BaseSettings):
         description="The participant page; a workshop's join URL is this plus ?code=CODE.",
     )
 
+    text_memory_chars: int = Field(
+        64_000_000,
+        ge=0,
+        description="Document text a replica holds in memory: a store with less is read whole "
+        "at each new generation; a larger one reads a document when a question needs it and "
+        "keeps the most recent up to this many characters.",
+    )
+
     # The fitted answer model: unset = the one ``python -m evals refit`` installed under the
     # data dir (fitted on the organisation's labels too), else the bundled one.
     answer_model: Path | None = Field(

@@ -145,6 +145,23 @@ def test_boilerplate_is_short_lines_repeated_across_documents() -> None:
     assert "Indhold 1 om noget særligt." not in plate  # two documents only
     with pytest.raises(ValueError):
         Boilerplate(texts, min_documents=1)
+    with pytest.raises(ValueError):
+        Boilerplate(texts, max_documents=2)
+
+
+def test_boilerplate_of_a_large_store_reads_an_even_sample() -> None:
+    footer = "Del denne side"
+    texts = {f"d{i:03d}": f"Indhold {i}.\n{footer if i % 3 else ''}" for i in range(100)}
+    read: list[str] = []
+
+    class Counting(dict):
+        def __getitem__(self, key: str) -> str:
+            read.append(key)
+            return super().__getitem__(key)
+
+    plate = Boilerplate(Counting(texts), max_documents=10)
+    assert footer in plate and len(read) == 10 and len(set(read)) == 10
+    assert read == sorted(read) and read[0] == "d000" and read[-1] >= "d090"
 
 
 # --- text of an answer --------------------------------------------------------------------------

@@ -114,8 +114,14 @@ def test_real_documents_are_stored_whole(seeded: DocumentStore, source: Embedded
     for doc in source.list_documents():
         assert seeded.get_text(doc.doc_id) == source.get_text(doc.doc_id)
         assert seeded.get_sections(doc.doc_id) == source.get_sections(doc.doc_id)
+    # Characters, not bytes (the Danish texts have æøå within their first 200).
+    assert seeded.get_text_leads(200) == {
+        d.doc_id: (source.get_text(d.doc_id) or "")[:200] for d in source.list_documents()
+    }
     chunks = source.get_chunks()
     assert seeded.get_chunks() == chunks and len(chunks) >= 3
+    # Streamed in batches smaller than the store: the same rows in the same order.
+    assert list(seeded.iter_chunks(batch=2)) == chunks
     ids = [c.chunk_id for c in chunks]
     # Vectors come back bit for bit (pgvector stores float32 as we do).
     assert seeded.get_units(ids) == source.get_units(ids)
@@ -306,7 +312,10 @@ def test_consistent_reads_come_from_one_commit(seeded: DocumentStore) -> None:
         assert seeded.state() == before
         assert seeded.get_document(DA_DOC) is not None and seeded.get_text(DA_DOC)
         assert seeded.get_chunks(DA_DOC)
+        # A replica's snapshot streams its chunks inside such a block: the same state.
+        assert any(c.doc_id == DA_DOC for c in seeded.iter_chunks(batch=1))
     assert seeded.state() == (before[0], before[1] + 1)
+    assert all(c.doc_id != DA_DOC for c in seeded.iter_chunks())
     assert seeded.get_document(DA_DOC) is None
 
 
@@ -350,7 +359,9 @@ def test_ingest_and_answers_on_postgresql_match_the_embedded_store(
     tmp_path: Path,
     corpus_settings: Settings,
     assistant,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from assistant import store_snapshot
     from assistant.pipeline import Assistant
     from ingest.pipeline import Indexer
 
@@ -361,17 +372,36 @@ def test_ingest_and_answers_on_postgresql_match_the_embedded_store(
     on_pg = Assistant(replica)
     snap = on_pg.reader.snapshot()
     assert snap.generation == 1 and set(snap.documents) == set(report.added)
+    # A replica that holds no text reads each document from the database when it needs it,
+    # and (as for a large store) keeps its keyword index in its cache, once per generation.
+    lazy_settings = Settings(data_dir=tmp_path / "lazy", database_url=pg_url, text_memory_chars=0)
+    cache = lazy_settings.data_dir / "cache" / "bm25" / snap.store_id
+    with monkeypatch.context() as patch:
+        patch.setattr(store_snapshot, "LEXICAL_CACHE_MIN_CHUNKS", 1)
+        lazy = Assistant(lazy_settings)
+        assert snap.texts.preloaded and not lazy.reader.snapshot().texts.preloaded
+        assert [p.name for p in cache.iterdir()] == ["gen-1-v" + store_snapshot.LEXICAL_VERSION]
+        saved = {p: p.stat().st_mtime_ns for p in cache.rglob("*")}
+        again = Assistant(lazy_settings)  # a second start maps the saved index
+        assert {p: p.stat().st_mtime_ns for p in cache.rglob("*")} == saved
+        assert again.reader.snapshot().lexical.ids() == set(snap.chunks)
     for question in [
         "Hvad er kvalitet i bostøtten?",
         "Which sub-initiatives improve quality in social psychiatry?",
         "Hvem er statsminister?",
     ]:
-        a, b = assistant.ask(question), on_pg.ask(question)
-        assert (b.answer, b.abstained) == (a.answer, a.abstained)
-        assert [c.model_dump() for c in b.citations] == [c.model_dump() for c in a.citations]
+        a, b, c = assistant.ask(question), on_pg.ask(question), lazy.ask(question)
+        assert (b.answer, b.abstained) == (a.answer, a.abstained) == (c.answer, c.abstained)
+        assert [x.model_dump() for x in b.citations] == [x.model_dump() for x in a.citations]
+        assert [x.model_dump() for x in c.citations] == [x.model_dump() for x in a.citations]
     assert Indexer(replica).remove(EN_DOC)
     assert EN_DOC not in on_pg.reader.snapshot().documents
     assert on_pg.reader.snapshot().generation == 2
+    # The next generation's index replaces the cached one.
+    with monkeypatch.context() as patch:
+        patch.setattr(store_snapshot, "LEXICAL_CACHE_MIN_CHUNKS", 1)
+        assert lazy.ask("What is a botilbud?").answer == on_pg.ask("What is a botilbud?").answer
+    assert [p.name for p in cache.iterdir()] == ["gen-2-v" + store_snapshot.LEXICAL_VERSION]
     # A replica keeps nothing on its local disk.
     assert not [p for p in replica.data_dir.rglob("*") if p.is_file()]
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.api.logging import request_id_var
+from assistant.document_texts import SnapshotMoved
 
 _CODES = {
     400: "bad_request",
@@ -98,3 +99,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 413:
             message = "The request body is too large."
         return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(SnapshotMoved)
+    async def _moved(_: Request, exc: SnapshotMoved) -> JSONResponse:
+        # Ingestion committed while the request read the old snapshot (a large store's
+        # texts are read on demand); the next request reads the new one.
+        return error_response(
+            503,
+            "store_changed",
+            "The material changed while this request was answered; try again.",
+            headers={"Retry-After": "1"},
+        )

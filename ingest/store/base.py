@@ -113,9 +113,19 @@ class DocumentStore(Protocol):
 
     def get_text(self, doc_id: str) -> str | None: ...
 
+    def get_text_leads(self, chars: int) -> dict[str, str]:
+        """doc id -> the first ``chars`` characters of its text, every document at once."""
+
     def get_sections(self, doc_id: str) -> list[SectionRecord]: ...
 
     def get_chunks(self, doc_id: str | None = None) -> list[ChunkRecord]: ...
+
+    def iter_chunks(self, batch: int = 10_000) -> Iterator[ChunkRecord]:
+        """Every chunk, ordered by document and seq, streamed ``batch`` rows at a time."""
+
+    def iter_chunk_rows(self, batch: int = 10_000) -> Iterator[tuple]:
+        """``iter_chunks`` as tuples of ``ingest.records.CHUNK_FIELDS`` (no record made per
+        chunk: what a replica's snapshot of a large store reads)."""
 
     def get_units(self, chunk_ids: list[str]) -> list[UnitRecord]: ...
 

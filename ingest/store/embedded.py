@@ -115,6 +115,15 @@ class EmbeddedStore:
     def get_chunks(self, doc_id: str | None = None) -> list[ChunkRecord]:
         return self.records.get_chunks(doc_id)
 
+    def get_text_leads(self, chars: int) -> dict[str, str]:
+        return self.records.get_text_leads(chars)
+
+    def iter_chunk_rows(self, batch: int = 10_000) -> Iterator[tuple]:
+        return self.records.iter_chunk_rows(batch)
+
+    def iter_chunks(self, batch: int = 10_000) -> Iterator[ChunkRecord]:
+        return self.records.iter_chunks(batch)
+
     def get_units(self, chunk_ids: list[str]) -> list[UnitRecord]:
         return self.records.get_units(chunk_ids)
 

@@ -43,7 +43,13 @@ from sqlalchemy.engine import make_url
 
 from ingest.alembic_scripts import alembic_config, head_revision
 from ingest.lexical import LEXICAL_VERSION, LexicalHit, index_language
-from ingest.records import ChunkRecord, DocumentRecord, SectionRecord, UnitRecord
+from ingest.records import (
+    CHUNK_FIELDS,
+    ChunkRecord,
+    DocumentRecord,
+    SectionRecord,
+    UnitRecord,
+)
 from ingest.settings import Settings, get_settings
 from ingest.store.base import (
     CONNECT_TIMEOUT_S,
@@ -55,6 +61,8 @@ from ingest.store.base import (
     chunk_vectors,
     iter_batches,
 )
+
+_CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
 
 log = logging.getLogger("kva.ingest")
 logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -215,6 +223,11 @@ class PostgresStore:
         rows = self._rows("SELECT text FROM store_documents WHERE doc_id = :id", id=doc_id)
         return rows[0]["text"] if rows else None
 
+    def get_text_leads(self, chars: int) -> dict[str, str]:
+        sql = "SELECT doc_id, substr(text, 1, :n) AS lead FROM store_documents"
+        rows = self._rows(sql, n=chars)
+        return {r["doc_id"]: r["lead"] for r in rows}
+
     def get_sections(self, doc_id: str) -> list[SectionRecord]:
         rows = self._rows(
             'SELECT seq, heading, start, "end", page FROM store_sections WHERE doc_id = :id '
@@ -224,14 +237,27 @@ class PostgresStore:
         return [SectionRecord(**dict(r)) for r in rows]
 
     def get_chunks(self, doc_id: str | None = None) -> list[ChunkRecord]:
-        columns = 'chunk_id, doc_id, seq, start, "end", section, page, language, tokens, text_hash'
         if doc_id is None:
-            rows = self._rows(f"SELECT {columns} FROM store_chunks ORDER BY doc_id, seq")
+            rows = self._rows(f"SELECT {_CHUNK_COLUMNS} FROM store_chunks ORDER BY doc_id, seq")
         else:
             rows = self._rows(
-                f"SELECT {columns} FROM store_chunks WHERE doc_id = :id ORDER BY seq", id=doc_id
+                f"SELECT {_CHUNK_COLUMNS} FROM store_chunks WHERE doc_id = :id ORDER BY seq",
+                id=doc_id,
             )
         return [ChunkRecord(**dict(r)) for r in rows]
+
+    def iter_chunk_rows(self, batch: int = 10_000) -> Iterator[tuple]:
+        sql = text(f"SELECT {_CHUNK_COLUMNS} FROM store_chunks ORDER BY doc_id, seq")
+        with contextlib.ExitStack() as stack:
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = stack.enter_context(self.engine.connect())
+            # A server-side cursor: rows arrive ``batch`` at a time, not all at once.
+            yield from map(tuple, conn.execution_options(yield_per=batch).execute(sql))
+
+    def iter_chunks(self, batch: int = 10_000) -> Iterator[ChunkRecord]:
+        for row in self.iter_chunk_rows(batch):
+            yield ChunkRecord(**dict(zip(CHUNK_FIELDS, row, strict=True)))
 
     def get_units(self, chunk_ids: list[str]) -> list[UnitRecord]:
         found: list[UnitRecord] = []
