@@ -239,13 +239,20 @@ class HybridRetriever(BaseRetriever):
             # Without the vector index (it failed its check, or a query failed twice) the
             # dense ranking is an exact scan of the chunk vectors pooled from the sentence
             # vectors in the records; the keyword and sentence rankings are Chroma-free anyway.
+            # A large store's matrix would be pooled from every unit's vector (7.7 GB of them
+            # at a million chunks): there, only the chunks the other rankings found are
+            # scored, below.
             degraded.append("vector_index")
-            dense_hits = snap.scan_dense(
-                vector, max(3 * k, 20), allowed if allowed is not None else set(snap.chunks)
+            dense_hits = (
+                snap.scan_dense(
+                    vector, max(3 * k, 20), allowed if allowed is not None else set(snap.chunks)
+                )
+                if len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS
+                else None
             )
         dense = {
             cid: s
-            for cid, s in dense_hits
+            for cid, s in dense_hits or ()
             if cid in snap.chunks and (allowed is None or cid in allowed)
         }
         rankings = [sorted(dense, key=lambda c: -dense[c])]
@@ -285,6 +292,10 @@ class HybridRetriever(BaseRetriever):
             weights.append(self.fusion.lexical)
             for h in hits:
                 lexical[h.chunk_id] = max(lexical.get(h.chunk_id, 0.0), h.score)
+        if dense_hits is None:
+            found = list(dict.fromkeys(c for ranking in rankings[1:] for c in ranking))
+            dense = dict(snap.score_chunks(vector, found))
+            rankings[0] = sorted(dense, key=lambda c: -dense[c])
         fused = rrf(rankings, weights)[: max(k, 1)]
         passages = [passage(snap, cid, score) for cid, score in fused]
         return Retrieval(

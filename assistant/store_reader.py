@@ -164,6 +164,18 @@ class Snapshot:
                     break
         return out
 
+    def score_chunks(self, vector: list[float], chunk_ids: list[str]) -> list[tuple[str, float]]:
+        """Cosine of ``vector`` with these chunks' vectors (pooled from their sentence
+        vectors in the records, as Chroma holds them), best first."""
+        units = self.unit_vectors(chunk_ids)
+        query = np.asarray(vector, dtype=np.float32)
+        scored = [
+            (c, float(np.dot(pooled([v for _, _, v in rows], [e - s for s, e, _ in rows]), query)))
+            for c, rows in units.items()
+            if rows
+        ]
+        return sorted(scored, key=lambda pair: -pair[1])
+
     def unit_vectors(self, chunk_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
         """chunk id -> [(start, end, vector)] of its answer units."""
         out: dict[str, list[tuple[int, int, np.ndarray]]] = {}

@@ -15,7 +15,8 @@ For each backend and size it prints:
 - build: wall time of the runs, rows, size on disk (data dir; PostgreSQL: the database);
 - replica: ``python -m assistant serve`` started on the store, seconds until ``/readyz``
   answers 200 (the server answers two warm-up questions first), its RSS then (anonymous and
-  file-backed: memory-mapped index pages count as file-backed) and its peak;
+  file-backed: memory-mapped index pages count as file-backed), again after it answered 60
+  questions over HTTP, and its peak;
 - ask: warm in-process ``Assistant.ask`` over ~30 core-suite questions, p50/p95 and the mean
   embed / search / compose split (``timings_ms``);
 - sentence search alone: the index's best 24 chunks, p50/p95, and the share of them that an
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -54,6 +56,7 @@ from ingest.settings import PROJECT_ROOT, Settings  # noqa: E402
 from ingest.units import answer_units  # noqa: E402
 
 CHUNKS_PER_DOC = 20
+ASKED = 60  # questions a started replica answers over HTTP before its memory is read again
 SENTENCES_PER_CHUNK = 5
 NOISE = 0.4
 
@@ -178,10 +181,27 @@ def replica(settings: Settings, env: dict[str, str]) -> dict[str, object]:
                 pass
             time.sleep(0.5)
         memory = proc_memory(proc.pid) if proc.poll() is None else {}
+        # And after serving: mapped index pages and whatever answering keeps grow it.
+        qs = questions()
+        for i in range(ASKED if ready else 0):
+            body = json.dumps({"question": qs[i % len(qs)]}).encode()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/ask",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=60) as r:
+                r.read()
+        served = proc_memory(proc.pid) if proc.poll() is None else {}
     finally:
         proc.terminate()
         proc.wait(30)
-    return {"ready_s": ready, "peak_mb": max(peak, memory.get("VmHWM", 0)), **memory}
+    return {
+        "ready_s": ready,
+        "peak_mb": max(peak, served.get("VmHWM", 0), memory.get("VmHWM", 0)),
+        "served": served,
+        **memory,
+    }
 
 
 def measure(settings: Settings, n: int) -> dict[str, object]:
@@ -377,9 +397,12 @@ def main() -> None:
                 size = du(tmp / "pg")
             print(f"[{backend}] build {took:.0f} s, {size / 1e9:.2f} GB on disk", flush=True)
             mem = replica(settings, env)
+            served = mem["served"]
             print(
                 f"[{backend}] replica ready {mem['ready_s']} s; RSS {mem.get('VmRSS')} MB "
-                f"(anonymous {mem.get('RssAnon')} MB, file-backed {mem.get('RssFile')} MB), "
+                f"(anonymous {mem.get('RssAnon')} MB, file-backed {mem.get('RssFile')} MB); "
+                f"after {ASKED} questions over HTTP {served.get('VmRSS')} MB (anonymous "
+                f"{served.get('RssAnon')} MB, file-backed {served.get('RssFile')} MB); "
                 f"peak {mem['peak_mb']} MB",
                 flush=True,
             )

@@ -45,8 +45,12 @@ from pydantic import BaseModel, Field
 
 from ingest.settings import PROJECT_ROOT, Settings
 
-# The child may load a large HNSW index; it never needs longer than this on our store sizes.
+# The child may load a large HNSW index; it never needs longer than this on our store sizes,
+# plus the time it compares vectors: 238 s at a million chunks on these cores.
 PROBE_TIMEOUT_S = 300
+PROBE_S_PER_CHUNK = 0.0005
+# Chunks whose vectors the probe compares at a time (its memory does not grow with the store).
+PROBE_BATCH = 5000
 
 
 class Problem(BaseModel):
@@ -338,14 +342,20 @@ def _records_problem(settings: Settings, message: str) -> Problem:
 
 def _probe_chroma(settings: Settings) -> list[Problem]:
     """Runs :func:`probe_in_this_process` in a child process and reads its verdict."""
+    from ingest.records import Records
+
     cmd = [sys.executable, "-m", "ingest.check", "--data-dir", str(settings.data_dir)]
+    try:
+        chunks = Records(settings.records_path).chunk_count()
+    except sqlite3.Error:
+        chunks = 0  # the child reports what is wrong with the records
     try:
         done = subprocess.run(
             cmd,
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,
-            timeout=PROBE_TIMEOUT_S,
+            timeout=PROBE_TIMEOUT_S + PROBE_S_PER_CHUNK * chunks,
             env=_child_env(settings),
         )
     except subprocess.TimeoutExpired:
@@ -398,8 +408,8 @@ def probe_in_this_process(settings: Settings) -> list[Problem]:
     from ingest.vector_store import VectorStore, make_client
 
     records = Records(settings.records_path)
-    chunks = records.get_chunks()
-    if not chunks:
+    chunk_ids = sorted(records.iter_chunk_ids())
+    if not chunk_ids:
         return []
     name = records.get_meta("collection")
     model = records.get_meta("embedding_model") or ""
@@ -422,31 +432,38 @@ def probe_in_this_process(settings: Settings) -> list[Problem]:
             Problem(
                 index="chroma",
                 message=f"vector collection {name!r} is missing ({type(exc).__name__})",
-                chunk_ids=[c.chunk_id for c in chunks],
+                chunk_ids=chunk_ids,
             )
         ]
-    expected = expected_vectors(records, [c.chunk_id for c in chunks])
-    got = store.get_vectors(sorted(expected))
-    missing = sorted(cid for cid in expected if cid not in got)
-    wrong = sorted(
-        cid
-        for cid, vec in got.items()
-        if float(np.dot(np.asarray(vec, dtype=np.float32), expected[cid])) < 0.999
-    )
+    missing: list[str] = []
+    wrong: list[str] = []
+    probe: np.ndarray | None = None
+    # In batches: every chunk's expected and stored vector at once was more than this
+    # machine's 24 GB at a million chunks (the child was killed, the store called corrupt).
+    for i in range(0, len(chunk_ids), PROBE_BATCH):
+        expected = expected_vectors(records, chunk_ids[i : i + PROBE_BATCH])
+        got = store.get_vectors(sorted(expected))
+        missing.extend(cid for cid in expected if cid not in got)
+        wrong.extend(
+            cid
+            for cid, vec in got.items()
+            if float(np.dot(np.asarray(vec, dtype=np.float32), expected[cid])) < 0.999
+        )
+        if probe is None and got:
+            probe = next(iter(expected.values()))
     problems = []
     if missing or wrong:
         problems.append(
             Problem(
                 index="chroma",
-                message=f"vector index: {len(missing)} of {len(chunks)} committed chunks "
+                message=f"vector index: {len(missing)} of {len(chunk_ids)} committed chunks "
                 f"missing, {len(wrong)} with a wrong vector",
-                chunk_ids=missing + wrong,
+                chunk_ids=sorted(missing) + sorted(wrong),
             )
         )
-    elif got:
+    elif probe is not None:
         # A nearest-neighbour search reads the HNSW graph itself, which ``get`` does not.
-        probe = next(iter(expected))
-        store.query(list(map(float, expected[probe])), k=min(5, len(expected)))
+        store.query(list(map(float, probe)), k=min(5, len(chunk_ids)))
     return problems
 
 

@@ -168,3 +168,22 @@ def test_a_large_store_is_served_first_and_its_chunks_checked_after(
     assert snap.large and snap.chunk_count > 0
     assert snap.checked.wait(120)
     assert reader.problem() is not None and "miss sentence vectors" in reader.problem()
+
+
+def test_a_large_store_without_its_vector_index_answers_from_the_other_rankings(
+    corpus_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant import retriever
+    from assistant.store_reader import Snapshot
+
+    assistant = Assistant(corpus_settings)
+    snap = assistant.reader.snapshot()
+    monkeypatch.setattr(snap, "vectors", None)  # as after a failed check or two failed queries
+    monkeypatch.setattr(retriever, "EXACT_DENSE_MAX_CHUNKS", 0)
+
+    def no_scan(*_: object) -> None:
+        raise AssertionError("a large store's chunk vectors are not pooled at question time")
+
+    monkeypatch.setattr(Snapshot, "scan_dense", no_scan)
+    answer = assistant.ask("Hvad er kvalitet i bostøtten?")
+    assert answer.degraded == ["vector_index"] and answer.citations and not answer.abstained
