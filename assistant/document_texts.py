@@ -55,7 +55,7 @@ class DocumentTexts(Mapping[str, str]):
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._chars = 0
         total = sum(doc.char_count for doc in documents.values())
-        # The snapshot is loaded inside one consistent read: texts read now are its own.
+        # Read with the rest of what the snapshot loads (on PostgreSQL in one consistent read).
         self.preloaded = total <= budget_chars
         if self.preloaded:
             for doc_id in self._ids:

@@ -248,6 +248,8 @@ class StoreReader:
         self._lock = threading.Lock()
         self._check_lock = threading.Lock()
         self._deep_lock = threading.Lock()
+        self._checking = False
+        self._waiting: Snapshot | None = None
         self._snapshot: Snapshot | None = None
 
     def snapshot(self) -> Snapshot:
@@ -289,12 +291,15 @@ class StoreReader:
         """A large store's per-row part of the check (every page of the record database,
         every chunk's offsets and units: minutes at a million chunks), run after the replica
         is ready; what it finds turns readiness off as a finding at start does. One at a
-        time."""
-        if not self._deep_lock.acquire(blocking=False):
-            return
+        time: a snapshot that comes while one runs is checked after it."""
         snap.checked.clear()
+        with self._deep_lock:
+            if self._checking:
+                self._waiting = snap
+                return
+            self._checking = True
 
-        def run() -> None:
+        def run(snap: Snapshot) -> None:
             try:
                 check = check_in_child(self.settings)
                 if not check.ok and check.generation == snap.generation:
@@ -303,10 +308,17 @@ class StoreReader:
             except Exception:  # noqa: BLE001 - a check that cannot run says so in the log
                 log.exception("the store check after start failed")
             finally:
-                self._deep_lock.release()
                 snap.checked.set()
+                with self._deep_lock:
+                    following, self._waiting = self._waiting, None
+                    self._checking = following is not None
+                if following is not None:
+                    start(following)
 
-        threading.Thread(target=run, name="kva-store-check", daemon=True).start()
+        def start(snap: Snapshot) -> None:
+            threading.Thread(target=run, args=(snap,), name="kva-store-check", daemon=True).start()
+
+        start(snap)
 
     def _load(self, store_id: str, generation: int) -> Snapshot:
         if self.server is not None:
