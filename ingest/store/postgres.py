@@ -49,7 +49,6 @@ from ingest.records import (
     DocumentRecord,
     SectionRecord,
     UnitRecord,
-    chunk_records,
 )
 from ingest.settings import Settings, get_settings
 from ingest.store.base import (
@@ -257,7 +256,8 @@ class PostgresStore:
             yield from map(tuple, conn.execution_options(yield_per=batch).execute(sql))
 
     def iter_chunks(self, batch: int = 10_000) -> Iterator[ChunkRecord]:
-        return chunk_records(self.iter_chunk_rows(batch))
+        for row in self.iter_chunk_rows(batch):
+            yield ChunkRecord(**dict(zip(CHUNK_FIELDS, row, strict=True)))
 
     def get_units(self, chunk_ids: list[str]) -> list[UnitRecord]:
         found: list[UnitRecord] = []
