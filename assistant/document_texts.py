@@ -62,13 +62,14 @@ class DocumentTexts(Mapping[str, str]):
                 self._cache[doc_id] = read(doc_id) or ""
 
     def __getitem__(self, doc_id: str) -> str:
+        if self.preloaded:
+            return self._cache[doc_id]  # never changes after loading: no lock
         if doc_id not in self._known:
             raise KeyError(doc_id)
         with self._lock:
             text = self._cache.get(doc_id)
             if text is not None:
-                if not self.preloaded:
-                    self._cache.move_to_end(doc_id)
+                self._cache.move_to_end(doc_id)
                 return text
         text = self._read(doc_id)
         if text is None or not self._current():

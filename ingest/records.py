@@ -18,7 +18,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -119,6 +119,12 @@ class ChunkRecord(BaseModel):
 
 CHUNK_FIELDS = tuple(ChunkRecord.model_fields)
 """A chunk row's columns, in the order ``iter_chunk_rows`` gives them."""
+
+
+def chunk_records(rows: Iterable[tuple]) -> Iterator[ChunkRecord]:
+    """Rows of ``CHUNK_FIELDS`` (what ``iter_chunk_rows`` gives on either backend) as records."""
+    for row in rows:
+        yield ChunkRecord(**dict(zip(CHUNK_FIELDS, row, strict=True)))
 
 
 class UnitRecord(BaseModel):
@@ -311,8 +317,7 @@ class Records:
 
     def iter_chunks(self, batch: int = 10_000) -> Iterator[ChunkRecord]:
         """``iter_chunk_rows`` as records."""
-        for row in self.iter_chunk_rows(batch):
-            yield ChunkRecord(**dict(zip(CHUNK_FIELDS, row, strict=True)))
+        return chunk_records(self.iter_chunk_rows(batch))
 
     def chunk_count(self) -> int:
         return int(self._connect().execute("SELECT count(*) FROM chunks").fetchone()[0])

@@ -49,6 +49,7 @@ from ingest.records import (
     DocumentRecord,
     SectionRecord,
     UnitRecord,
+    chunk_records,
 )
 from ingest.settings import Settings, get_settings
 from ingest.store.base import (
@@ -256,8 +257,7 @@ class PostgresStore:
             yield from map(tuple, conn.execution_options(yield_per=batch).execute(sql))
 
     def iter_chunks(self, batch: int = 10_000) -> Iterator[ChunkRecord]:
-        for row in self.iter_chunk_rows(batch):
-            yield ChunkRecord(**dict(zip(CHUNK_FIELDS, row, strict=True)))
+        return chunk_records(self.iter_chunk_rows(batch))
 
     def get_units(self, chunk_ids: list[str]) -> list[UnitRecord]:
         found: list[UnitRecord] = []
