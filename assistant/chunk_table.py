@@ -174,6 +174,21 @@ class ChunkTable(Mapping[str, ChunkRecord]):
         """A chunk's language without making its record."""
         return self._languages.values[int(self._columns["language"][self._row[chunk_id]])]
 
+    def languages(self) -> list[str]:
+        """The chunk languages in the table, sorted."""
+        return sorted(self._languages.values)
+
+    def sample(self, language: str, n: int) -> list[str]:
+        """Up to ``n`` ids of the chunks in ``language``, evenly spread over the table (the
+        same ones for the same table)."""
+        position = self._languages._index.get(language)
+        if position is None or n <= 0:
+            return []
+        rows = np.flatnonzero(self._columns["language"] == position)
+        if len(rows) > n:
+            rows = rows[np.linspace(0, len(rows) - 1, n).astype(np.int64)]
+        return [self._ids[int(r)] for r in rows]
+
     def neighbours(self) -> ChunkNeighbours:
         """chunk id -> (the chunk before it, the chunk after it) in its document."""
         return ChunkNeighbours(self)

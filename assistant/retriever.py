@@ -3,6 +3,10 @@
 Cross-lingual: multilingual-e5 already places a Danish question near English passages; the
 keyword side gets there through the glossary, which carries the question's key terms into the
 other language before it searches that language's BM25 index. Numbers and names cross as-is.
+Both vector rankings weigh a chunk or sentence against its own language's background (the
+mean and spread of the question's cosine to that language's text): a Danish question's cosine
+to any Danish text runs higher than to any English, so raw cosines bury the other language's
+answer under loosely related text in the question's own.
 A fourth ranking holds the chunks of the documents the question names ("ifølge OECD"), since
 those chunks rarely repeat the name (``assistant.source_cards``).
 
@@ -15,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,13 +233,19 @@ class HybridRetriever(BaseRetriever):
         allowed = _allowed(snap, filters) if filters is not None else None
         vector = vector if vector is not None else self.embeddings.embed_query(query)
         degraded: list[str] = []
-        # The index is asked even where its ranking is replaced by the exact one below: a
-        # failed query is how a broken index is found while serving (reopened, reported).
-        dense_hits = snap.dense(vector, max(3 * k, 20), _where(filters))
-        if dense_hits is not None and len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS:
-            dense_hits = snap.scan_dense(
-                vector, max(3 * k, 20), allowed if allowed is not None else set(snap.chunks)
+        n = max(3 * k, 20)
+        background = snap.dense_background(vector)
+        if len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS:
+            # The index is asked even though its ranking is replaced by the exact one: a
+            # failed query is how a broken index is found while serving (reopened, reported).
+            asked = snap.dense(vector, 1, _where(filters))
+            dense_hits = (
+                None
+                if asked is None
+                else snap.scan_dense(vector, n, _everything(snap, allowed), background)
             )
+        else:
+            dense_hits = _dense_by_language(snap, vector, n, filters, background)
         if dense_hits is None:
             # Without the vector index (it failed its check, or a query failed twice) the
             # dense ranking is an exact scan of the chunk vectors pooled from the sentence
@@ -244,17 +255,19 @@ class HybridRetriever(BaseRetriever):
             # scored, below.
             degraded.append("vector_index")
             dense_hits = (
-                snap.scan_dense(
-                    vector, max(3 * k, 20), allowed if allowed is not None else set(snap.chunks)
-                )
+                snap.scan_dense(vector, n, _everything(snap, allowed), background)
                 if len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS
                 else None
             )
-        dense = {
-            cid: s
+        ranked = [
+            (cid, s)
             for cid, s in dense_hits or ()
             if cid in snap.chunks and (allowed is None or cid in allowed)
-        }
+        ]
+        dense = dict(ranked)
+        # Which chunks enter the dense ranking is balanced by language; among them the raw
+        # cosine orders, as the fusion weights were fitted on (ordering them by the balanced
+        # score too: tuning fact recall 0.798 against 0.813).
         rankings = [sorted(dense, key=lambda c: -dense[c])]
         names = ["dense"]
         weights = [self.fusion.dense]
@@ -265,9 +278,7 @@ class HybridRetriever(BaseRetriever):
         if index is not None and len(index):
             sims = index.similarities(np.asarray(vector, dtype=np.float32))
             stats = index.language_stats(sims)
-            best = index.best_chunks(
-                vector, k=max(3 * k, 20), allowed=allowed, sims=sims
-            )
+            best = index.best_chunks(vector, k=n, allowed=allowed, sims=sims, stats=stats)
             sentence = {cid: s for cid, s in best if cid in snap.chunks}
             rankings.append(list(sentence))
             names.append("sentence")
@@ -310,6 +321,38 @@ class HybridRetriever(BaseRetriever):
             named,
             degraded,
         )
+
+
+def _everything(snap: Snapshot, allowed: set[str] | None) -> Collection[str]:
+    return allowed if allowed is not None else snap.chunks
+
+
+def _dense_by_language(
+    snap: Snapshot,
+    vector: list[float],
+    k: int,
+    filters: Filters | None,
+    background: dict[str, tuple[float, float]],
+) -> list[tuple[str, float]] | None:
+    """The vector index's k best chunks of Danish documents and of the others (English, or a
+    third language), the k best of both as ``balance`` ranks them: one query for all would
+    hold few of the other language's. None when the index is unavailable."""
+    where = _where(filters)
+    if filters is not None and filters.language:
+        parts = [where]
+    else:
+        shared = [] if where is None else where.get("$and", [where])
+        parts = [
+            {"$and": [*shared, clause]} if shared else clause
+            for clause in ({"doc_language": "da"}, {"doc_language": {"$ne": "da"}})
+        ]
+    hits: dict[str, float] = {}
+    for part in parts:
+        found = snap.dense(vector, k, part)
+        if found is None:
+            return None
+        hits.update(found)
+    return snap.balance(list(hits.items()), background)[:k]
 
 
 def _allowed(snap: Snapshot, filters: Filters | None) -> set[str]:

@@ -61,6 +61,7 @@ class SentenceIndex:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         langs = np.asarray(languages or ["en"] * len(chunk_ids), dtype=object)
         self._language_rows = {lang: langs == lang for lang in ("da", "en")}
+        self._present = [lang for lang, rows in self._language_rows.items() if rows.any()]
         self.neighbours = neighbours or {}
         """chunk id -> (the chunk before it, the chunk after it) in its document"""
         self._rows: dict[str, tuple[int, int]] = {}
@@ -135,24 +136,41 @@ class SentenceIndex:
                 stats[lang] = (float(mine.mean()), float(mine.std()) or 1e-3)
         return stats
 
+    def balanced(self, sims: np.ndarray, stats: dict[str, tuple[float, float]]) -> np.ndarray:
+        """``sims`` made comparable across languages: each row's distance from its own
+        language's background (``language_stats``) in spreads. A Danish question's cosine to
+        any Danish sentence runs higher than to any English one, so raw cosines bury the
+        English sentence that answers it under loosely related Danish ones."""
+        if not all(lang in stats for lang in self._present):
+            return sims
+        z = np.array(sims, dtype=np.float32, copy=True)
+        for lang in self._present:
+            mean, spread = stats[lang]
+            rows = self._language_rows[lang]
+            z[rows] = (z[rows] - mean) / spread
+        return z
+
     def best_chunks(
         self,
         query: np.ndarray,
         k: int,
         allowed: set[str] | None = None,
         sims: np.ndarray | None = None,
+        stats: dict[str, tuple[float, float]] | None = None,
     ) -> list[tuple[str, float]]:
-        """Chunks ranked by their best sentence's cosine to ``query``."""
+        """Chunks with the cosine of their best sentence to ``query``, ranked by it, or by its
+        distance from its language's background when ``stats`` are given (``balanced``)."""
         sims = self.similarities(query) if sims is None else sims
+        key = self.balanced(sims, stats) if stats else sims
         # Sorting 100,000 cosines per question costs more than the product itself; the best
         # few hundred sentences almost always hold the best k chunks, so look there first.
         window = min(len(sims), max(40 * k, 400))
         while True:
             if window < len(sims):
-                top = np.argpartition(-sims, window - 1)[:window]
-                order = top[np.argsort(-sims[top])]
+                top = np.argpartition(-key, window - 1)[:window]
+                order = top[np.argsort(-key[top])]
             else:
-                order = np.argsort(-sims)
+                order = np.argsort(-key)
             best: dict[str, float] = {}
             for i in order:
                 cid = self.chunk_ids[i]
@@ -222,9 +240,7 @@ class MappedSentenceIndex(SentenceIndex):
         self.ids = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
         self.first = np.load(folder / "chunk_first.npy")
         self.ordinal = {cid: i for i, cid in enumerate(self.ids)}
-        self.row_chunk = np.repeat(
-            np.arange(len(self.ids), dtype=np.int32), np.diff(self.first)
-        )
+        self.row_chunk = np.repeat(np.arange(len(self.ids), dtype=np.int32), np.diff(self.first))
         sample = np.load(folder / "sample.npy")
         self.sample_vectors = np.asarray(self.vectors[sample])
         self.sample_lang = self.lang[sample]
@@ -297,13 +313,22 @@ class MappedSentenceIndex(SentenceIndex):
         k: int,
         allowed: set[str] | None = None,
         sims=None,  # noqa: ANN001 - a LazySims or None; the search reads the file itself
+        stats: dict[str, tuple[float, float]] | None = None,
     ) -> list[tuple[str, float]]:
+        """As ``SentenceIndex.best_chunks``. Balanced by language among the candidates the
+        inverted file found, which it chose by raw cosine."""
         query = np.asarray(query, dtype=np.float32)
         probe, keep = self.probe, max(self.RESCORE * k, 400)
         while True:
             rows, exact = self.candidates(query, probe, keep)
+            key = exact
+            if stats and all(lang in stats for lang in ("da", "en")):
+                key = exact.copy()
+                for code, lang in ((0, "da"), (1, "en")):
+                    mine = self.lang[rows] == code
+                    key[mine] = (exact[mine] - stats[lang][0]) / stats[lang][1]
             best: dict[str, float] = {}
-            for j in np.argsort(-exact, kind="stable"):
+            for j in np.argsort(-key, kind="stable"):
                 cid = self.ids[self.row_chunk[rows[j]]]
                 if cid in best or (allowed is not None and cid not in allowed):
                     continue

@@ -18,7 +18,7 @@ import math
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -49,6 +49,9 @@ log = logging.getLogger("kva.store")
 # An embedded store with more chunks than this is served before the per-row part of its
 # check is done (minutes at a million chunks; see ``check_store(full=False)``).
 CHECK_LATER_CHUNKS = 200_000
+# Chunks per language whose vectors stand for "an unrelated chunk" (``dense_background``):
+# the spread of 2,000 cosines is known to about 2 %, and pooling them costs one read.
+DENSE_BACKGROUND_CHUNKS = 2_000
 
 
 def _done() -> threading.Event:
@@ -80,7 +83,8 @@ class Snapshot:
     # when it changes).
     signature: tuple = ()
     _vector_lock: threading.Lock = field(default_factory=threading.Lock)
-    _chunk_matrix: tuple[list[str], np.ndarray] | None = None
+    _chunk_matrix: tuple[list[str], np.ndarray, dict[str, np.ndarray]] | None = None
+    _background: dict[str, np.ndarray] | None = None
 
     # The record database is gone (the store deleted, maybe being ingested anew).
     missing: bool = False
@@ -135,9 +139,16 @@ class Snapshot:
         except Exception:  # noqa: BLE001 - a store that cannot be read has moved on too
             return True
 
-    def scan_dense(self, vector: list[float], k: int, allowed: set[str]) -> list[tuple[str, float]]:
+    def scan_dense(
+        self,
+        vector: list[float],
+        k: int,
+        allowed: Collection[str],
+        stats: dict[str, tuple[float, float]] | None = None,
+    ) -> list[tuple[str, float]]:
         """The dense ranking without Chroma: every chunk's vector pooled from its sentence
-        vectors in the records (what Chroma holds), compared exactly. Built on first use."""
+        vectors in the records (what Chroma holds), compared exactly. Built on first use.
+        With ``stats`` (``dense_background``) ranked as ``balance`` ranks."""
         with self._vector_lock:
             if self._chunk_matrix is None:
                 ids = sorted(self.chunks)
@@ -151,18 +162,69 @@ class Snapshot:
                 keep = [i for i, row in enumerate(rows) if row is not None]
                 matrix = np.asarray([rows[i] for i in keep], dtype=np.float32)
                 matrix = matrix.reshape(len(keep), -1)
-                self._chunk_matrix = ([ids[i] for i in keep], matrix)
-        ids, matrix = self._chunk_matrix
+                kept = [ids[i] for i in keep]
+                langs = np.asarray([self.chunks.language(c) for c in kept], dtype=object)
+                masks = {lang: langs == lang for lang in set(langs)}
+                self._chunk_matrix = (kept, matrix, masks)
+        ids, matrix, masks = self._chunk_matrix
         if not ids:
             return []
         sims = matrix @ np.asarray(vector, dtype=np.float32)
+        key = sims
+        if stats and all(lang in stats for lang in masks):
+            key = sims.copy()
+            for lang, rows in masks.items():
+                key[rows] = (sims[rows] - stats[lang][0]) / stats[lang][1]
         out: list[tuple[str, float]] = []
-        for i in np.argsort(-sims):
+        for i in np.argsort(-key):
             if ids[i] in allowed:
                 out.append((ids[i], float(sims[i])))
                 if len(out) >= k:
                     break
         return out
+
+    def dense_background(self, vector: list[float]) -> dict[str, tuple[float, float]]:
+        """Per chunk language, the mean and spread of ``vector``'s cosine to an even sample
+        of that language's chunks (``DENSE_BACKGROUND_CHUNKS``, pooled once per snapshot):
+        what an unrelated chunk scores. A language with fewer than 2 chunks has none."""
+        with self._vector_lock:
+            if self._background is None:
+                background = {}
+                for lang in self.chunks.languages():
+                    ids = self.chunks.sample(lang, DENSE_BACKGROUND_CHUNKS)
+                    units = self.unit_vectors(ids)
+                    rows = [
+                        pooled([v for _, _, v in units[c]], [e - s for s, e, _ in units[c]])
+                        for c in ids
+                        if units.get(c)
+                    ]
+                    if len(rows) >= 2:
+                        background[lang] = np.asarray(rows, dtype=np.float32)
+                self._background = background
+        query = np.asarray(vector, dtype=np.float32)
+        stats = {}
+        for lang, matrix in self._background.items():
+            sims = matrix @ query
+            stats[lang] = (float(sims.mean()), float(sims.std()) or 1e-3)
+        return stats
+
+    def balance(
+        self, scored: list[tuple[str, float]], stats: dict[str, tuple[float, float]]
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine) pairs best first by each cosine's distance from its chunk
+        language's background (``dense_background``), in spreads: a question's cosine to
+        any chunk of its own language runs higher than to any chunk of the other, so raw
+        cosines bury the other language's answer. By raw cosine when a language present
+        has no background."""
+        langs = [self.chunks.language(cid) for cid, _ in scored]
+        if not all(lang in stats for lang in langs):
+            return sorted(scored, key=lambda pair: -pair[1])
+        keys = [
+            (s - stats[lang][0]) / stats[lang][1]
+            for (_, s), lang in zip(scored, langs, strict=True)
+        ]
+        order = sorted(range(len(scored)), key=lambda i: -keys[i])
+        return [scored[i] for i in order]
 
     def score_chunks(self, vector: list[float], chunk_ids: list[str]) -> list[tuple[str, float]]:
         """Cosine of ``vector`` with these chunks' vectors (pooled from their sentence

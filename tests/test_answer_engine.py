@@ -27,15 +27,19 @@ import evals.uncertainty
 from assistant.answer_model import MODEL_PATH, AnswerModel, AnswerModelError
 from assistant.candidates import QUESTION_FEATURES, SENTENCE_FEATURES
 from assistant.chrome import Boilerplate, is_chrome
+from assistant.chunk_table import ChunkTable
 from assistant.composer import plain_text
 from assistant.glossary import Glossary
 from assistant.models import Turn
+from assistant.pipeline import Assistant
 from assistant.retriever import query_terms
 from assistant.sentence_index import SentenceIndex
 from assistant.source_cards import SourceCards, question_names
+from assistant.store_reader import Snapshot
 from evals.suite import load_suite
 from evals.textutil import contains_fact
-from ingest.settings import PROJECT_ROOT
+from ingest.records import ChunkRecord
+from ingest.settings import PROJECT_ROOT, Settings
 
 SUITES = PROJECT_ROOT / "evals" / "suites"
 DEV_SUITES = [SUITES / "social-dev-tune.yaml", SUITES / "social-dev-heldout.yaml"]
@@ -199,6 +203,74 @@ def test_sentence_index_ranks_chunks_and_measures_the_background() -> None:
     assert index.neighbours["a"] == (None, "b")
     with pytest.raises(ValueError):
         SentenceIndex(["a"], [0, 1], [1], vectors[:1])
+
+
+def test_each_language_is_weighed_against_its_own_background() -> None:
+    """A Danish question's cosine to any Danish sentence runs higher than to any English one:
+    by raw cosine the English sentence that stands out from its background ranks last."""
+    da = [0.80, 0.81, 0.82, 0.83]
+    en = [0.60, 0.61, 0.62, 0.78]
+    sims = np.asarray(da + en, dtype=np.float32)
+    ids = ["d1", "d2", "d3", "d4", "e1", "e2", "e3", "e4"]
+    index = SentenceIndex(
+        ids, [0] * 8, [5] * 8, np.eye(8, dtype=np.float32), languages=["da"] * 4 + ["en"] * 4
+    )
+    query = sims  # each row's cosine is its own entry
+    stats = index.language_stats(index.similarities(query))
+    assert [c for c, _ in index.best_chunks(query, k=2)] == ["d4", "d3"]
+    balanced = index.best_chunks(query, k=2, stats=stats)
+    assert [c for c, _ in balanced] == ["e4", "d4"]
+    assert balanced[0][1] == pytest.approx(0.78)  # the cosine itself is what is returned
+    # A language present without a background: every row by raw cosine, none by z.
+    assert [c for c, _ in index.best_chunks(query, k=2, stats={"da": stats["da"]})] == [
+        "d4",
+        "d3",
+    ]
+
+
+def test_the_dense_ranking_is_balanced_the_same_way() -> None:
+    chunks = [
+        ChunkRecord(
+            chunk_id=cid,
+            doc_id=cid[0],
+            seq=i,
+            start=0,
+            end=5,
+            language="da" if cid[0] == "d" else "en",
+            tokens=1,
+            text_hash=f"{i:064x}",
+        )
+        for i, cid in enumerate(["d1", "d2", "e1"])
+    ]
+    snap = Snapshot(1, chunks=ChunkTable.build(chunks))
+    assert snap.chunks.languages() == ["da", "en"]
+    assert snap.chunks.sample("da", 1) == ["d1"] and snap.chunks.sample("da", 5) == ["d1", "d2"]
+    scored = [("d1", 0.83), ("d2", 0.80), ("e1", 0.70)]
+    stats = {"da": (0.80, 0.02), "en": (0.60, 0.02)}
+    assert [c for c, _ in snap.balance(scored, stats)] == ["e1", "d1", "d2"]
+    assert [c for c, _ in snap.balance(scored, {"da": (0.80, 0.02)})] == ["d1", "d2", "e1"]
+
+
+def test_a_large_store_searches_each_language_in_the_vector_index(
+    corpus_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above EXACT_DENSE_MAX_CHUNKS the dense ranking comes from Chroma, one query per
+    language; on the seed corpus (HNSW is exact at this size) it is the exact scan's."""
+    from assistant import retriever as retriever_module
+
+    assistant = Assistant(corpus_settings)
+    for question, language in (
+        ("Hvad er kvalitet i bostøtten?", "da"),
+        ("What is the quality of housing support?", "en"),
+    ):
+        terms = query_terms(question, language, assistant.retriever.glossary)
+        name, exact = assistant.retriever.search(question, terms).rankings[0]
+        with monkeypatch.context() as m:
+            m.setattr(retriever_module, "EXACT_DENSE_MAX_CHUNKS", 0)
+            _, by_language = assistant.retriever.search(question, terms).rankings[0]
+        assert name == "dense" and by_language == exact
+        snap = assistant.reader.snapshot()
+        assert {snap.chunks.language(c) for c in exact} == {"da", "en"}
 
 
 @pytest.mark.parametrize(

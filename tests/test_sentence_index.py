@@ -69,6 +69,10 @@ def test_the_inverted_file_ranks_the_seed_corpus_as_the_exhaustive_search(
     for question in QUESTIONS:
         vector = np.asarray(emb.embed_query(question), dtype=np.float32)
         assert mapped.best_chunks(vector, 24) == exact.best_chunks(vector, 24)
+        stats = exact.language_stats(exact.similarities(vector))
+        assert mapped.best_chunks(vector, 24, stats=stats) == exact.best_chunks(
+            vector, 24, stats=stats
+        )
         chunks = [c for c, _ in exact.best_chunks(vector, 10)]
         assert mapped.rank_chunks(chunks, mapped.similarities(vector)) == exact.rank_chunks(
             chunks, exact.similarities(vector)
