@@ -61,6 +61,11 @@ class DocumentTexts(Mapping[str, str]):
             for doc_id in self._ids:
                 self._cache[doc_id] = read(doc_id) or ""
 
+    @classmethod
+    def empty(cls) -> DocumentTexts:
+        """The texts of a snapshot with no documents (nothing committed, or the store gone)."""
+        return cls({}, lambda _doc_id: None, lambda: True, 0)
+
     def __getitem__(self, doc_id: str) -> str:
         if self.preloaded:
             return self._cache[doc_id]  # never changes after loading: no lock

@@ -43,6 +43,9 @@ _RRF_K = 60
 # two processes (a chunk at rank 7 in one was missing from the other's top 24), which moved
 # an evaluation's fact recall by one question from run to run.
 EXACT_DENSE_MAX_CHUNKS = 20_000
+# Above it, the vector index is asked for this many times the chunks the dense ranking keeps,
+# and the kept ones are those that stand out most from their language's background.
+DENSE_WIDEN = 4
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -245,7 +248,7 @@ class HybridRetriever(BaseRetriever):
                 else snap.scan_dense(vector, n, _everything(snap, allowed), background)
             )
         else:
-            dense_hits = _dense_by_language(snap, vector, n, filters, background)
+            dense_hits = _dense_balanced(snap, vector, n, filters, background)
         if dense_hits is None:
             # Without the vector index (it failed its check, or a query failed twice) the
             # dense ranking is an exact scan of the chunk vectors pooled from the sentence
@@ -327,32 +330,19 @@ def _everything(snap: Snapshot, allowed: set[str] | None) -> Collection[str]:
     return allowed if allowed is not None else snap.chunks
 
 
-def _dense_by_language(
+def _dense_balanced(
     snap: Snapshot,
     vector: list[float],
     k: int,
     filters: Filters | None,
     background: dict[str, tuple[float, float]],
 ) -> list[tuple[str, float]] | None:
-    """The vector index's k best chunks of Danish documents and of the others (English, or a
-    third language), the k best of both as ``balance`` ranks them: one query for all would
-    hold few of the other language's. None when the index is unavailable."""
-    where = _where(filters)
-    if filters is not None and filters.language:
-        parts = [where]
-    else:
-        shared = [] if where is None else where.get("$and", [where])
-        parts = [
-            {"$and": [*shared, clause]} if shared else clause
-            for clause in ({"doc_language": "da"}, {"doc_language": {"$ne": "da"}})
-        ]
-    hits: dict[str, float] = {}
-    for part in parts:
-        found = snap.dense(vector, k, part)
-        if found is None:
-            return None
-        hits.update(found)
-    return snap.balance(list(hits.items()), background)[:k]
+    """The k chunks of the vector index's best ``DENSE_WIDEN`` x k that stand out most from
+    their language's background (``Snapshot.balance``). None when the index is unavailable.
+    Not one query per language: Chroma filters by metadata before it searches, and at a
+    million chunks a query filtered by language took 2.4 s instead of 2 ms."""
+    found = snap.dense(vector, DENSE_WIDEN * k, _where(filters))
+    return None if found is None else snap.balance(found, background)[:k]
 
 
 def _allowed(snap: Snapshot, filters: Filters | None) -> set[str]:

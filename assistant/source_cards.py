@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import re
 
-from assistant.document_texts import DocumentTexts
 from assistant.store_reader import Snapshot, SnapshotCache
 from ingest.lexical import tokenize
 
@@ -61,11 +60,7 @@ class SourceCards:
     @classmethod
     def from_snapshot(cls, snap: Snapshot) -> SourceCards:
         cards = {}
-        leads = (
-            snap.texts.leads(_LEAD_CHARS)
-            if isinstance(snap.texts, DocumentTexts)
-            else {d: t[:_LEAD_CHARS] for d, t in snap.texts.items()}
-        )
+        leads = snap.texts.leads(_LEAD_CHARS)
         for doc_id, doc in snap.documents.items():
             lead = leads.get(doc_id, "")
             cards[doc_id] = " ".join(

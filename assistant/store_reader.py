@@ -18,7 +18,7 @@ import math
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -66,7 +66,7 @@ class Snapshot:
     # Which store: a store deleted and ingested anew restarts its generations.
     store_id: str = ""
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
-    texts: Mapping[str, str] = field(default_factory=dict)
+    texts: DocumentTexts = field(default_factory=DocumentTexts.empty)
     chunks: ChunkTable = field(default_factory=ChunkTable)
     lexical: LexicalIndex = field(default_factory=lambda: LexicalIndex({}))
     vectors: VectorStore | None = None

@@ -251,11 +251,11 @@ def test_the_dense_ranking_is_balanced_the_same_way() -> None:
     assert [c for c, _ in snap.balance(scored, {"da": (0.80, 0.02)})] == ["d1", "d2", "e1"]
 
 
-def test_a_large_store_searches_each_language_in_the_vector_index(
+def test_a_large_store_balances_what_the_vector_index_finds(
     corpus_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Above EXACT_DENSE_MAX_CHUNKS the dense ranking comes from Chroma, one query per
-    language; on the seed corpus (HNSW is exact at this size) it is the exact scan's."""
+    """Above EXACT_DENSE_MAX_CHUNKS the dense ranking is balanced among the vector index's
+    best few times k; on the seed corpus (HNSW is exact at this size) it is the exact scan's."""
     from assistant import retriever as retriever_module
 
     assistant = Assistant(corpus_settings)
