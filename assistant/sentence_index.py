@@ -6,10 +6,10 @@ already embeds every sentence, so searching them costs no model call.
 
 Up to ``IVF_MIN_ROWS`` sentences (``ingest.store.sentence_file``; 200,000, about 40,000
 chunks) the index is one matrix in memory searched exhaustively, as it always was. Above that
-the file written at ingest is memory-mapped and searched through its inverted file: the
-question's nearest clusters' int8 codes are scored, and the best candidates re-scored exactly
-on their float32 rows (``MappedSentenceIndex``); the per-language background
-(``language_stats``) comes from a fixed sample of rows.
+the file written at ingest is searched through its inverted file: the question's nearest
+clusters' int8 codes are scored, and the best candidates re-scored exactly on their float32
+rows, both read from the files as needed (``MappedSentenceIndex``, ``assistant.row_file``);
+the per-language background (``language_stats``) comes from a fixed sample of rows.
 
 Example:
     >>> import numpy as np
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.row_file import RowFile
 from assistant.store_reader import Snapshot, SnapshotCache
 from ingest.lexical import index_language
 from ingest.store import sentence_file
@@ -215,8 +216,9 @@ class LazySims:
 
 
 class MappedSentenceIndex(SentenceIndex):
-    """The ingest-time index file of a large store, memory-mapped: int8 codes of the nearest
-    clusters scored first, the best candidates re-scored exactly on their float32 rows."""
+    """The ingest-time index file of a large store: int8 codes of the nearest clusters scored
+    first, the best candidates re-scored exactly on their float32 rows (both read with
+    ``pread``; the smaller arrays memory-mapped)."""
 
     MIN_PROBE = 32
     PROBE_ROWS = 30_000
@@ -232,8 +234,12 @@ class MappedSentenceIndex(SentenceIndex):
     ) -> None:
         rows, dim = meta["rows"], meta["dim"]
         self.folder = folder
-        self.vectors = np.memmap(folder / "vectors.f32", np.float32, mode="r", shape=(rows, dim))
-        _random_access(self.vectors)
+        # Read, not mapped: mapped pages a question touched counted as the replica's memory
+        # (``assistant.row_file``).
+        self.vectors = RowFile(folder / "vectors.f32", np.float32, dim)
+        self.codes = RowFile(folder / "codes.i8", np.int8, dim)
+        if len(self.vectors) != rows or len(self.codes) != rows:
+            raise ValueError(f"{folder}: the vector files do not hold the {rows} rows of meta")
         self.spans = np.load(folder / "spans.npy", mmap_mode="r")
         _random_access(self.spans)
         self.lang = np.load(folder / "lang.npy")
@@ -247,7 +253,6 @@ class MappedSentenceIndex(SentenceIndex):
         self.centroids = np.load(folder / "centroids.npy")
         self.lists = np.load(folder / "lists.npy")
         self.list_rows = np.load(folder / "list_rows.npy", mmap_mode="r")
-        self.codes = np.memmap(folder / "codes.i8", np.int8, mode="r", shape=(rows, dim))
         self.scale = np.load(folder / "scale.npy")
         self.neighbours = neighbours or {}
         clusters = len(self.centroids)

@@ -157,6 +157,21 @@ def proc_memory(pid: int) -> dict[str, int]:
     return out
 
 
+def mapped_files(pid: int, top: int = 6) -> list[tuple[str, int]]:
+    """The files whose pages the process holds resident the most (MB, from smaps): which
+    mapped index pages make up its file-backed memory."""
+    sizes: dict[str, int] = {}
+    name = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            name = head[5] if len(head) > 5 and head[5].startswith("/") else ""
+        elif head and head[0] == "Rss:" and name:
+            sizes[name] = sizes.get(name, 0) + int(head[1])
+    ranked = sorted(sizes.items(), key=lambda kv: -kv[1])[:top]
+    return [(Path(path).name, kb // 1024) for path, kb in ranked]
+
+
 def replica(settings: Settings, env: dict[str, str]) -> dict[str, object]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -193,6 +208,7 @@ def replica(settings: Settings, env: dict[str, str]) -> dict[str, object]:
             with urllib.request.urlopen(request, timeout=60) as r:
                 r.read()
         served = proc_memory(proc.pid) if proc.poll() is None else {}
+        files = mapped_files(proc.pid) if proc.poll() is None else []
     finally:
         proc.terminate()
         proc.wait(30)
@@ -200,6 +216,7 @@ def replica(settings: Settings, env: dict[str, str]) -> dict[str, object]:
         "ready_s": ready,
         "peak_mb": max(peak, served.get("VmHWM", 0), memory.get("VmHWM", 0)),
         "served": served,
+        "files": files,
         **memory,
     }
 
@@ -406,6 +423,8 @@ def main() -> None:
                 f"peak {mem['peak_mb']} MB",
                 flush=True,
             )
+            files = ", ".join(f"{name} {mb} MB" for name, mb in mem["files"])
+            print(f"[{backend}] resident file pages after serving, largest: {files}", flush=True)
             r = measure(settings, args.n)
             print(
                 f"[{backend}] ask p50 {r['p50']:.0f} ms p95 {r['p95']:.0f} ms (embed "

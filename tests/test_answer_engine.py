@@ -17,6 +17,7 @@ import assistant.answer_type
 import assistant.candidates
 import assistant.chrome
 import assistant.composer
+import assistant.row_file
 import assistant.sentence_index
 import assistant.source_cards
 import assistant.store_reader
@@ -33,6 +34,7 @@ from assistant.glossary import Glossary
 from assistant.models import Turn
 from assistant.pipeline import Assistant
 from assistant.retriever import query_terms
+from assistant.row_file import RowFile
 from assistant.sentence_index import SentenceIndex
 from assistant.source_cards import SourceCards, question_names
 from assistant.store_reader import Snapshot
@@ -55,6 +57,7 @@ UNSEEN_SUITE = SUITES / "social-dev-unseen.yaml"
         assistant.candidates,
         assistant.chrome,
         assistant.composer,
+        assistant.row_file,
         assistant.sentence_index,
         assistant.source_cards,
         assistant.store_reader,
@@ -203,6 +206,21 @@ def test_sentence_index_ranks_chunks_and_measures_the_background() -> None:
     assert index.neighbours["a"] == (None, "b")
     with pytest.raises(ValueError):
         SentenceIndex(["a"], [0, 1], [1], vectors[:1])
+
+
+def test_rows_read_from_a_file_are_the_rows_written(tmp_path: Path) -> None:
+    matrix = np.random.default_rng(3).standard_normal((1000, 7)).astype(np.float32)
+    matrix.tofile(tmp_path / "m.f32")
+    rows = RowFile(tmp_path / "m.f32", np.float32, 7)
+    picks = np.array([5, 6, 7, 900, 2, 3, 999])
+    assert np.array_equal(rows[picks], matrix[picks])
+    assert np.array_equal(rows[10:20], matrix[10:20]) and np.array_equal(rows[-1], matrix[-1])
+    assert rows[np.array([], dtype=np.int64)].shape == (0, 7)
+    with pytest.raises(IndexError):
+        rows[np.array([1000])]
+    (tmp_path / "torn.f32").write_bytes(matrix.tobytes()[:-3])
+    with pytest.raises(ValueError, match="not whole rows"):
+        RowFile(tmp_path / "torn.f32", np.float32, 7)
 
 
 def test_each_language_is_weighed_against_its_own_background() -> None:
