@@ -31,7 +31,7 @@ from assistant.chrome import Boilerplate, is_chrome
 from assistant.chunk_table import ChunkTable
 from assistant.composer import plain_text
 from assistant.glossary import Glossary
-from assistant.models import Turn
+from assistant.models import Filters, Turn
 from assistant.pipeline import Assistant
 from assistant.retriever import query_terms
 from assistant.row_file import RowFile
@@ -273,7 +273,8 @@ def test_a_large_store_balances_what_the_vector_index_finds(
     corpus_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Above EXACT_DENSE_MAX_CHUNKS the dense ranking is balanced among the vector index's
-    best few times k; on the seed corpus (HNSW is exact at this size) it is the exact scan's."""
+    best few times k, filtered after the search; on the seed corpus (HNSW is exact at this
+    size) it is the exact scan's, with a filter too."""
     from assistant import retriever as retriever_module
 
     assistant = Assistant(corpus_settings)
@@ -283,10 +284,17 @@ def test_a_large_store_balances_what_the_vector_index_finds(
     ):
         terms = query_terms(question, language, assistant.retriever.glossary)
         name, exact = assistant.retriever.search(question, terms).rankings[0]
+        english = Filters(language="en")
+        _, exact_english = assistant.retriever.search(question, terms, filters=english).rankings[0]
         with monkeypatch.context() as m:
             m.setattr(retriever_module, "EXACT_DENSE_MAX_CHUNKS", 0)
             _, by_language = assistant.retriever.search(question, terms).rankings[0]
+            # A filter is applied to what the index found, not passed to it.
+            _, english_only = assistant.retriever.search(
+                question, terms, filters=english
+            ).rankings[0]
         assert name == "dense" and by_language == exact
+        assert english_only == exact_english and 0 < len(english_only) < len(exact)
         snap = assistant.reader.snapshot()
         assert {snap.chunks.language(c) for c in exact} == {"da", "en"}
 

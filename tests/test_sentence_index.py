@@ -102,7 +102,16 @@ def test_the_inverted_file_finds_what_the_exhaustive_search_finds(tmp_path: Path
     for query in rows[rng.integers(0, 20_000, 20)]:
         assert mapped.best_chunks(query, 10) == exact.best_chunks(query, 10)
         allowed = {f"c{i:05d}" for i in range(0, 5000, 7)}
+        stats = exact.language_stats(exact.similarities(query))
+        # A filter this narrow (2,860 rows) is scored row by row ...
         assert mapped.best_chunks(query, 5, allowed) == exact.best_chunks(query, 5, allowed)
+        assert mapped.best_chunks(query, 5, allowed, stats=stats) == exact.best_chunks(
+            query, 5, allowed, stats=stats
+        )
+        # ... and through the inverted file where it allows more rows than a first probe.
+        mapped.PROBE_ROWS = 1_000
+        assert mapped.best_chunks(query, 5, allowed) == exact.best_chunks(query, 5, allowed)
+        del mapped.PROBE_ROWS
 
 
 def test_a_half_written_index_is_never_read(corpus_settings: Settings, tmp_path: Path):
