@@ -517,7 +517,6 @@ def show_turn_script(turn: int) -> str:
 _SHOW_TURN_BODY = """
   if (window.__kvaShownTurn === turn) { return; }
   window.__kvaShownTurn = turn;
-  let calm = 0;
   let stopped = false;
   const until = Date.now() + 15000;
   const stop = () => { stopped = true; };
@@ -528,16 +527,13 @@ _SHOW_TURN_BODY = """
     const msgs = document.querySelectorAll(
       '[data-testid="stChatMessage"]:not([data-stale="true"] *)');
     const question = msgs.length >= 2 ? msgs[msgs.length - 2] : null;
-    const busy = document.querySelector('[data-stale="true"], [data-testid="stStatusWidget"]');
+    // Watched for the whole window, not until it first looks settled: Streamlit glides to
+    // the bottom again when the page grows after that (a long answer then hid its question).
     if (question) {
       const top = question.getBoundingClientRect().top;
       if (top < 0 || top > 120) {
         question.scrollIntoView({block: 'start', behavior: 'instant'});
-        calm = 0;
       }
-      else if (busy) { calm = 0; }
-      else if (!calm) { calm = Date.now(); }
-      else if (Date.now() - calm > 1200) { return; }
     }
     setTimeout(step, 150);
   }
