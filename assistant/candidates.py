@@ -28,6 +28,7 @@ from assistant.answer_type import answers, expected_type, near, provides
 from assistant.chrome import Boilerplate, is_chrome
 from assistant.glossary import Glossary
 from assistant.injection import is_injection
+from assistant.language_balance import LanguageStats
 from assistant.models import Passage
 from assistant.retriever import Concept, QueryTerms, Retrieval, passage
 from assistant.store_reader import Snapshot
@@ -464,7 +465,7 @@ def _reading_list(retrieval: Retrieval) -> list[tuple[int, Passage, bool]]:
 
 def _question_stats(
     retrieval: Retrieval, query_vector: np.ndarray, follow_up: bool
-) -> dict[str, tuple[float, float]]:
+) -> LanguageStats:
     """The background of the question's similarities per language (the retrieval measured it
     for what it searched, which is the question itself unless this is a follow-up)."""
     if not follow_up or retrieval.index is None:

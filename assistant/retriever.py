@@ -30,7 +30,9 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.filter_scope import filter_scope
 from assistant.glossary import Glossary
+from assistant.language_balance import LanguageStats
 from assistant.models import Filters, Passage
 from assistant.sentence_index import SentenceIndex, SentenceIndexCache
 from assistant.source_cards import SourceCardsCache
@@ -167,7 +169,7 @@ class Retrieval:
     sentence: dict[str, float] = field(default_factory=dict)
     """chunk id -> cosine of its best sentence to the question"""
     index: SentenceIndex | None = None
-    similarity_stats: dict[str, tuple[float, float]] = field(default_factory=dict)
+    similarity_stats: LanguageStats = field(default_factory=dict)
     """per language: mean and spread of the search vector's cosine to every sentence"""
     rankings: list[tuple[str, list[str]]] = field(default_factory=list)
     """(signal, chunk ids best first) before fusion: 'dense', 'sentence', 'source', 'lexical'"""
@@ -233,11 +235,11 @@ class HybridRetriever(BaseRetriever):
         if not snap.chunks:
             return Retrieval([], {}, snap)
         # Without filters every committed chunk is allowed: no set of a million ids per question.
-        allowed = _allowed(snap, filters) if filters is not None else None
+        scope = filter_scope(snap, filters) if filters is not None else None
+        allowed = scope.allowed if scope is not None else None
         vector = vector if vector is not None else self.embeddings.embed_query(query)
         degraded: list[str] = []
         n = max(3 * k, 20)
-        background = snap.dense_background(vector)
         if len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS:
             # The index is asked even though its ranking is replaced by the exact one: a
             # failed query is how a broken index is found while serving (reopened, reported).
@@ -245,10 +247,12 @@ class HybridRetriever(BaseRetriever):
             dense_hits = (
                 None
                 if asked is None
-                else snap.scan_dense(vector, n, _everything(snap, allowed), background)
+                else snap.scan_dense(
+                    vector, n, _everything(snap, allowed), snap.dense_background(vector)
+                )
             )
         else:
-            dense_hits = _dense_balanced(snap, vector, n, allowed, background)
+            dense_hits = _dense_balanced(snap, vector, n, allowed)
         if dense_hits is None:
             # Without the vector index (it failed its check, or a query failed twice) the
             # dense ranking is an exact scan of the chunk vectors pooled from the sentence
@@ -258,7 +262,9 @@ class HybridRetriever(BaseRetriever):
             # scored, below.
             degraded.append("vector_index")
             dense_hits = (
-                snap.scan_dense(vector, n, _everything(snap, allowed), background)
+                snap.scan_dense(
+                    vector, n, _everything(snap, allowed), snap.dense_background(vector)
+                )
                 if len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS
                 else None
             )
@@ -276,7 +282,7 @@ class HybridRetriever(BaseRetriever):
         weights = [self.fusion.dense]
         index = self.sentences.get(snap) if self.sentences is not None else None
         sentence: dict[str, float] = {}
-        stats: dict[str, tuple[float, float]] = {}
+        stats: LanguageStats = {}
         named: frozenset[str] = frozenset()
         if index is not None and len(index):
             sims = index.similarities(np.asarray(vector, dtype=np.float32))
@@ -306,7 +312,12 @@ class HybridRetriever(BaseRetriever):
                 weights.append(self.fusion.source)
         lexical: dict[str, float] = {}
         for lang in terms.languages:
-            hits = snap.lexical.search(terms.tokens(lang), lang, k=max(2 * k, 10), allowed=allowed)
+            hits = snap.lexical.search(
+                terms.tokens(lang),
+                lang,
+                k=max(2 * k, 10),
+                mask=scope.lexical_mask(lang) if scope is not None else None,
+            )
             hits = [h for h in hits if h.chunk_id in snap.chunks]
             rankings.append([h.chunk_id for h in hits])
             names.append("lexical")
@@ -342,7 +353,6 @@ def _dense_balanced(
     vector: list[float],
     k: int,
     allowed: set[str] | None,
-    background: dict[str, tuple[float, float]],
 ) -> list[tuple[str, float]] | None:
     """The k chunks among the vector index's best ``DENSE_WIDEN`` x k (x k again under a
     filter) that are allowed and stand out most from their language's background
@@ -357,21 +367,7 @@ def _dense_balanced(
     if found is None:
         return None
     kept = [(cid, s) for cid, s in found if allowed is None or cid in allowed]
-    return snap.balance(kept, background)[:k]
-
-
-def _allowed(snap: Snapshot, filters: Filters | None) -> set[str]:
-    if filters is None:
-        return set(snap.chunks)
-    # Chosen by document, then each document's chunks: no record made per chunk.
-    docs = [
-        doc_id
-        for doc_id, doc in snap.documents.items()
-        if (not filters.language or doc.language == filters.language)
-        and (not filters.kind or doc.kind in filters.kind)
-        and (not filters.doc_ids or doc_id in filters.doc_ids)
-    ]
-    return {cid for doc_id in docs for cid in snap.chunks.of_document(doc_id)}
+    return snap.balance(kept, snap.dense_background(vector))[:k]
 
 
 def _where(filters: Filters | None) -> dict[str, Any] | None:

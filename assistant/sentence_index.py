@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.language_balance import LanguageStats, background, standardised
 from assistant.row_file import RowFile
 from assistant.store_reader import Snapshot, SnapshotCache
 from ingest.lexical import index_language
@@ -62,7 +63,6 @@ class SentenceIndex:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         langs = np.asarray(languages or ["en"] * len(chunk_ids), dtype=object)
         self._language_rows = {lang: langs == lang for lang in ("da", "en")}
-        self._present = [lang for lang, rows in self._language_rows.items() if rows.any()]
         self.neighbours = neighbours or {}
         """chunk id -> (the chunk before it, the chunk after it) in its document"""
         self._rows: dict[str, tuple[int, int]] = {}
@@ -126,30 +126,18 @@ class SentenceIndex:
             return np.zeros(0, dtype=np.float32)
         return self.vectors @ np.asarray(query, dtype=np.float32)
 
-    def language_stats(self, sims: np.ndarray) -> dict[str, tuple[float, float]]:
+    def language_stats(self, sims: np.ndarray) -> LanguageStats:
         """Per language, the mean and spread of a question's cosine to every sentence: what an
         unrelated sentence scores. Cross-lingual cosines run lower than same-language ones, so
         a sentence's similarity is only comparable to its own language's background."""
-        stats = {}
-        for lang, rows in self._language_rows.items():
-            mine = sims[rows]
-            if len(mine) >= 2:
-                stats[lang] = (float(mine.mean()), float(mine.std()) or 1e-3)
-        return stats
+        return background(sims, self._language_rows)
 
-    def balanced(self, sims: np.ndarray, stats: dict[str, tuple[float, float]]) -> np.ndarray:
+    def balanced(self, sims: np.ndarray, stats: LanguageStats) -> np.ndarray:
         """``sims`` made comparable across languages: each row's distance from its own
         language's background (``language_stats``) in spreads. A Danish question's cosine to
         any Danish sentence runs higher than to any English one, so raw cosines bury the
         English sentence that answers it under loosely related Danish ones."""
-        if not all(lang in stats for lang in self._present):
-            return sims
-        z = np.array(sims, dtype=np.float32, copy=True)
-        for lang in self._present:
-            mean, spread = stats[lang]
-            rows = self._language_rows[lang]
-            z[rows] = (z[rows] - mean) / spread
-        return z
+        return standardised(sims, self._language_rows, stats)
 
     def best_chunks(
         self,
@@ -157,7 +145,7 @@ class SentenceIndex:
         k: int,
         allowed: set[str] | None = None,
         sims: np.ndarray | None = None,
-        stats: dict[str, tuple[float, float]] | None = None,
+        stats: LanguageStats | None = None,
         language: str | None = None,
     ) -> list[tuple[str, float]]:
         """Chunks with the cosine of their best sentence to ``query``, ranked by it, or by its
@@ -270,18 +258,12 @@ class MappedSentenceIndex(SentenceIndex):
     def similarities(self, query: np.ndarray) -> LazySims:  # type: ignore[override]
         return LazySims(self, query)
 
-    def language_stats(self, sims) -> dict[str, tuple[float, float]]:  # noqa: ANN001
+    def language_stats(self, sims) -> LanguageStats:  # noqa: ANN001
         """As ``SentenceIndex.language_stats``, over the fixed sample of rows."""
         query = sims.query if isinstance(sims, LazySims) else None
         if query is None:
             return super().language_stats(sims)
-        sample = self.sample_vectors @ query
-        stats = {}
-        for code, lang in ((0, "da"), (1, "en")):
-            mine = sample[self.sample_lang == code]
-            if len(mine) >= 2:
-                stats[lang] = (float(mine.mean()), float(mine.std()) or 1e-3)
-        return stats
+        return background(self.sample_vectors @ query, _language_masks(self.sample_lang))
 
     def candidates(
         self, query: np.ndarray, probe: int, keep: int, language: str | None = None
@@ -327,7 +309,7 @@ class MappedSentenceIndex(SentenceIndex):
         k: int,
         allowed: set[str] | None = None,
         sims=None,  # noqa: ANN001 - a LazySims or None; the search reads the file itself
-        stats: dict[str, tuple[float, float]] | None = None,
+        stats: LanguageStats | None = None,
         language: str | None = None,
     ) -> list[tuple[str, float]]:
         """As ``SentenceIndex.best_chunks``. Balanced by language among the candidates the
@@ -358,22 +340,16 @@ class MappedSentenceIndex(SentenceIndex):
             probe, keep = min(len(self.centroids), probe * 4), keep * 4
 
     def _balanced_rows(
-        self, rows: np.ndarray, exact: np.ndarray, stats: dict[str, tuple[float, float]] | None
+        self, rows: np.ndarray, exact: np.ndarray, stats: LanguageStats | None
     ) -> np.ndarray:
-        if not stats or not all(lang in stats for lang in ("da", "en")):
-            return exact
-        key = exact.copy()
-        for code, lang in ((0, "da"), (1, "en")):
-            mine = self.lang[rows] == code
-            key[mine] = (exact[mine] - stats[lang][0]) / stats[lang][1]
-        return key
+        return standardised(exact, _language_masks(self.lang[rows]), stats)
 
     def _best_allowed(
         self,
         query: np.ndarray,
         k: int,
         allowed: set[str],
-        stats: dict[str, tuple[float, float]] | None,
+        stats: LanguageStats | None,
     ) -> list[tuple[str, float]]:
         spans = [
             (int(self.first[i]), int(self.first[i + 1]))
@@ -458,3 +434,8 @@ class SentenceIndexCache(SnapshotCache[SentenceIndex]):
 
     def __init__(self) -> None:
         super().__init__(SentenceIndex.from_snapshot)
+
+
+def _language_masks(codes: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows per language from the files' language codes (0 Danish, 1 English)."""
+    return {"da": codes == 0, "en": codes == 1}

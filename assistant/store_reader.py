@@ -17,8 +17,8 @@ import logging
 import math
 import sqlite3
 import threading
-from collections import Counter
-from collections.abc import Callable, Collection
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -27,6 +27,7 @@ import numpy as np
 
 from assistant.chunk_table import ChunkTable
 from assistant.document_texts import DocumentTexts
+from assistant.language_balance import LanguageStats, spread_of, standardised
 from ingest.check import (
     CheckReport,
     check_in_child,
@@ -85,6 +86,8 @@ class Snapshot:
     _vector_lock: threading.Lock = field(default_factory=threading.Lock)
     _chunk_matrix: tuple[list[str], np.ndarray, dict[str, np.ndarray]] | None = None
     _background: dict[str, np.ndarray] | None = None
+    _memo: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # The record database is gone (the store deleted, maybe being ingested anew).
     missing: bool = False
@@ -139,30 +142,35 @@ class Snapshot:
         except Exception:  # noqa: BLE001 - a store that cannot be read has moved on too
             return True
 
+    def memo(self, key: Hashable, build: Callable[[], T], keep: int) -> T:
+        """What ``build`` makes from this snapshot, made once and kept for the next question
+        that asks for ``key`` (the ``keep`` most recently asked of its kind: keys whose first
+        element is the same). A new generation is a new snapshot, so nothing goes stale."""
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+            value = build()
+            self._memo[key] = value
+            kind = key[0] if isinstance(key, tuple) else key
+            same = [k for k in self._memo if (k[0] if isinstance(k, tuple) else k) == kind]
+            for old in same[: max(0, len(same) - keep)]:
+                del self._memo[old]
+            return value
+
     def scan_dense(
         self,
         vector: list[float],
         k: int,
         allowed: Collection[str],
-        stats: dict[str, tuple[float, float]] | None = None,
+        stats: LanguageStats | None = None,
     ) -> list[tuple[str, float]]:
         """The dense ranking without Chroma: every chunk's vector pooled from its sentence
         vectors in the records (what Chroma holds), compared exactly. Built on first use.
         With ``stats`` (``dense_background``) ranked as ``balance`` ranks."""
         with self._vector_lock:
             if self._chunk_matrix is None:
-                ids = sorted(self.chunks)
-                units = self.unit_vectors(ids)
-                rows = [
-                    pooled([v for _, _, v in units[c]], [e - s for s, e, _ in units[c]])
-                    if units.get(c)
-                    else None
-                    for c in ids
-                ]
-                keep = [i for i, row in enumerate(rows) if row is not None]
-                matrix = np.asarray([rows[i] for i in keep], dtype=np.float32)
-                matrix = matrix.reshape(len(keep), -1)
-                kept = [ids[i] for i in keep]
+                kept, matrix = self._pooled(sorted(self.chunks))
                 langs = np.asarray([self.chunks.language(c) for c in kept], dtype=object)
                 masks = {lang: langs == lang for lang in set(langs)}
                 self._chunk_matrix = (kept, matrix, masks)
@@ -170,11 +178,7 @@ class Snapshot:
         if not ids:
             return []
         sims = matrix @ np.asarray(vector, dtype=np.float32)
-        key = sims
-        if stats and all(lang in stats for lang in masks):
-            key = sims.copy()
-            for lang, rows in masks.items():
-                key[rows] = (sims[rows] - stats[lang][0]) / stats[lang][1]
+        key = standardised(sims, masks, stats)
         out: list[tuple[str, float]] = []
         for i in np.argsort(-key):
             if ids[i] in allowed:
@@ -183,48 +187,44 @@ class Snapshot:
                     break
         return out
 
-    def dense_background(self, vector: list[float]) -> dict[str, tuple[float, float]]:
+    def dense_background(self, vector: list[float]) -> LanguageStats:
         """Per chunk language, the mean and spread of ``vector``'s cosine to an even sample
         of that language's chunks (``DENSE_BACKGROUND_CHUNKS``, pooled once per snapshot):
         what an unrelated chunk scores. A language with fewer than 2 chunks has none."""
         with self._vector_lock:
             if self._background is None:
-                background = {}
-                for lang in self.chunks.languages():
-                    ids = self.chunks.sample(lang, DENSE_BACKGROUND_CHUNKS)
-                    units = self.unit_vectors(ids)
-                    rows = [
-                        pooled([v for _, _, v in units[c]], [e - s for s, e, _ in units[c]])
-                        for c in ids
-                        if units.get(c)
-                    ]
-                    if len(rows) >= 2:
-                        background[lang] = np.asarray(rows, dtype=np.float32)
-                self._background = background
+                self._background = {
+                    lang: self._pooled(self.chunks.sample(lang, DENSE_BACKGROUND_CHUNKS))[1]
+                    for lang in self.chunks.languages()
+                }
         query = np.asarray(vector, dtype=np.float32)
-        stats = {}
+        stats: LanguageStats = {}
         for lang, matrix in self._background.items():
-            sims = matrix @ query
-            stats[lang] = (float(sims.mean()), float(sims.std()) or 1e-3)
+            found = spread_of(matrix @ query)
+            if found is not None:
+                stats[lang] = found
         return stats
 
+    def _pooled(self, chunk_ids: list[str]) -> tuple[list[str], np.ndarray]:
+        """The chunks that have answer units, and their vectors pooled from those units'
+        vectors in the records, as Chroma holds them (one row per kept chunk)."""
+        units = self.unit_vectors(chunk_ids)
+        kept = [c for c in chunk_ids if units.get(c)]
+        rows = [pooled([v for _, _, v in units[c]], [e - s for s, e, _ in units[c]]) for c in kept]
+        return kept, np.asarray(rows, dtype=np.float32).reshape(len(kept), -1)
+
     def balance(
-        self, scored: list[tuple[str, float]], stats: dict[str, tuple[float, float]]
+        self, scored: list[tuple[str, float]], stats: LanguageStats
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine) pairs best first by each cosine's distance from its chunk
         language's background (``dense_background``), in spreads: a question's cosine to
         any chunk of its own language runs higher than to any chunk of the other, so raw
         cosines bury the other language's answer. By raw cosine when a language present
         has no background."""
-        langs = [self.chunks.language(cid) for cid, _ in scored]
-        if not all(lang in stats for lang in langs):
-            return sorted(scored, key=lambda pair: -pair[1])
-        keys = [
-            (s - stats[lang][0]) / stats[lang][1]
-            for (_, s), lang in zip(scored, langs, strict=True)
-        ]
-        order = sorted(range(len(scored)), key=lambda i: -keys[i])
-        return [scored[i] for i in order]
+        langs = np.asarray([self.chunks.language(cid) for cid, _ in scored], dtype=object)
+        sims = np.asarray([score for _, score in scored], dtype=np.float32)
+        key = standardised(sims, {lang: langs == lang for lang in set(langs)}, stats)
+        return [scored[i] for i in np.argsort(-key, kind="stable")]
 
     def score_chunks(self, vector: list[float], chunk_ids: list[str]) -> list[tuple[str, float]]:
         """Cosine of ``vector`` with these chunks' vectors (pooled from their sentence

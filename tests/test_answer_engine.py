@@ -17,6 +17,7 @@ import assistant.answer_type
 import assistant.candidates
 import assistant.chrome
 import assistant.composer
+import assistant.language_balance
 import assistant.row_file
 import assistant.sentence_index
 import assistant.source_cards
@@ -57,6 +58,7 @@ UNSEEN_SUITE = SUITES / "social-dev-unseen.yaml"
         assistant.candidates,
         assistant.chrome,
         assistant.composer,
+        assistant.language_balance,
         assistant.row_file,
         assistant.sentence_index,
         assistant.source_cards,

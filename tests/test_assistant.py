@@ -119,6 +119,42 @@ def test_filters_restrict_the_search(assistant) -> None:  # noqa: ANN001
     assert {h.doc_id for h in hits} == {"news-quality-housing-support-en"}
 
 
+def test_what_a_filter_allows_is_worked_out_once_per_snapshot(assistant) -> None:  # noqa: ANN001
+    """The allowed chunks and the keyword masks of a filter are kept with the snapshot (at a
+    million chunks they were most of a filtered question's time), for the last few filters;
+    the keyword search gives the same hits from the kept mask as from the allowed set."""
+    from assistant.filter_scope import KEPT_SCOPES, filter_scope
+
+    danish = Filters(language="da")
+    first = assistant.search("kvalitet i bostøtten", k=5, filters=danish)
+    snap = assistant.reader.snapshot()
+    scope = filter_scope(snap, danish)
+    again = assistant.search("kvalitet i bostøtten", k=5, filters=Filters(language="da"))
+    assert filter_scope(snap, danish) is scope and again == first
+    assert scope.allowed == {
+        c for c in snap.chunks if snap.documents[snap.chunks.doc_id(c)].language == "da"
+    }
+    # The order of named documents does not make another filter.
+    english = sorted(d for d, doc in snap.documents.items() if doc.language == "en")
+    docs = [english[0], sorted(snap.documents)[0]]
+    pair = filter_scope(snap, Filters(doc_ids=docs))
+    tokens = ["qualiti", "hous"]
+    mask = pair.lexical_mask("en")
+    assert mask is not None and 0 < mask.sum() < len(mask)
+    hits = snap.lexical.search(tokens, "en", 5, mask=mask)
+    assert hits and hits == snap.lexical.search(tokens, "en", 5, allowed=pair.allowed)
+    assert {snap.chunks.doc_id(h.chunk_id) for h in hits} == {english[0]}
+    with pytest.raises(ValueError, match="mask of"):
+        snap.lexical.search(tokens, "en", 5, mask=mask[:-1])
+    assert filter_scope(snap, Filters(doc_ids=docs[::-1])) is pair
+    others = [Filters(doc_ids=[d]) for d in sorted(snap.documents)]
+    others += [Filters(language="en"), Filters(kind=["initiative"])]
+    assert len(others) >= KEPT_SCOPES
+    for other in others[:KEPT_SCOPES]:
+        filter_scope(snap, other)
+    assert filter_scope(snap, Filters(doc_ids=docs)) is not pair
+
+
 def test_langchain_retriever_interface(assistant) -> None:  # noqa: ANN001
     docs = assistant.retriever.invoke("Section 85 housing support")
     assert docs and "Section 85" in " ".join(d.page_content for d in docs[:3])
