@@ -46,6 +46,8 @@ a.kva-marker:hover, a.kva-marker:focus {background:#0b2a47; outline:2px solid #f
 .kva-card-source {font-size:.85em; margin:0 0 .8em 0; color:inherit;}
 .kva-card-note {font-size:.95em; font-style:italic;}
 .kva-versions {opacity:.8; font-size:.85em;}
+/* On a phone the title ("Kvalitetsassistenten", one long Danish word) broke mid-word. */
+@media (max-width: 640px) {.stMain h1 {font-size:1.9rem; overflow-wrap:normal;}}
 </style>
 """
 
