@@ -129,7 +129,7 @@ def build(settings: Settings, n_chunks: int, run_chunks: int, model_id: str, vec
     done = 0
     while done < n_chunks:
         t = time.perf_counter()
-        with store.run() as run:
+        with store.run(bulk=True) as run:
             in_run = 0
             for row, sections, chunks, units in docs:
                 run.put_document(row, sections, chunks, units)

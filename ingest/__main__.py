@@ -243,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(
             prog="python -m ingest migrate",
             description="Copy the embedded store (records and vectors, nothing re-embedded) "
-            "into a PostgreSQL database in one transaction; the database ends equal to it.",
+            "into a PostgreSQL database in one transaction; the database ends equal to it. "
+            "Into an empty database the chunk index is built once, after the rows; replicas "
+            "already reading that database wait until the copy commits.",
         )
         parser.add_argument("--to", required=True, help="postgresql://user@host/database")
         _data_dir_option(parser)

@@ -319,6 +319,52 @@ def test_consistent_reads_come_from_one_commit(seeded: DocumentStore) -> None:
     assert seeded.get_document(DA_DOC) is None
 
 
+def test_a_first_run_builds_the_chunk_index_after_its_rows(
+    pg_url: str, model_id: str, source: EmbeddedStore
+) -> None:
+    """A bulk run (a migration, the million-chunk benchmark) on an empty PostgreSQL store
+    drops the chunk vectors' HNSW index and builds it at commit (row by row it cost ~3 ms a
+    chunk); a killed one leaves the index as it was, a run on a store with rows never drops
+    it, and an ordinary run never does (readers would wait on its lock: the test above reads
+    during one)."""
+    store = PostgresStore(pg_url, model_id)
+    query = (
+        "SELECT i.indexdef, x.indisvalid FROM pg_indexes i JOIN pg_class c "
+        "ON c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid "
+        "WHERE i.indexname = 'store_chunks_embedding'"
+    )
+
+    def index(conn=None) -> list[tuple]:  # noqa: ANN001
+        if conn is not None:
+            return [tuple(r) for r in conn.execute(text(query))]
+        with store.engine.connect() as c:
+            return [tuple(r) for r in c.execute(text(query))]
+
+    want = index()
+    assert len(want) == 1 and "hnsw" in want[0][0] and want[0][1]
+    chunk = source.get_chunks(EN_DOC)[0]
+    with store.run() as run:  # an ordinary run on the empty store
+        run.put_document(_doc_row(source, EN_DOC), [], [chunk], source.get_units([chunk.chunk_id]))
+        assert index(run.conn) == want
+    with store.run() as run:
+        run.delete_document(EN_DOC)
+    assert store.list_documents() == []
+    with pytest.raises(RuntimeError, match="killed"), store.run(bulk=True) as run:
+        run.put_document(_doc_row(source, EN_DOC), [], [chunk], source.get_units([chunk.chunk_id]))
+        assert index(run.conn) == []  # dropped inside the run
+        raise RuntimeError("killed mid-run")
+    assert index() == want and store.list_documents() == []
+    assert copy_store(source, store) == store.generation()
+    assert index() == want
+    last = source.get_chunks(EN_DOC)[-1]
+    assert store.dense(_pooled(source, last.chunk_id), 1)[0][0] == last.chunk_id
+    with store.run(bulk=True) as run:
+        run.put_document(_doc_row(source, EN_DOC), [], [chunk], source.get_units([chunk.chunk_id]))
+        assert index(run.conn) == want  # a store with rows keeps its index
+    assert index() == want
+    store.close()
+
+
 def test_postgresql_reopens_with_the_same_id_and_schema(pg_url: str, model_id: str) -> None:
     first = PostgresStore(pg_url, model_id)
     again = PostgresStore(pg_url, model_id)

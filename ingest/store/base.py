@@ -151,10 +151,14 @@ class DocumentStore(Protocol):
         stemmed in that language; hits with a positive score only, best first."""
 
     # --- writing ------------------------------------------------------------------------
-    def run(self, on_wait: OnWait | None = None) -> AbstractContextManager[StoreRun]:
+    def run(
+        self, on_wait: OnWait | None = None, *, bulk: bool = False
+    ) -> AbstractContextManager[StoreRun]:
         """Take the writers' lock (``on_wait`` is told when it must wait), yield a run,
         commit it when the block ends without an exception. Runs are serialised across
-        processes (and machines, on a server backend)."""
+        processes (and machines, on a server backend). ``bulk``: the run loads a new, empty
+        store; a backend may build its indexes after the rows instead of row by row, and
+        readers may wait for the run to commit meanwhile."""
 
     def close(self) -> None: ...
 

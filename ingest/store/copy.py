@@ -38,7 +38,8 @@ def copy_store(source: DocumentStore, target: DocumentStore, on_wait: OnWait | N
     """The target's generation after the copy (unchanged when both were empty)."""
     docs = source.list_documents()
     keep = {d.doc_id for d in docs}
-    with target.run(on_wait) as run:
+    # Into an empty store (a migration) the copy is a bulk load: indexes built once, after.
+    with target.run(on_wait, bulk=True) as run:
         for doc_id, _ in target.source_index().values():
             if doc_id not in keep:
                 run.delete_document(doc_id)

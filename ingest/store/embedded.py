@@ -209,7 +209,9 @@ class EmbeddedStore:
 
     # --- writing ------------------------------------------------------------------------
     @contextlib.contextmanager
-    def run(self, on_wait: OnWait | None = None) -> Iterator[EmbeddedRun]:
+    def run(self, on_wait: OnWait | None = None, *, bulk: bool = False) -> Iterator[EmbeddedRun]:
+        # ``bulk`` changes nothing here: a run already writes its vectors and keyword index
+        # once, at commit.
         with writers_lock(self.settings, on_wait or _log.warning):
             run = EmbeddedRun(self)
             yield run
