@@ -89,8 +89,9 @@ _CHUNK_HNSW = (
     "CREATE INDEX store_chunks_embedding ON store_chunks USING hnsw (embedding vector_cosine_ops)"
 )
 # Memory for that build, for this transaction only: pgvector builds much faster when the graph
-# fits (a million 384-dimensional chunks need about 2 GB).
-_BUILD_MEMORY = "2GB"
+# fits (a million 384-dimensional chunks need about 2.2 GB; a parallel build reserves all of
+# it in shared memory while it runs).
+_BUILD_MEMORY = "4GB"
 
 
 def as_vector(values: Sequence[float] | np.ndarray) -> np.ndarray:
