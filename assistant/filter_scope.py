@@ -2,9 +2,9 @@
 
 Working that out per question cost most of a filtered question on a large store: at a million
 chunks, the set of allowed chunk ids took a quarter of it and the keyword index's mask of them,
-built in Python over every row, half (language filter: p50 562 ms against 130 ms unfiltered).
-Neither changes until the store's generation does, so both are kept with the snapshot, for the
-last ``KEPT_SCOPES`` filters asked.
+built in Python over every row, half. Neither changes until the store's generation does, so
+both are kept with the snapshot, for the last ``KEPT_SCOPES`` filters asked (a language filter
+at a million chunks: p50 833 ms before, 80 ms after; the first question under it 1.06 s).
 
 Example:
     >>> from assistant.models import Filters
