@@ -8,10 +8,10 @@ terms and the committed generation in one database, so several machines serve on
   whatever happens to the writer); a run that must wait says so first.
 - Dense search: an HNSW index (cosine) over chunk vectors; a bulk run on an empty store
   (``run(bulk=True)``) builds it after the rows (inserting into it cost ~3 ms a chunk).
-  Sentence vectors are stored, not
-  indexed here: a replica searches them in its own index file, made once per generation
-  (``assistant.sentence_index``); keeping an HNSW over them up to date cost ~4 ms a row at
-  ingest, so a 100,000-chunk store (417,595 sentences) had not committed after 30 minutes.
+  Sentence vectors are stored, not indexed here: a replica searches them in its own index
+  file, made once per generation (``assistant.sentence_index``); keeping an HNSW over them up
+  to date cost ~4 ms a row at ingest, so a 100,000-chunk store (417,595 sentences) had not
+  committed after 30 minutes.
 - Vectors travel in pgvector's binary form (the ``pgvector`` package's psycopg adapters):
   sentence vectors by ``COPY … FROM STDIN (FORMAT BINARY)``, chunk vectors as parameters.
 - Keyword search: PostgreSQL full-text search, ``to_tsvector('danish'|'english', chunk)``
