@@ -8,7 +8,7 @@ Up to ``IVF_MIN_ROWS`` sentences (``ingest.store.sentence_file``; 200,000, about
 chunks) the index is one matrix in memory searched exhaustively, as it always was. Above that
 the file written at ingest is searched through its inverted file: the question's nearest
 clusters' int8 codes are scored, and the best candidates re-scored exactly on their float32
-rows, both read from the files as needed (``MappedSentenceIndex``, ``assistant.row_file``);
+rows, both read from the files as needed (``MappedSentenceIndex``, ``ingest.store.row_file``);
 the per-language background (``language_stats``) comes from a fixed sample of rows.
 
 Example:
@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from assistant.language_balance import LanguageStats, background, standardised
-from assistant.row_file import RowFile
 from assistant.store_reader import Snapshot, SnapshotCache
 from ingest.lexical import index_language
 from ingest.store import sentence_file
+from ingest.store.row_file import RowFile
 from ingest.store.sentence_file import read_meta, store_batches, write_sentence_file
 
 log = logging.getLogger("kva.store")
@@ -228,7 +228,7 @@ class MappedSentenceIndex(SentenceIndex):
         rows, dim = meta["rows"], meta["dim"]
         self.folder = folder
         # Read, not mapped: mapped pages a question touched counted as the replica's memory
-        # (``assistant.row_file``).
+        # (``ingest.store.row_file``).
         self.vectors = RowFile(folder / "vectors.f32", np.float32, dim)
         self.codes = RowFile(folder / "codes.i8", np.int8, dim)
         if len(self.vectors) != rows or len(self.codes) != rows:

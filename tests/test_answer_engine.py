@@ -18,7 +18,6 @@ import assistant.candidates
 import assistant.chrome
 import assistant.composer
 import assistant.language_balance
-import assistant.row_file
 import assistant.sentence_index
 import assistant.source_cards
 import assistant.store_reader
@@ -26,6 +25,7 @@ import evals.compare
 import evals.metrics
 import evals.stores
 import evals.uncertainty
+import ingest.store.row_file
 from assistant.answer_model import MODEL_PATH, AnswerModel, AnswerModelError
 from assistant.candidates import QUESTION_FEATURES, SENTENCE_FEATURES
 from assistant.chrome import Boilerplate, is_chrome
@@ -35,7 +35,6 @@ from assistant.glossary import Glossary
 from assistant.models import Filters, Turn
 from assistant.pipeline import Assistant
 from assistant.retriever import query_terms
-from assistant.row_file import RowFile
 from assistant.sentence_index import SentenceIndex
 from assistant.source_cards import SourceCards, question_names
 from assistant.store_reader import Snapshot
@@ -43,6 +42,7 @@ from evals.suite import load_suite
 from evals.textutil import contains_fact
 from ingest.records import ChunkRecord
 from ingest.settings import PROJECT_ROOT, Settings
+from ingest.store.row_file import RowFile
 
 SUITES = PROJECT_ROOT / "evals" / "suites"
 DEV_SUITES = [SUITES / "social-dev-tune.yaml", SUITES / "social-dev-heldout.yaml"]
@@ -59,7 +59,7 @@ UNSEEN_SUITE = SUITES / "social-dev-unseen.yaml"
         assistant.chrome,
         assistant.composer,
         assistant.language_balance,
-        assistant.row_file,
+        ingest.store.row_file,
         assistant.sentence_index,
         assistant.source_cards,
         assistant.store_reader,

@@ -6,6 +6,7 @@ count as its RSS, file-backed) until the kernel needs them back: a million-chunk
 same bytes are in the page cache, shared and dropped first, and the replica keeps only what
 it copied for the question at hand. A question reads ~30,000 int8 rows in a few dozen runs
 and re-scores a few hundred float32 rows, so the system calls cost well under a millisecond.
+Writing the index (``ingest.store.sentence_file``) reads its rows back the same way.
 
 Example:
     >>> import tempfile, numpy as np
