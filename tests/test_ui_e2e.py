@@ -292,9 +292,13 @@ def test_frontline_asks_follows_up_sees_the_quote_and_is_kept_from_sharing_a_cpr
 ) -> None:
     page.goto(servers.ui)
     expect(page.get_by_text("Skriv ikke personoplysninger", exact=False)).to_be_visible()
-    # The title, one long Danish word, stays whole on a phone too (it broke mid-word).
-    title = page.locator(".stMain h1 [data-heading-text]").first
-    assert title.evaluate("e => e.getClientRects().length") == 1
+    # The title, one long Danish word, stays whole on a phone too (it broke mid-word). The
+    # page's style arrives after the title, so wait for it to take effect.
+    page.wait_for_function(
+        "() => { const e = document.querySelector('.stMain h1 [data-heading-text]');"
+        " return e !== null && e.getClientRects().length === 1; }",
+        timeout=15_000,
+    )
     shot(page, "01-start")
 
     first = ask(page, "Hvad betyder recovery for indsatsen på botilbud og i bostøtten?")
