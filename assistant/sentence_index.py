@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import mmap
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,14 @@ from assistant.store_reader import Snapshot, SnapshotCache
 from ingest.lexical import index_language
 from ingest.store import sentence_file
 from ingest.store.row_file import RowFile
-from ingest.store.sentence_file import read_meta, store_batches, write_sentence_file
+from ingest.store.sentence_file import (
+    in_use,
+    plan_delta,
+    read_meta,
+    store_batches,
+    sweep,
+    write_sentence_file,
+)
 
 log = logging.getLogger("kva.store")
 _BLOCK = 512
@@ -77,6 +84,11 @@ class SentenceIndex:
         neighbours = snap.chunks.neighbours()
         try:
             folder = _folder(snap)
+        except StaleSnapshot as exc:
+            # The next question takes the new snapshot; this one is answered without
+            # sentence search rather than read the whole store into memory.
+            log.warning("sentence index not made (%s)", exc)
+            return cls([], [], [], np.zeros((0, 1), dtype=np.float32))
         except OSError as exc:
             log.error("sentence index for generation %s not built (%s)", snap.generation, exc)
             folder = None
@@ -105,8 +117,25 @@ class SentenceIndex:
         """The index written at ingest (``ingest.store.sentence_file``): read whole into
         memory when small, memory-mapped with its inverted file when large."""
         meta = read_meta(folder)
+        if meta.get("base"):
+            base = folder.parent / meta["base"]
+            dead = json.loads((folder / "dead.json").read_text(encoding="utf-8"))
+            return LayeredSentenceIndex(
+                MappedSentenceIndex(base, read_meta(base), neighbours),
+                cls._in_memory(folder, meta, neighbours),
+                dead,
+            )
         if meta["clusters"]:
             return MappedSentenceIndex(folder, meta, neighbours)
+        return cls._in_memory(folder, meta, neighbours)
+
+    @classmethod
+    def _in_memory(
+        cls,
+        folder: Path,
+        meta: dict,
+        neighbours: Mapping[str, tuple[str | None, str | None]] | None,
+    ) -> SentenceIndex:
         chunk_ids = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
         first = np.load(folder / "chunk_first.npy")
         spans = np.load(folder / "spans.npy")
@@ -180,12 +209,25 @@ class SentenceIndex:
     def rank_chunks(self, chunk_ids: list[str], sims: np.ndarray) -> list[str]:
         """``chunk_ids`` best first by their best sentence's cosine in ``sims`` (chunks without
         sentences left out); for a few documents' chunks, cheaper than ``best_chunks``."""
+        best = self.chunk_scores(chunk_ids, sims)
+        return sorted(best, key=lambda c: (-best[c], c))
+
+    def chunk_scores(self, chunk_ids: list[str], sims: np.ndarray) -> dict[str, float]:
+        """chunk id -> its best sentence's cosine in ``sims``, for those that have sentences."""
         best = {}
         for cid in chunk_ids:
             first, stop = self._rows.get(cid, (0, 0))
             if stop > first:
                 best[cid] = float(sims[first:stop].max())
-        return sorted(best, key=lambda c: (-best[c], c))
+        return best
+
+    def language_of(self, chunk_id: str) -> str:
+        """The language code of a chunk this index holds (``da`` or ``en``)."""
+        first, _ = self._rows[chunk_id]
+        return "da" if self._language_rows["da"][first] else "en"
+
+    def holds(self, chunk_id: str) -> bool:
+        return chunk_id in self._rows
 
     def units(self, chunk_id: str) -> Iterator[tuple[int, int, np.ndarray]]:
         first, stop = self._rows.get(chunk_id, (0, 0))
@@ -251,6 +293,15 @@ class MappedSentenceIndex(SentenceIndex):
         clusters = len(self.centroids)
         per_list = max(1.0, rows / clusters)
         self.probe = min(clusters, max(self.MIN_PROBE, int(np.ceil(self.PROBE_ROWS / per_list))))
+        self.hidden = np.zeros(len(self.ids), dtype=bool)
+        """by chunk ordinal: chunks a later generation no longer serves from this file"""
+        self.hides = False
+
+    def hide(self, chunk_ids: Iterable[str]) -> None:
+        """Serve these chunks no more (a delta on this file removed or replaced them)."""
+        found = [self.ordinal[c] for c in chunk_ids if c in self.ordinal]
+        self.hidden[np.asarray(found, dtype=np.int64)] = True
+        self.hides = self.hides or bool(found)
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -298,6 +349,8 @@ class MappedSentenceIndex(SentenceIndex):
                 pos += n
         if language is not None:
             coarse[self.lang[found] != (0 if language == "da" else 1)] = -np.inf
+        if self.hides:
+            coarse[self.hidden[self.row_chunk[found]]] = -np.inf
         if keep < len(coarse):
             found = found[np.argpartition(-coarse, keep - 1)[:keep]]
         found = np.sort(found)
@@ -328,8 +381,11 @@ class MappedSentenceIndex(SentenceIndex):
             key = self._balanced_rows(rows, exact, stats)
             best: dict[str, float] = {}
             for j in np.argsort(-key, kind="stable"):
-                cid = self.ids[self.row_chunk[rows[j]]]
-                if cid in best or (allowed is not None and cid not in allowed):
+                ordinal = self.row_chunk[rows[j]]
+                cid = self.ids[ordinal]
+                if cid in best or self.hidden[ordinal]:
+                    continue
+                if allowed is not None and cid not in allowed:
                     continue
                 best[cid] = float(exact[j])
                 if len(best) >= k:
@@ -354,6 +410,7 @@ class MappedSentenceIndex(SentenceIndex):
         spans = [
             (int(self.first[i]), int(self.first[i + 1]))
             for i in sorted(self.ordinal[c] for c in allowed if c in self.ordinal)
+            if not self.hidden[i]
         ]
         spans = [(a, b) for a, b in spans if b > a]
         if not spans:
@@ -370,25 +427,104 @@ class MappedSentenceIndex(SentenceIndex):
                     break
         return list(best.items())
 
-    def rank_chunks(self, chunk_ids: list[str], sims) -> list[str]:  # noqa: ANN001
+    def chunk_scores(self, chunk_ids: list[str], sims) -> dict[str, float]:  # noqa: ANN001
         query = sims.query if isinstance(sims, LazySims) else None
         best = {}
         for cid in chunk_ids:
             i = self.ordinal.get(cid)
-            if i is None:
+            if i is None or self.hidden[i]:
                 continue
             first, stop = int(self.first[i]), int(self.first[i + 1])
             if stop > first:
                 row_sims = sims[first:stop] if query is None else self.vectors[first:stop] @ query
                 best[cid] = float(np.max(row_sims))
-        return sorted(best, key=lambda c: (-best[c], c))
+        return best
+
+    def language_of(self, chunk_id: str) -> str:
+        return "da" if self.lang[self.first[self.ordinal[chunk_id]]] == 0 else "en"
+
+    def holds(self, chunk_id: str) -> bool:
+        i = self.ordinal.get(chunk_id)
+        return i is not None and not self.hidden[i]
 
     def units(self, chunk_id: str) -> Iterator[tuple[int, int, np.ndarray]]:
         i = self.ordinal.get(chunk_id)
-        if i is None:
+        if i is None or self.hidden[i]:
             return
         for row in range(int(self.first[i]), int(self.first[i + 1])):
             yield int(self.spans[row, 0]), int(self.spans[row, 1]), np.asarray(self.vectors[row])
+
+
+class LayeredSims:
+    """A question's cosines to a layered index: the base's (lazy) and the delta's."""
+
+    def __init__(self, base: LazySims, delta: np.ndarray) -> None:
+        self.base = base
+        self.delta = delta
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.delta)
+
+
+class LayeredSentenceIndex(SentenceIndex):
+    """A generation written as a delta on a full index file (``sentence_file.plan_delta``):
+    the base's inverted file serves the chunks the generation kept, the delta (in memory,
+    searched exhaustively) its new and changed ones; each search asks both and merges them
+    as one index would rank them."""
+
+    def __init__(
+        self, base: MappedSentenceIndex, delta: SentenceIndex, dead: Iterable[str]
+    ) -> None:
+        base.hide(dead)
+        self.base = base
+        self.delta = delta
+        self.neighbours = base.neighbours
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.delta)
+
+    def similarities(self, query: np.ndarray) -> LayeredSims:  # type: ignore[override]
+        return LayeredSims(self.base.similarities(query), self.delta.similarities(query))
+
+    def language_stats(self, sims) -> LanguageStats:  # noqa: ANN001
+        """The base's background: the delta is at most ``DELTA_MAX_ROWS`` rows of a store
+        with more than ``IVF_MIN_ROWS``, and the background is a sample anyway."""
+        return self.base.language_stats(sims.base if isinstance(sims, LayeredSims) else sims)
+
+    def best_chunks(
+        self,
+        query: np.ndarray,
+        k: int,
+        allowed: set[str] | None = None,
+        sims=None,  # noqa: ANN001 - a LayeredSims or None
+        stats: LanguageStats | None = None,
+        language: str | None = None,
+    ) -> list[tuple[str, float]]:
+        query = np.asarray(query, dtype=np.float32)
+        sims = self.similarities(query) if sims is None else sims
+        found = self.base.best_chunks(query, k, allowed, sims.base, stats, language)
+        found += self.delta.best_chunks(query, k, allowed, sims.delta, stats, language)
+        scores = np.asarray([score for _, score in found], dtype=np.float32)
+        langs = np.asarray([self.language_of(cid) for cid, _ in found], dtype=object)
+        key = standardised(scores, {lang: langs == lang for lang in ("da", "en")}, stats)
+        return [found[i] for i in np.argsort(-key, kind="stable")[:k]]
+
+    def _layer(self, chunk_id: str) -> SentenceIndex:
+        return self.delta if self.delta.holds(chunk_id) else self.base
+
+    def chunk_scores(self, chunk_ids: list[str], sims) -> dict[str, float]:  # noqa: ANN001
+        ours = [c for c in chunk_ids if self.delta.holds(c)]
+        best = self.base.chunk_scores([c for c in chunk_ids if not self.delta.holds(c)], sims.base)
+        return best | self.delta.chunk_scores(ours, sims.delta)
+
+    def language_of(self, chunk_id: str) -> str:
+        return self._layer(chunk_id).language_of(chunk_id)
+
+    def holds(self, chunk_id: str) -> bool:
+        return self.delta.holds(chunk_id) or self.base.holds(chunk_id)
+
+    def units(self, chunk_id: str) -> Iterator[tuple[int, int, np.ndarray]]:
+        return self._layer(chunk_id).units(chunk_id)
 
 
 def _random_access(array: np.ndarray) -> None:
@@ -410,23 +546,42 @@ def _folder(snap: Snapshot) -> Path | None:
     if root is None or snap.records is None or len(snap.chunks) < sentence_file.IVF_MIN_ROWS // 5:
         # A small server store is read into memory as before (nothing on the local disk).
         return None
-    prefix = f"gen-{snap.generation}-"
-    for folder in sorted(root.glob(f"{prefix}*")) if root.is_dir() else []:
-        if (folder / "meta.json").exists():
-            return folder
-    from ingest.store.sentence_file import sweep
-
-    name = write_sentence_file(
-        root,
-        snap.generation,
-        store_batches(
-            snap.records,
-            sorted(snap.chunks),
-            {cid: snap.chunks.language(cid) for cid in snap.chunks},
-        ),
-    )
-    sweep(root, keep={name}, spare_writing=True)
+    done = _complete(root)
+    if snap.generation in done:
+        return done[snap.generation]
+    store = snap.records
+    languages = {cid: snap.chunks.language(cid) for cid in snap.chunks}
+    with store.consistent():
+        # The units read below must be this snapshot's: a commit since it was taken would
+        # leave a file named for this generation that does not hold it (and later deltas
+        # written on it would inherit the error).
+        if store.state() != snap.key:
+            raise StaleSnapshot(f"generation {snap.generation} was replaced while indexing")
+        earlier = [g for g in done if g < snap.generation]
+        previous = done[max(earlier)].name if earlier else None
+        delta = plan_delta(root, previous, store.unit_counts)
+        chunk_ids = sorted(snap.chunks) if delta is None else delta.changed
+        batches = store_batches(store, chunk_ids, languages)
+        name = write_sentence_file(root, snap.generation, batches, delta=delta)
+    sweep(root, keep=in_use(root, [name]), spare_writing=True)
     return root / name
+
+
+class StaleSnapshot(Exception):
+    """A newer generation was committed before this snapshot's index was made."""
+
+
+def _complete(root: Path) -> dict[int, Path]:
+    """generation -> its complete folder under a replica's cache (the newest if several)."""
+    found: dict[int, Path] = {}
+    for folder in sorted(root.glob("gen-*")) if root.is_dir() else []:
+        try:
+            generation = int(folder.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if (folder / "meta.json").exists():
+            found[generation] = folder
+    return found
 
 
 class SentenceIndexCache(SnapshotCache[SentenceIndex]):

@@ -37,6 +37,7 @@ from ingest.check import (
 )
 from ingest.embeddings import make_embeddings
 from ingest.lexical import LexicalIndex, tokenize
+from ingest.lexical_delta import LayeredLexicalIndex
 from ingest.records import ChunkRecord, DocumentRecord, Records, RecordsMissing
 from ingest.settings import Settings
 from ingest.store import DocumentStore, open_store, store_kind
@@ -69,7 +70,7 @@ class Snapshot:
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
     texts: DocumentTexts = field(default_factory=DocumentTexts.empty)
     chunks: ChunkTable = field(default_factory=ChunkTable)
-    lexical: LexicalIndex = field(default_factory=lambda: LexicalIndex({}))
+    lexical: LexicalIndex | LayeredLexicalIndex = field(default_factory=lambda: LexicalIndex({}))
     vectors: VectorStore | None = None
     idf: dict[str, dict[str, float]] = field(default_factory=dict)
 

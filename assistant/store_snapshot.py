@@ -27,6 +27,14 @@ from typing import TYPE_CHECKING, Any
 from assistant.chunk_table import ChunkTable
 from assistant.document_texts import DocumentTexts
 from ingest.lexical import LEXICAL_VERSION, LexicalIndex
+from ingest.lexical_delta import (
+    LayeredLexicalIndex,
+    base_of,
+    build_delta,
+    load_index,
+    save_delta,
+    worth_a_delta,
+)
 from ingest.store.base import ChunkFilter, DocumentStore
 from ingest.store.sentence_file import sweep
 
@@ -77,41 +85,87 @@ class ServerVectors:
         return self.store.dense(vector, k, chunk_filter(where))
 
 
-def _chunk_texts(snap: Snapshot) -> Iterator[tuple[str, str, str]]:
-    """(chunk id, text, language) of every chunk in the table's order (the order the
-    embedded store's index has), each document's text read once: its chunks come together."""
+def _chunk_texts(
+    snap: Snapshot, only: set[str] | None = None
+) -> Iterator[tuple[str, str, str]]:
+    """(chunk id, text, language) of every chunk (or those in ``only``) in the table's order
+    (the order the embedded store's index has), each document's text read once: its chunks
+    come together."""
     doc_id, text = None, ""
     for chunk in snap.chunks.values():
+        if only is not None and chunk.chunk_id not in only:
+            continue
         if chunk.doc_id != doc_id:
             doc_id, text = chunk.doc_id, snap.texts[chunk.doc_id]
         yield chunk.chunk_id, text[chunk.start : chunk.end], chunk.language
 
 
-def _lexical(snap: Snapshot, cache: Path | None) -> LexicalIndex:
+def _lexical(snap: Snapshot, cache: Path | None) -> LexicalIndex | LayeredLexicalIndex:
     """The keyword index of the snapshot: built from its chunks, or for a large store mapped
     from the replica's cache, where the first replica of a generation on this machine saved
-    it (tokenizing a million chunks took minutes of every start)."""
+    it (tokenizing a million chunks took minutes of every start). A generation that changed
+    few chunks since the last full index in the cache is saved as a delta on it
+    (``ingest.lexical_delta``): an upload costs its own chunks, not the store's."""
     if cache is None or len(snap.chunks) < LEXICAL_CACHE_MIN_CHUNKS:
         return LexicalIndex.build(_chunk_texts(snap))
     root = cache / snap.store_id
     name = f"gen-{snap.generation}-v{LEXICAL_VERSION}"
     if (root / name).is_dir():
-        found = LexicalIndex.load(root / name, mmap=True)
-        if found.size() == len(snap.chunks):
-            return found
+        try:
+            found = load_index(root / name)
+            if found.size() == len(snap.chunks):
+                return found
+        except (OSError, ValueError) as exc:
+            log.warning("the cached keyword index %s is unreadable (%s)", root / name, exc)
         log.warning("the cached keyword index %s does not match the store; building", root / name)
         shutil.rmtree(root / name, ignore_errors=True)
-    built = LexicalIndex.build(_chunk_texts(snap))
+    base = _last_full(root, snap.generation)
     # Written under a name of its own, then renamed: two replicas sharing the data dir may
     # both write it; the first rename wins and the other's copy is dropped.
     mine = root / f"tmp-{uuid.uuid4().hex}"
-    built.save(mine)
+    kept = {name}
+    layered = _delta(snap, root / base, mine) if base is not None else False
+    if layered:
+        kept.add(base)
+    else:
+        LexicalIndex.build(_chunk_texts(snap)).save(mine)
     try:
         mine.rename(root / name)
     except OSError:
         shutil.rmtree(mine, ignore_errors=True)
-    sweep(root, keep={name}, spare_writing=True)
-    return LexicalIndex.load(root / name, mmap=True)
+    sweep(root, keep=kept | {base_of(root / name) or name}, spare_writing=True)
+    return load_index(root / name)
+
+
+def _last_full(root: Path, generation: int) -> str | None:
+    """The full keyword index of the latest earlier generation in the cache (a delta's base
+    counts), or None."""
+    best: tuple[int, str] | None = None
+    for folder in root.glob(f"gen-*-v{LEXICAL_VERSION}") if root.is_dir() else []:
+        try:
+            found = int(folder.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if found < generation and (best is None or found > best[0]):
+            best = (found, base_of(folder) or folder.name)
+    return best[1] if best is not None else None
+
+
+def _delta(snap: Snapshot, base_folder: Path, into: Path) -> bool:
+    """Save into ``into`` the snapshot's keyword index as a delta on the full index in
+    ``base_folder``; False (nothing written) where the change is too large for one."""
+    try:
+        base = LexicalIndex.load(base_folder, mmap=True)
+    except (OSError, ValueError) as exc:
+        log.warning("the cached keyword index %s is unreadable (%s)", base_folder, exc)
+        return False
+    in_base = {c for lang in base.languages for c in base.chunk_ids(lang)}
+    changed = {c for c in snap.chunks if c not in in_base}
+    dead = in_base.difference(snap.chunks)
+    if not worth_a_delta(len(changed), len(dead), len(in_base)):
+        return False
+    save_delta(build_delta(_chunk_texts(snap, changed), base), into, base_folder.name, dead)
+    return True
 
 
 def load_server_snapshot(  # noqa: ANN201

@@ -20,11 +20,16 @@ For each backend and size it prints:
 - ask: warm in-process ``Assistant.ask`` over ~30 core-suite questions, p50/p95 and the mean
   embed / search / compose split (``timings_ms``);
 - sentence search alone: the index's best 24 chunks, p50/p95, and the share of them that an
-  exhaustive search over all rows also returns (recall of the inverted file).
+  exhaustive search over all rows also returns (recall of the inverted file);
+- with ``--update``: one more document committed (seconds), and a replica started on that
+  generation (what it derives for a new generation: its sentence index as a delta, its
+  keyword index).
 
     nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 100000 [--backend embedded]
     nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 --backend embedded
     nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 --index-only
+    nice -n 5 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 \
+        --backend postgresql --keep /tmp/pg1m --update   # and then one upload
 """
 
 from __future__ import annotations
@@ -61,7 +66,9 @@ SENTENCES_PER_CHUNK = 5
 NOISE = 0.4
 
 
-def documents(n_chunks: int, pools, vectors: dict[str, np.ndarray], seed: int):  # noqa: ANN001, ANN201
+def documents(  # noqa: ANN201
+    n_chunks: int, pools, vectors: dict[str, np.ndarray], seed: int, prefix: str = "synth"  # noqa: ANN001
+):
     """(doc row, sections, chunks, units) of synthetic documents, ``n_chunks`` chunks in all."""
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
@@ -71,7 +78,7 @@ def documents(n_chunks: int, pools, vectors: dict[str, np.ndarray], seed: int): 
         lang = "da" if index % 2 == 0 else "en"
         pool = pools.sentences[lang]
         title = f"{rng.choice(pools.headings[lang] or ['Indhold'])} ({index + 1})"
-        doc_id = f"synth{index:07d}"
+        doc_id = f"{prefix}{index:07d}"
         parts: list[str] = []
         chunks: list[ChunkRecord] = []
         units: list[UnitRecord] = []
@@ -142,6 +149,23 @@ def build(settings: Settings, n_chunks: int, run_chunks: int, model_id: str, vec
             break
     store.close()
     return time.perf_counter() - started
+
+
+def update(settings: Settings, model_id: str, vectors) -> float:  # noqa: ANN001
+    """One more document (20 chunks) committed on the store, as an upload would: seconds."""
+    from ingest.store import open_store
+
+    store = open_store(settings, model_id=model_id)
+    stamp = int(time.time())
+    started = time.perf_counter()
+    with store.run() as run:
+        for row, sections, chunks, units in documents(
+            CHUNKS_PER_DOC, seed_pools(), vectors, seed=stamp, prefix=f"upload{stamp}-"
+        ):
+            run.put_document(row, sections, chunks, units)
+    took = time.perf_counter() - started
+    store.close()
+    return took
 
 
 def du(path: Path) -> int:
@@ -356,6 +380,11 @@ def main() -> None:
         "--index-only", action="store_true", help="the sentence index alone (no records etc.)"
     )
     parser.add_argument("--n", type=int, default=60, help="timed asks")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="then commit one more document and start a replica on that generation",
+    )
     parser.add_argument("--url", help="an empty PostgreSQL database (default: start pgserver)")
     parser.add_argument(
         "--keep", type=Path, help="build here and keep it; a store already there is measured again"
@@ -425,6 +454,15 @@ def main() -> None:
             )
             files = ", ".join(f"{name} {mb} MB" for name, mb in mem["files"])
             print(f"[{backend}] resident file pages after serving, largest: {files}", flush=True)
+            if args.update:
+                took = update(settings, emb.model_id, vectors)
+                print(f"[{backend}] one document (20 chunks) committed in {took:.1f} s", flush=True)
+                mem = replica(settings, env)
+                print(
+                    f"[{backend}] replica on that generation ready {mem['ready_s']} s; "
+                    f"RSS {mem.get('VmRSS')} MB; peak {mem['peak_mb']} MB",
+                    flush=True,
+                )
             r = measure(settings, args.n)
             print(
                 f"[{backend}] ask p50 {r['p50']:.0f} ms p95 {r['p95']:.0f} ms (embed "

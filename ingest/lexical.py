@@ -46,6 +46,7 @@ _STOPWORDS = {
     "en": frozenset(STOPWORDS_EN_PLUS) | frozenset(_EXTRA_STOPWORDS["en"].split()),
 }
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_STATS = "kva_stats.json"
 
 
 @lru_cache(maxsize=4)
@@ -77,8 +78,13 @@ class LexicalHit:
 class LexicalIndex:
     """Per-language BM25 indexes over chunk texts, persisted in one folder."""
 
-    def __init__(self, indexes: dict[str, tuple[bm25s.BM25, list[str]]]) -> None:
+    def __init__(
+        self,
+        indexes: dict[str, tuple[bm25s.BM25, list[str]]],
+        mean_lengths: dict[str, float] | None = None,
+    ) -> None:
         self._indexes = indexes
+        self._mean_lengths = mean_lengths or {}
 
     @classmethod
     def build(cls, chunks: Iterable[tuple[str, str, str]]) -> LexicalIndex:
@@ -94,7 +100,8 @@ class LexicalIndex:
             retriever = bm25s.BM25()
             retriever.index(tokens, show_progress=False)
             indexes[lang] = (retriever, ids)
-        return cls(indexes)
+        means = {lang: float(np.mean([len(t) for t in d])) for lang, (d, _) in by_lang.items()}
+        return cls(indexes, means)
 
     def save(self, folder: Path) -> None:
         tmp = folder.with_name(folder.name + ".tmp")
@@ -103,6 +110,10 @@ class LexicalIndex:
         for lang, (retriever, ids) in self._indexes.items():
             retriever.save(str(tmp / lang))
             (tmp / lang / "chunk_ids.json").write_text(json.dumps(ids))
+            if lang in self._mean_lengths:
+                # What a delta on this index scores its chunks' lengths against.
+                stats = {"mean_length": self._mean_lengths[lang]}
+                (tmp / lang / _STATS).write_text(json.dumps(stats))
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
 
@@ -112,6 +123,7 @@ class LexicalIndex:
         million chunks keeps it in the page cache, shared and reclaimable, not in its heap).
         A new generation writes a new folder, so a mapped one is never rewritten."""
         indexes = {}
+        means = {}
         if folder.is_dir():
             for sub in sorted(folder.iterdir()):
                 ids_file = sub / "chunk_ids.json"
@@ -120,7 +132,9 @@ class LexicalIndex:
                         bm25s.BM25.load(str(sub), mmap=mmap),
                         json.loads(ids_file.read_text()),
                     )
-        return cls(indexes)
+                if (sub / _STATS).is_file():
+                    means[sub.name] = json.loads((sub / _STATS).read_text())["mean_length"]
+        return cls(indexes, means)
 
     @property
     def languages(self) -> list[str]:
@@ -128,6 +142,20 @@ class LexicalIndex:
 
     def size(self) -> int:
         return sum(len(ids) for _, ids in self._indexes.values())
+
+    def chunk_ids(self, language: str) -> list[str]:
+        """The chunk id of each row of ``language``'s index (none: no such index)."""
+        entry = self._indexes.get(language)
+        return entry[1] if entry is not None else []
+
+    def retriever(self, language: str) -> bm25s.BM25 | None:
+        entry = self._indexes.get(language)
+        return entry[0] if entry is not None else None
+
+    def mean_length(self, language: str) -> float | None:
+        """Mean tokens per chunk of ``language``'s index (None for an index saved before
+        it was recorded)."""
+        return self._mean_lengths.get(language)
 
     def ids(self) -> set[str]:
         """Chunk ids, or ValueError when an id list does not match its index's row count."""

@@ -363,6 +363,15 @@ class Records:
             found.extend(UnitRecord(**dict(r)) for r in rows)
         return found
 
+    def unit_counts(self) -> Iterator[tuple[str, int]]:
+        """(chunk id, number of its units) of every chunk that has units."""
+        cursor = self._connect().execute(
+            "SELECT u.chunk_id, COUNT(*) FROM units u JOIN chunks c ON c.chunk_id = u.chunk_id "
+            "GROUP BY u.chunk_id"
+        )
+        while rows := cursor.fetchmany(10_000):
+            yield from map(tuple, rows)
+
     def chunk_ids_with_hash(self, text_hashes: list[str]) -> dict[str, str]:
         """Map text hash -> an existing chunk id with that text (to reuse its vector)."""
         found: dict[str, str] = {}

@@ -655,3 +655,124 @@ def test_a_database_that_never_answers_is_an_error_in_seconds_not_a_hang() -> No
         with pytest.raises(Exception, match="(?i)timeout|timed out"):
             PostgresStore(f"postgresql://kva@127.0.0.1:{port}/kva", "m")
         assert time.monotonic() - started < 6 * CONNECT_TIMEOUT_S
+
+
+def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
+    store: DocumentStore, source: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A generation that adds or removes a document of a large store writes only the rows it
+    changed on top of the last full sentence index (at commit, embedded; in a replica's cache
+    from the database, PostgreSQL), and a replica searching it finds what the exhaustive
+    search over the whole generation finds. A change too large for a delta writes it whole."""
+    from assistant import store_snapshot
+    from assistant.sentence_index import LayeredSentenceIndex, MappedSentenceIndex, SentenceIndex
+    from assistant.store_reader import StoreReader
+    from ingest import lexical_delta
+    from ingest.embeddings import make_embeddings
+    from ingest.lexical import LexicalIndex, tokenize
+    from ingest.store import sentence_file
+
+    # The seed corpus indexed as a large store is (an inverted file; all of it probed here),
+    # and a PostgreSQL replica's keyword index kept in its cache and layered as a large one's.
+    monkeypatch.setattr(sentence_file, "IVF_MIN_ROWS", 0)
+    monkeypatch.setattr(store_snapshot, "LEXICAL_CACHE_MIN_CHUNKS", 1)
+    monkeypatch.setattr(lexical_delta, "DELTA_MAX_SHARE", 10.0)
+    docs = sorted(d.doc_id for d in source.list_documents())
+    assert len(docs) == 3
+
+    def put(*doc_ids: str) -> None:
+        with store.run() as run:
+            for doc_id in doc_ids:
+                chunks = source.get_chunks(doc_id)
+                units = source.get_units([c.chunk_id for c in chunks])
+                sections = source.get_sections(doc_id)
+                run.put_document(_doc_row(source, doc_id), sections, chunks, units)
+
+    reader = StoreReader(store.settings)
+    emb = make_embeddings(store.settings)
+    questions = [
+        "Hvad er kvalitet i bostøtten?",
+        "What is the quality of housing support?",
+        "Which sub-initiatives improve quality in social psychiatry?",
+        "Hvordan inddrages borgerens pårørende?",
+    ]
+    vectors = [np.asarray(emb.embed_query(q), dtype=np.float32) for q in questions]
+
+    def indexed() -> tuple[SentenceIndex, SentenceIndex]:
+        snap = reader.snapshot()
+        index = SentenceIndex.from_snapshot(snap)
+        saved = snap.sentence_dir, snap.sentence_cache
+        snap.sentence_dir = snap.sentence_cache = None  # read whole from the records
+        try:
+            exact = SentenceIndex.from_snapshot(snap)
+        finally:
+            snap.sentence_dir, snap.sentence_cache = saved
+        assert type(exact) is SentenceIndex and len(exact)
+        def same(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> None:
+            # The same rows, multiplied in other batches: cosines agree to float32 rounding.
+            assert [c for c, _ in got] == [c for c, _ in want]
+            assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-5)
+
+        for vector in vectors:
+            same(index.best_chunks(vector, 24), exact.best_chunks(vector, 24))
+            stats = exact.language_stats(exact.similarities(vector))
+            got = index.best_chunks(vector, 24, stats=stats)
+            same(got, exact.best_chunks(vector, 24, stats=stats))
+            kept = [c for c, _ in got[:8]] + ["not-a-chunk"]
+            assert index.rank_chunks(kept, index.similarities(vector)) == exact.rank_chunks(
+                kept, exact.similarities(vector)
+            )
+        for chunk_id in snap.chunks:
+            assert [(s, e) for s, e, _ in index.units(chunk_id)] == [
+                (s, e) for s, e, _ in exact.units(chunk_id)
+            ]
+        return index, exact
+
+    def keyword_index(layered: bool):  # noqa: ANN202
+        snap = reader.snapshot()
+        lexical = snap.lexical
+        kind = lexical_delta.LayeredLexicalIndex if layered else LexicalIndex
+        assert isinstance(lexical, kind if store.kind == "postgresql" else LexicalIndex)
+        assert lexical.ids() == set(snap.chunks)
+        return lexical
+
+    put(docs[0], docs[1])
+    full, _ = indexed()
+    assert type(full) is MappedSentenceIndex
+    keyword_index(layered=False)
+    base = full.folder.name
+
+    put(docs[2])  # one document added
+    added, _ = indexed()
+    assert isinstance(added, LayeredSentenceIndex) and added.base.folder.name == base
+    assert set(added.delta._rows) == {c.chunk_id for c in source.get_chunks(docs[2])}
+    keyword_index(layered=True)
+
+    with store.run() as run:  # one document removed: its rows stay in the base, hidden
+        run.delete_document(docs[0])
+    removed, exact = indexed()
+    assert isinstance(removed, LayeredSentenceIndex) and removed.base.folder.name == base
+    gone = {c.chunk_id for c in source.get_chunks(docs[0])}
+    for vector in vectors:
+        assert not gone & {c for c, _ in removed.best_chunks(vector, 200)}
+        assert not gone & set(removed.chunk_scores(sorted(gone), removed.similarities(vector)))
+    assert all(not list(removed.units(c)) for c in gone)
+    lexical = keyword_index(layered=True)
+    for question in questions:
+        for lang in ("da", "en"):
+            hits = lexical.search(tokenize(question, lang), lang, 100)
+            assert not gone & {h.chunk_id for h in hits}
+    root = removed.base.folder.parent
+    kept = {p.name for p in root.iterdir()}
+    assert base in kept  # the sweep kept what the delta is on
+
+    monkeypatch.setattr(sentence_file, "DELTA_MAX_ROWS", 0)  # too large a change
+    put(docs[0])
+    whole, _ = indexed()
+    assert type(whole) is MappedSentenceIndex and whole.folder.name != base
+    # A replica's cache keeps its own generation's folder; a commit keeps the one before
+    # too (readers may still be on it), with the folder that one is written on.
+    left = {p.name for p in root.iterdir()}
+    before = {name for name in kept if name.startswith("gen-3-")}
+    expected = {whole.folder.name} | (set() if store.kind == "postgresql" else before | {base})
+    assert len(before) == 1 and left == expected

@@ -129,6 +129,10 @@ class DocumentStore(Protocol):
 
     def get_units(self, chunk_ids: list[str]) -> list[UnitRecord]: ...
 
+    def unit_counts(self) -> Iterator[tuple[str, int]]:
+        """(chunk id, number of answer units) of every chunk that has units, streamed: how a
+        replica tells which chunks a new generation changed (``sentence_file.plan_delta``)."""
+
     def source_index(self) -> dict[str, tuple[str, str]]:
         """source path -> (doc id, content hash): what the write path compares files with."""
 

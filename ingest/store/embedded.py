@@ -127,6 +127,9 @@ class EmbeddedStore:
     def get_units(self, chunk_ids: list[str]) -> list[UnitRecord]:
         return self.records.get_units(chunk_ids)
 
+    def unit_counts(self) -> Iterator[tuple[str, int]]:
+        return self.records.unit_counts()
+
     def source_index(self) -> dict[str, tuple[str, str]]:
         return self.records.source_index()
 

@@ -271,6 +271,14 @@ class PostgresStore:
     def iter_chunks(self, batch: int = 10_000) -> Iterator[ChunkRecord]:
         return chunk_records(self.iter_chunk_rows(batch))
 
+    def unit_counts(self, batch: int = 50_000) -> Iterator[tuple[str, int]]:
+        sql = text("SELECT chunk_id, count(*) FROM store_units GROUP BY chunk_id")
+        with contextlib.ExitStack() as stack:
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = stack.enter_context(self.engine.connect())
+            yield from map(tuple, conn.execution_options(yield_per=batch).execute(sql))
+
     def get_units(self, chunk_ids: list[str]) -> list[UnitRecord]:
         found: list[UnitRecord] = []
         for batch in iter_batches(sorted(set(chunk_ids)), 5000):
