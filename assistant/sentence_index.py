@@ -559,10 +559,11 @@ def _folder(snap: Snapshot) -> Path | None:
             raise StaleSnapshot(f"generation {snap.generation} was replaced while indexing")
         earlier = [g for g in done if g < snap.generation]
         previous = done[max(earlier)].name if earlier else None
-        delta = plan_delta(root, previous, store.unit_counts)
+        model = store.get_meta("embedding_model")
+        delta = plan_delta(root, previous, store.unit_counts, model)
         chunk_ids = sorted(snap.chunks) if delta is None else delta.changed
         batches = store_batches(store, chunk_ids, languages)
-        name = write_sentence_file(root, snap.generation, batches, delta=delta)
+        name = write_sentence_file(root, snap.generation, batches, delta=delta, model=model)
     sweep(root, keep=in_use(root, [name]), spare_writing=True)
     return root / name
 

@@ -747,6 +747,12 @@ def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
     assert isinstance(added, LayeredSentenceIndex) and added.base.folder.name == base
     assert set(added.delta._rows) == {c.chunk_id for c in source.get_chunks(docs[2])}
     keyword_index(layered=True)
+    # Vectors of another embedding model are never layered on these (a rebuild for a new
+    # model keeps every chunk id).
+    model = store.get_meta("embedding_model")
+    root = added.base.folder.parent
+    assert sentence_file.plan_delta(root, base, store.unit_counts, model) is not None
+    assert sentence_file.plan_delta(root, base, store.unit_counts, "another/model") is None
 
     with store.run() as run:  # one document removed: its rows stay in the base, hidden
         run.delete_document(docs[0])
@@ -762,7 +768,6 @@ def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
         for lang in ("da", "en"):
             hits = lexical.search(tokenize(question, lang), lang, 100)
             assert not gone & {h.chunk_id for h in hits}
-    root = removed.base.folder.parent
     kept = {p.name for p in root.iterdir()}
     assert base in kept  # the sweep kept what the delta is on
 

@@ -82,13 +82,17 @@ class Delta:
 
 
 def plan_delta(
-    root: Path, previous: str | None, counts: Callable[[], Iterable[tuple[str, int]]]
+    root: Path,
+    previous: str | None,
+    counts: Callable[[], Iterable[tuple[str, int]]],
+    model: str | None = None,
 ) -> Delta | None:
     """The delta that turns the full folder behind ``previous`` (itself, or its base) into
     the generation whose (chunk id, number of rows) are ``counts``; None where the whole index
     is to be written: no previous folder, a base without an inverted file (a small store is
-    written whole in seconds), or more than ``DELTA_MAX_ROWS`` rows changed. A chunk id names
-    its text and span, so a chunk with as many rows as in the base is served from the base."""
+    written whole in seconds), a base of another embedding ``model`` (a rebuild for a new
+    model keeps every chunk id), or more than ``DELTA_MAX_ROWS`` rows changed. A chunk id
+    names its text and span, so a chunk with as many rows as in the base is served from it."""
     if not previous:
         return None
     try:
@@ -96,7 +100,7 @@ def plan_delta(
         base = meta.get("base") or previous
         if base != previous:
             meta = read_meta(root / base)
-        if not meta["clusters"] or meta.get("base"):
+        if not meta["clusters"] or meta.get("base") or meta.get("model") != model:
             return None
         ids = json.loads((root / base / "chunks.json").read_text(encoding="utf-8"))
         sizes = np.diff(np.load(root / base / "chunk_first.npy")).tolist()
@@ -138,6 +142,7 @@ def write_sentence_file(
     *,
     ivf_min_rows: int | None = None,
     delta: Delta | None = None,
+    model: str | None = None,
 ) -> str:
     """Write the index of ``batches`` (all the committed units, in store order; with
     ``delta``, the units of its changed chunks) into a new folder under ``root``; returns its
@@ -186,7 +191,7 @@ def write_sentence_file(
         # (a replica writing a million chunks' index from PostgreSQL peaked at 9.2 GB).
         clusters = _write_ivf(tmp, RowFile(tmp / "vectors.f32", np.float32, dim), rng)
     meta = {"format": FORMAT, "rows": rows, "dim": dim, "chunks": len(chunk_ids)}
-    meta |= {"clusters": clusters, "generation": generation}
+    meta |= {"clusters": clusters, "generation": generation, "model": model}
     if delta is not None:
         meta["base"] = delta.base
     # Written last: a folder with meta.json is complete.
@@ -209,12 +214,14 @@ def commit_sentence_file(conn, root: Path, generation: int) -> str:  # noqa: ANN
             "GROUP BY u.chunk_id"
         )
 
-    delta = plan_delta(root, previous, counts)
+    row = conn.execute("SELECT value FROM meta WHERE key='embedding_model'").fetchone()
+    model = row[0] if row else None
+    delta = plan_delta(root, previous, counts, model)
     if delta is None:
-        name = write_sentence_file(root, generation, sqlite_batches(conn))
+        name = write_sentence_file(root, generation, sqlite_batches(conn), model=model)
     else:
         batches = sqlite_batches(conn, chunk_ids=delta.changed)
-        name = write_sentence_file(root, generation, batches, delta=delta)
+        name = write_sentence_file(root, generation, batches, delta=delta, model=model)
     sweep(root, keep=in_use(root, [name, previous]))
     conn.execute(
         "INSERT INTO meta(key, value) VALUES(?, ?) "
