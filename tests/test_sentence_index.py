@@ -162,3 +162,62 @@ def test_term_weights_are_read_off_the_keyword_index(corpus_settings: Settings):
         assert _idf(snap) == snap.idf and snap.idf["da"] and snap.idf["en"]
     finally:
         snap.lexical = lexical
+
+
+def test_a_delta_on_an_inverted_file_finds_what_the_exhaustive_search_finds(tmp_path: Path):
+    """20,000 clustered rows in a full index (16 of 141 clusters probed), then a generation
+    that removes 500 chunks and adds 500 others, written as a delta: the layered index's
+    best chunks are the exhaustive search's over the new generation, and a generation that
+    only removes chunks (an empty delta) works too."""
+    from assistant.sentence_index import LayeredSentenceIndex
+    from ingest.store.sentence_file import Delta
+
+    rng = np.random.default_rng(11)
+    centres = rng.standard_normal((60, 64)).astype(np.float32)
+
+    def rows(n: int) -> np.ndarray:
+        made = centres[rng.integers(0, 60, n)] + 0.15 * rng.standard_normal((n, 64))
+        return (made / np.linalg.norm(made, axis=1, keepdims=True)).astype(np.float32)
+
+    def language(chunk_id: str) -> str:  # every sentence of a chunk is in its language
+        return "da" if int(chunk_id[1:]) % 2 == 0 else "en"
+
+    def batch(ids: list[str], vectors: np.ndarray):  # noqa: ANN202
+        n = len(ids)
+        return (ids, list(range(n)), list(range(1, n + 1)), vectors, [language(c) for c in ids])
+
+    old_ids = [f"c{i // 4:05d}" for i in range(20_000)]
+    old = rows(20_000)
+    base = write_sentence_file(tmp_path, 1, [batch(old_ids, old)], ivf_min_rows=0)
+    removed = {f"c{i:05d}" for i in range(0, 5000, 10)}
+    new_ids = [f"n{i // 4:05d}" for i in range(2_000)]
+    new = rows(2_000)
+    delta = Delta(base=base, changed=sorted(set(new_ids)), dead=sorted(removed))
+    name = write_sentence_file(tmp_path, 2, [batch(new_ids, new)], delta=delta)
+    layered = SentenceIndex.from_folder(tmp_path / name)
+    assert isinstance(layered, LayeredSentenceIndex)
+    layered.base.probe = 16
+    keep = [i for i, c in enumerate(old_ids) if c not in removed]
+    ids = [old_ids[i] for i in keep] + new_ids
+    ids_, starts, ends, vectors, languages = batch(ids, np.concatenate([old[keep], new]))
+    exact = SentenceIndex(ids_, starts, ends, vectors, None, languages)
+    for query in np.concatenate([old[rng.integers(0, 20_000, 10)], new[:10]]):
+        stats = exact.language_stats(exact.similarities(query))
+        for got, want in (
+            (layered.best_chunks(query, 10), exact.best_chunks(query, 10)),
+            (
+                layered.best_chunks(query, 10, stats=stats),
+                exact.best_chunks(query, 10, stats=stats),
+            ),
+        ):
+            assert [c for c, _ in got] == [c for c, _ in want]
+            assert not removed & {c for c, _ in got}
+    # Removals alone: an empty delta hides them.
+    name = write_sentence_file(
+        tmp_path, 3, [], delta=Delta(base=base, changed=[], dead=sorted(removed))
+    )
+    only_removed = SentenceIndex.from_folder(tmp_path / name)
+    only_removed.base.probe = 16
+    for query in old[rng.integers(0, 20_000, 10)]:
+        got = only_removed.best_chunks(query, 10)
+        assert len(got) == 10 and not removed & {c for c, _ in got}
