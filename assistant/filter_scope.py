@@ -59,11 +59,19 @@ class FilterScope:
 
 
 def filter_scope(snap: Snapshot, filters: Filters) -> FilterScope:
-    """``FilterScope`` of ``filters`` in ``snap``, made once per snapshot and filter."""
+    """``FilterScope`` of ``filters`` in ``snap``, made once per snapshot and filter and kept
+    with the snapshot for the ``KEPT_SCOPES`` filters asked most recently."""
     key = (
-        "filter_scope",
         filters.language,
         tuple(sorted(filters.kind or ())),
         tuple(sorted(filters.doc_ids or ())),
     )
-    return snap.memo(key, lambda: FilterScope(snap, filters), keep=KEPT_SCOPES)
+    kept = snap.filter_scopes
+    with snap.filter_scopes_lock:
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+        scope = kept[key] = FilterScope(snap, filters)
+        while len(kept) > KEPT_SCOPES:
+            kept.popitem(last=False)
+        return scope

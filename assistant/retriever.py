@@ -240,17 +240,17 @@ class HybridRetriever(BaseRetriever):
         vector = vector if vector is not None else self.embeddings.embed_query(query)
         degraded: list[str] = []
         n = max(3 * k, 20)
+
+        def exact_dense() -> list[tuple[str, float]]:
+            return snap.scan_dense(
+                vector, n, _everything(snap, allowed), snap.dense_background(vector)
+            )
+
         if len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS:
             # The index is asked even though its ranking is replaced by the exact one: a
             # failed query is how a broken index is found while serving (reopened, reported).
             asked = snap.dense(vector, 1, _where(filters))
-            dense_hits = (
-                None
-                if asked is None
-                else snap.scan_dense(
-                    vector, n, _everything(snap, allowed), snap.dense_background(vector)
-                )
-            )
+            dense_hits = None if asked is None else exact_dense()
         else:
             dense_hits = _dense_balanced(snap, vector, n, allowed)
         if dense_hits is None:
@@ -261,13 +261,7 @@ class HybridRetriever(BaseRetriever):
             # at a million chunks): there, only the chunks the other rankings found are
             # scored, below.
             degraded.append("vector_index")
-            dense_hits = (
-                snap.scan_dense(
-                    vector, n, _everything(snap, allowed), snap.dense_background(vector)
-                )
-                if len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS
-                else None
-            )
+            dense_hits = exact_dense() if len(snap.chunks) <= EXACT_DENSE_MAX_CHUNKS else None
         ranked = [
             (cid, s)
             for cid, s in dense_hits or ()

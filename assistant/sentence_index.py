@@ -378,7 +378,7 @@ class MappedSentenceIndex(SentenceIndex):
         probe, keep = self.probe, max(self.RESCORE * k, 400)
         while True:
             rows, exact = self.candidates(query, probe, keep, language)
-            key = self._balanced_rows(rows, exact, stats)
+            key = standardised(exact, _language_masks(self.lang[rows]), stats)
             best: dict[str, float] = {}
             for j in np.argsort(-key, kind="stable"):
                 ordinal = self.row_chunk[rows[j]]
@@ -394,11 +394,6 @@ class MappedSentenceIndex(SentenceIndex):
                 return list(best.items())
             # Filters left too few chunks among the candidates: look further.
             probe, keep = min(len(self.centroids), probe * 4), keep * 4
-
-    def _balanced_rows(
-        self, rows: np.ndarray, exact: np.ndarray, stats: LanguageStats | None
-    ) -> np.ndarray:
-        return standardised(exact, _language_masks(self.lang[rows]), stats)
 
     def _best_allowed(
         self,
@@ -417,7 +412,7 @@ class MappedSentenceIndex(SentenceIndex):
             return []
         rows = np.concatenate([np.arange(a, b) for a, b in spans])
         exact = self.vectors[rows] @ query
-        key = self._balanced_rows(rows, exact, stats)
+        key = standardised(exact, _language_masks(self.lang[rows]), stats)
         best: dict[str, float] = {}
         for j in np.argsort(-key, kind="stable"):
             cid = self.ids[self.row_chunk[rows[j]]]

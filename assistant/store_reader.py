@@ -87,8 +87,10 @@ class Snapshot:
     _vector_lock: threading.Lock = field(default_factory=threading.Lock)
     _chunk_matrix: tuple[list[str], np.ndarray, dict[str, np.ndarray]] | None = None
     _background: dict[str, np.ndarray] | None = None
-    _memo: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
-    _memo_lock: threading.Lock = field(default_factory=threading.Lock)
+    # What questions' filters allow in this snapshot (``assistant.filter_scope``), the most
+    # recently asked last; a new generation is a new snapshot, so nothing goes stale.
+    filter_scopes: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
+    filter_scopes_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # The record database is gone (the store deleted, maybe being ingested anew).
     missing: bool = False
@@ -142,22 +144,6 @@ class Snapshot:
             return self.records is not None and self.records.state() != self.key
         except Exception:  # noqa: BLE001 - a store that cannot be read has moved on too
             return True
-
-    def memo(self, key: Hashable, build: Callable[[], T], keep: int) -> T:
-        """What ``build`` makes from this snapshot, made once and kept for the next question
-        that asks for ``key`` (the ``keep`` most recently asked of its kind: keys whose first
-        element is the same). A new generation is a new snapshot, so nothing goes stale."""
-        with self._memo_lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key]
-            value = build()
-            self._memo[key] = value
-            kind = key[0] if isinstance(key, tuple) else key
-            same = [k for k in self._memo if (k[0] if isinstance(k, tuple) else k) == kind]
-            for old in same[: max(0, len(same) - keep)]:
-                del self._memo[old]
-            return value
 
     def scan_dense(
         self,
