@@ -37,7 +37,7 @@ from ingest.check import (
 )
 from ingest.embeddings import make_embeddings
 from ingest.lexical import LexicalIndex, tokenize
-from ingest.lexical_delta import LayeredLexicalIndex
+from ingest.lexical_delta import LayeredLexicalIndex, load_index
 from ingest.records import ChunkRecord, DocumentRecord, Records, RecordsMissing
 from ingest.settings import Settings
 from ingest.store import DocumentStore, open_store, store_kind
@@ -431,7 +431,7 @@ class StoreReader:
             snap.sentence_dir = self.settings.store_dir / "sentences" / sentences
         folder = records.get_meta("bm25_dir")
         if folder and not any(p.index == "bm25" for p in check.problems):
-            snap.lexical = LexicalIndex.load(self.settings.bm25_dir / folder, mmap=True)
+            snap.lexical = load_index(self.settings.bm25_dir / folder)
         collection = records.get_meta("collection")
 
         def reopen() -> VectorStore | None:

@@ -27,14 +27,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.chunk_table import ChunkTable
 from assistant.document_texts import DocumentTexts
 from ingest.lexical import LEXICAL_VERSION, LexicalIndex
-from ingest.lexical_delta import (
-    LayeredLexicalIndex,
-    base_of,
-    build_delta,
-    load_index,
-    save_delta,
-    worth_a_delta,
-)
+from ingest.lexical_delta import LayeredLexicalIndex, base_of, load_index, write_next
 from ingest.store.base import ChunkFilter, DocumentStore
 from ingest.store.sentence_file import sweep
 
@@ -123,17 +116,19 @@ def _lexical(snap: Snapshot, cache: Path | None) -> LexicalIndex | LayeredLexica
     # Written under a name of its own, then renamed: two replicas sharing the data dir may
     # both write it; the first rename wins and the other's copy is dropped.
     mine = root / f"tmp-{uuid.uuid4().hex}"
-    kept = {name}
-    layered = _delta(snap, root / base, mine) if base is not None else False
-    if layered:
-        kept.add(base)
-    else:
-        LexicalIndex.build(_chunk_texts(snap)).save(mine)
+    write_next(
+        mine,
+        root / base if base is not None else None,
+        snap.chunks,
+        lambda ids: _chunk_texts(snap, ids),
+        lambda: _chunk_texts(snap),
+    )
     try:
         mine.rename(root / name)
     except OSError:
         shutil.rmtree(mine, ignore_errors=True)
-    sweep(root, keep=kept | {base_of(root / name) or name}, spare_writing=True)
+    # The winner's folder, and the full index it is a delta on, if it is one.
+    sweep(root, keep={name, base_of(root / name) or name}, spare_writing=True)
     return load_index(root / name)
 
 
@@ -149,23 +144,6 @@ def _last_full(root: Path, generation: int) -> str | None:
         if found < generation and (best is None or found > best[0]):
             best = (found, base_of(folder) or folder.name)
     return best[1] if best is not None else None
-
-
-def _delta(snap: Snapshot, base_folder: Path, into: Path) -> bool:
-    """Save into ``into`` the snapshot's keyword index as a delta on the full index in
-    ``base_folder``; False (nothing written) where the change is too large for one."""
-    try:
-        base = LexicalIndex.load(base_folder, mmap=True)
-    except (OSError, ValueError) as exc:
-        log.warning("the cached keyword index %s is unreadable (%s)", base_folder, exc)
-        return False
-    in_base = {c for lang in base.languages for c in base.chunk_ids(lang)}
-    changed = {c for c in snap.chunks if c not in in_base}
-    dead = in_base.difference(snap.chunks)
-    if not worth_a_delta(len(changed), len(dead), len(in_base)):
-        return False
-    save_delta(build_delta(_chunk_texts(snap, changed), base), into, base_folder.name, dead)
-    return True
 
 
 def load_server_snapshot(  # noqa: ANN201

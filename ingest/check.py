@@ -133,7 +133,7 @@ def check_store(
     units against the sentence splitting of its text (about a minute a million chunks on
     these cores). A replica of a large store runs those after it is ready (``StoreReader``);
     SQLite answers a garbled page with an error, never a crash, so serving meanwhile is safe."""
-    from ingest.lexical import LexicalIndex
+    from ingest.lexical_delta import load_index
     from ingest.records import Records
     from ingest.units import answer_units
 
@@ -202,7 +202,7 @@ def check_store(
     try:
         if path is None or not path.is_dir():
             raise FileNotFoundError(f"BM25 folder {path} is missing")
-        lexical = LexicalIndex.load(path, mmap=True)
+        lexical = load_index(path)
         ids = lexical.ids()
         if ids != committed or lexical.size() != len(committed):
             missing = sorted(committed - ids)

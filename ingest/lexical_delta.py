@@ -3,7 +3,10 @@ index, its removed and replaced chunks hidden, and a small index of the new chun
 
 A replica of a million-chunk PostgreSQL store rebuilt its BM25 index at every generation:
 over three minutes of reading and tokenizing every chunk after any upload, while questions
-waited. Here an upload costs its own chunks.
+waited; the embedded store's commit did the same. Here an upload costs its own chunks: a
+replica's cache (``assistant.store_snapshot``) and an embedded commit (``commit_folder``,
+the folder the committed meta names) write a delta on the last full index. Stores under
+``DELTA_MIN_BASE_CHUNKS`` are rebuilt whole, as always.
 
 BM25 weighs a term by how rare it is in the whole corpus (idf) and a chunk by its length
 against the corpus's mean; a small index scored on its own would give every term of a new
@@ -24,9 +27,13 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import shutil
+import time
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 import bm25s
@@ -34,6 +41,7 @@ import numpy as np
 
 from ingest.lexical import LexicalHit, LexicalIndex, index_language, tokenize
 
+DELTA_MIN_BASE_CHUNKS = 40_000
 DELTA_MAX_CHUNKS = 20_000
 DELTA_MAX_SHARE = 0.1
 """A generation that adds, changes or removes more chunks than ``DELTA_MAX_CHUNKS``, or than
@@ -41,13 +49,44 @@ this share of the base's, gets its keyword index rebuilt: the base's weights cou
 (2,000 chunks of seed-corpus sentences, 50 added and 50 removed: the questions' top 5 shared
 93 % with a rebuilt index's and every top 1, each score within 5 %: ``test_lexical_delta``.)"""
 LAYER_FILE = "layer.json"
+log = logging.getLogger("kva.ingest")
 _EMPTY = "\u2205"  # as ``LexicalIndex.build``: a chunk without tokens keeps its row
 
 
 def worth_a_delta(changed: int, dead: int, base_chunks: int) -> bool:
     """Whether ``changed`` new chunks and ``dead`` hidden ones are few enough to layer on a
-    base of ``base_chunks`` (the base's weights count neither)."""
+    base of ``base_chunks`` (the base's weights count neither), and the base large enough to
+    be worth it (a smaller one is rebuilt in seconds, and ranks as a rebuilt index does)."""
+    if base_chunks < DELTA_MIN_BASE_CHUNKS:
+        return False
     return changed + dead <= min(DELTA_MAX_CHUNKS, DELTA_MAX_SHARE * base_chunks)
+
+
+def write_next(
+    into: Path,
+    base: Path | None,
+    current: Collection[str],
+    texts: Callable[[set[str]], Iterable[tuple[str, str, str]]],
+    everything: Callable[[], Iterable[tuple[str, str, str]]],
+) -> bool:
+    """Write into ``into`` the keyword index of a generation whose chunk ids are ``current``:
+    a delta on the full index in ``base`` where ``worth_a_delta`` (``texts`` gives the
+    (chunk id, text, language) of the chunks it asks for), else whole from ``everything``.
+    True where a delta was written."""
+    if base is not None and base.is_dir():
+        try:
+            full = LexicalIndex.load(base, mmap=True)
+        except (OSError, ValueError) as exc:
+            log.warning("keyword index %s unreadable (%s); writing it whole", base, exc)
+        else:
+            in_base = {c for lang in full.languages for c in full.chunk_ids(lang)}
+            changed = {c for c in current if c not in in_base}
+            dead = in_base.difference(current)
+            if worth_a_delta(len(changed), len(dead), len(in_base)):
+                save_delta(build_delta(texts(changed), full), into, base.name, dead)
+                return True
+    LexicalIndex.build(everything()).save(into)
+    return False
 
 
 def build_delta(chunks: Iterable[tuple[str, str, str]], base: LexicalIndex) -> LexicalIndex:
@@ -129,7 +168,7 @@ class LayeredLexicalIndex:
     def __init__(self, base: LexicalIndex, delta: LexicalIndex, dead: Collection[str]) -> None:
         self.base = base
         self.delta = delta
-        gone = set(dead)
+        gone = self._dead = set(dead)
         self._live = {
             lang: np.fromiter((c not in gone for c in ids), dtype=np.float32, count=len(ids))
             for lang, ids in ((lang, base.chunk_ids(lang)) for lang in base.languages)
@@ -150,6 +189,13 @@ class LayeredLexicalIndex:
         for lang, live in self._live.items():
             found.update(c for c, keep in zip(self.base.chunk_ids(lang), live, strict=True) if keep)
         return found
+
+    def digest(self) -> str:
+        """Fingerprint of both layers' id lists and the hidden ids (``LexicalIndex.digest``)."""
+        h = hashlib.sha256(b"layered\0" + self.base.digest().encode())
+        h.update(self.delta.digest().encode())
+        h.update("\n".join(sorted(self._dead)).encode())
+        return h.hexdigest()
 
     def document_frequencies(self) -> dict[str, tuple[int, dict[str, int]]]:
         """As ``LexicalIndex.document_frequencies``, of the base (hidden chunks' terms still
@@ -210,10 +256,42 @@ class LayeredLexicalIndex:
 
 
 def save_delta(delta: LexicalIndex, folder: Path, base: str, dead: Iterable[str]) -> None:
-    """Write ``delta`` into ``folder``, naming the full index it is on (a sibling folder)."""
-    delta.save(folder)
+    """Write ``delta`` into ``folder``, naming the full index it is on (a sibling folder).
+    The folder appears whole: a delta without its layer file would read as a full index."""
+    tmp = folder.with_name(folder.name + ".delta-tmp")
+    delta.save(tmp)
     layer = {"base": base, "dead": sorted(dead)}
-    (folder / LAYER_FILE).write_text(json.dumps(layer), encoding="utf-8")
+    (tmp / LAYER_FILE).write_text(json.dumps(layer), encoding="utf-8")
+    tmp.rename(folder)
+
+
+def commit_folder(
+    root: Path,
+    generation: int,
+    previous: str | None,
+    current: Collection[str],
+    texts: Callable[[set[str]], Iterable[tuple[str, str, str]]],
+    everything: Callable[[], Iterable[tuple[str, str, str]]],
+) -> tuple[Path, LexicalIndex | LayeredLexicalIndex]:
+    """An embedded store's keyword index for its next generation, in a new folder under
+    ``root`` that the commit will name: a delta on the full index behind ``previous`` (the
+    committed folder, itself or its base) where ``worth_a_delta``, else whole. ``previous``
+    None: whole (a rebuild, or another tokenizer)."""
+    folder = root / f"gen-{generation}-{int(time.time() * 1000)}"
+    base = None
+    if previous and (root / previous).is_dir():
+        base = root / (base_of(root / previous) or previous)
+    root.mkdir(parents=True, exist_ok=True)
+    write_next(folder, base, current, texts, everything)
+    return folder, load_index(folder)
+
+
+def sweep_folders(root: Path, keep: Path) -> None:
+    """Remove the folders under ``root`` but ``keep`` and the full index it is a delta on."""
+    kept = {keep.name, base_of(keep) or keep.name}
+    for folder in root.iterdir() if root.is_dir() else []:
+        if folder.name not in kept:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def base_of(folder: Path) -> str | None:

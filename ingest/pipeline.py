@@ -51,6 +51,7 @@ from ingest.discovery import discover
 from ingest.embeddings import make_embeddings
 from ingest.language import detect_language
 from ingest.lexical import LEXICAL_VERSION, LexicalIndex
+from ingest.lexical_delta import LayeredLexicalIndex, commit_folder, load_index, sweep_folders
 from ingest.loaders import LOADERS_VERSION, LoadError
 from ingest.loaders.base import LoadedDocument
 from ingest.loaders.isolated import LoaderProcess
@@ -190,9 +191,8 @@ class Indexer:
                 return False
             stale = [c.chunk_id for c in records.get_chunks(doc_id)]
             store = self._open_store(records, rebuild=False)
-            lexical = self._lexical_without(records, {doc_id}, [])
             generation = records.generation() + 1
-            folder = self._save_lexical(lexical, generation)
+            folder, lexical = self._next_lexical(records, {doc_id}, [], generation)
             with records.transaction() as conn:
                 Records.delete_document(conn, doc_id)
                 self._commit_meta(conn, generation, folder, store, lexical)
@@ -273,14 +273,14 @@ class Indexer:
             store = VectorStore(self.settings, model_id, old_collection, create=False)
         generation = records.generation() + 1
         if "bm25" in broken:
-            lexical = self._lexical_without(records, set(), [])
-            folder = self._save_lexical(lexical, generation)
+            # Whole: a delta would be written on the index the check found broken.
+            folder, lexical = self._next_lexical(records, set(), [], generation, whole=True)
             done.append(f"rebuilt the keyword index ({lexical.size()} chunks)")
         else:
             # The folder kept, with its own id order: a rebuild from the records orders the ids
             # differently after incremental runs, and its digest would not match the folder.
             folder = self.settings.bm25_dir / (records.get_meta("bm25_dir") or "")
-            lexical = LexicalIndex.load(folder)
+            lexical = load_index(folder)
         with records.transaction() as conn:
             self._commit_meta(conn, generation, folder, store, lexical)
         self.committed = generation
@@ -399,9 +399,10 @@ class Indexer:
         report.embedded = self._embed_and_write(prepared, records, store, rebuild)
         dropped = replaced_ids | removed_ids | new_ids
         stale = [c.chunk_id for c in records.get_chunks() if c.doc_id in dropped]
-        lexical = self._lexical_without(records, dropped, prepared)
         generation = records.generation() + 1
-        folder = self._save_lexical(lexical, generation)
+        folder, lexical = self._next_lexical(
+            records, dropped, prepared, generation, whole=rebuild or not lexical_current
+        )
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with records.transaction() as conn:
             for doc_id in removed_ids | replaced_ids:
@@ -646,7 +647,12 @@ class Indexer:
         return VectorStore(self.settings, model_id, active)
 
     def _commit_meta(  # noqa: ANN001
-        self, conn, generation: int, folder: Path, store: VectorStore, lexical: LexicalIndex
+        self,
+        conn,
+        generation: int,
+        folder: Path,
+        store: VectorStore,
+        lexical: LexicalIndex | LayeredLexicalIndex,
     ) -> None:
         Records.set_meta(conn, "generation", str(generation))
         Records.set_meta(conn, "bm25_dir", folder.name)
@@ -659,34 +665,45 @@ class Indexer:
 
         commit_sentence_file(conn, self.settings.store_dir / "sentences", generation)
 
-    def _lexical_without(
-        self, records: Records, dropped: set[str], prepared: list[_Prepared]
-    ) -> LexicalIndex:
-        triples: list[tuple[str, str, str]] = []
-        texts: dict[str, str] = {}
-        for chunk in records.get_chunks():
-            if chunk.doc_id in dropped:
-                continue
-            if chunk.doc_id not in texts:
-                texts[chunk.doc_id] = records.get_text(chunk.doc_id) or ""
-            triples.append(
-                (chunk.chunk_id, texts[chunk.doc_id][chunk.start : chunk.end], chunk.language)
-            )
-        for item in prepared:
-            triples.extend(
-                (c.chunk_id, item.loaded.text[c.start : c.end], c.language) for c in item.chunks
-            )
-        return LexicalIndex.build(triples)
+    def _next_lexical(
+        self,
+        records: Records,
+        dropped: set[str],
+        prepared: list[_Prepared],
+        generation: int,
+        *,
+        whole: bool = False,
+    ) -> tuple[Path, LexicalIndex | LayeredLexicalIndex]:
+        """The keyword index of the next generation: the committed chunks but those of
+        ``dropped`` documents, and ``prepared``'s; written as a delta on the committed one
+        where few chunks changed (``ingest.lexical_delta``), else (and when ``whole``) whole."""
+        chunks = [c for c in records.get_chunks() if c.doc_id not in dropped]
 
-    def _save_lexical(self, lexical: LexicalIndex, generation: int) -> Path:
-        folder = self.settings.bm25_dir / f"gen-{generation}-{int(time.time() * 1000)}"
-        lexical.save(folder)
-        return folder
+        def triples(only: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
+            texts: dict[str, str] = {}
+            for chunk in chunks:
+                if only is not None and chunk.chunk_id not in only:
+                    continue
+                if chunk.doc_id not in texts:
+                    texts[chunk.doc_id] = records.get_text(chunk.doc_id) or ""
+                yield chunk.chunk_id, texts[chunk.doc_id][chunk.start : chunk.end], chunk.language
+            for item in prepared:
+                for c in item.chunks:
+                    if only is None or c.chunk_id in only:
+                        yield c.chunk_id, item.loaded.text[c.start : c.end], c.language
+
+        current = {c.chunk_id for c in chunks} | {c.chunk_id for p in prepared for c in p.chunks}
+        return commit_folder(
+            self.settings.bm25_dir,
+            generation,
+            None if whole else records.get_meta("bm25_dir"),
+            current,
+            triples,
+            triples,
+        )
 
     def _sweep_lexical(self, keep: Path) -> None:
-        for folder in self.settings.bm25_dir.iterdir():
-            if folder != keep:
-                shutil.rmtree(folder, ignore_errors=True)
+        sweep_folders(self.settings.bm25_dir, keep)
 
     def _sweep_orphans(self, records: Records, store: VectorStore) -> None:
         """Vectors written by an interrupted run were never committed: remove them."""

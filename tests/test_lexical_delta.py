@@ -72,13 +72,16 @@ def test_a_delta_is_scored_by_the_formula_bm25s_indexes_with(chunks) -> None:  #
             assert np.allclose(mine.get_scores(query), reference.get_scores(query), atol=1e-5)
 
 
-def test_a_layered_index_ranks_as_a_rebuilt_one(many, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_layered_index_ranks_as_a_rebuilt_one(
+    many, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
     """A twentieth of 2,000 chunks added and as many removed (as many as ``worth_a_delta``
     layers): new chunks in the delta, removed ones hidden in the base. The questions' top 5
     are the rebuilt index's but for near ties."""
     changed = many[::40]
     removed = {cid for cid, _, _ in many[1::40]}
     base = LexicalIndex.build([c for i, c in enumerate(many) if i % 40])
+    monkeypatch.setattr(ingest.lexical_delta, "DELTA_MIN_BASE_CHUNKS", 1000)  # as a large one
     assert worth_a_delta(len(changed), len(removed), base.size())
     current = [c for c in many if c[0] not in removed]
     rebuilt = LexicalIndex.build(current)
@@ -125,11 +128,62 @@ def test_a_layered_index_ranks_as_a_rebuilt_one(many, tmp_path: Path) -> None:  
         load_index(tmp_path / "gen-2")
 
 
-def test_only_a_small_change_is_layered() -> None:
+def test_only_a_small_change_of_a_large_store_is_layered() -> None:
     assert worth_a_delta(100, 50, 200_000)
     assert not worth_a_delta(15_000, 6_000, 1_000_000)  # more than DELTA_MAX_CHUNKS
-    assert not worth_a_delta(3, 2, 40)  # more than a tenth of the base
+    assert not worth_a_delta(3_000, 2_000, 45_000)  # more than a tenth of the base
+    assert not worth_a_delta(1, 0, 30_000)  # a store this small is rebuilt in seconds
 
 
 def test_lexical_delta_doctests() -> None:
     assert doctest.testmod(ingest.lexical_delta).failed == 0
+
+
+def test_ingestion_writes_a_small_change_as_a_delta(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ingestion run and the removal of a document (``Indexer``, what uploads use) write
+    the keyword index as a delta on the committed one; the store check vouches for it, and a
+    replica's index holds exactly the committed chunks."""
+    import shutil
+
+    from ingest.check import check_store
+    from ingest.lexical_delta import base_of
+    from ingest.pipeline import Indexer
+    from ingest.records import Records
+    from ingest.settings import PROJECT_ROOT
+
+    monkeypatch.setattr(ingest.lexical_delta, "DELTA_MIN_BASE_CHUNKS", 0)  # as a large store
+    monkeypatch.setattr(ingest.lexical_delta, "DELTA_MAX_SHARE", 10.0)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    files = sorted(p for p in (PROJECT_ROOT / "corpus").iterdir() if p.suffix == ".txt")
+    for path in [*files[:2], PROJECT_ROOT / "corpus" / "manifest.yaml"]:
+        shutil.copy(path, corpus / path.name)
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus)
+    assert Indexer(settings).run([corpus]).ok
+    records = Records(settings.records_path)
+    first = records.get_meta("bm25_dir")
+    assert first and base_of(settings.bm25_dir / first) is None
+
+    def committed() -> LayeredLexicalIndex:
+        folder = records.get_meta("bm25_dir")
+        assert folder and base_of(settings.bm25_dir / folder) == first
+        assert check_store(settings).ok
+        snap = StoreReader(settings).snapshot()
+        assert isinstance(snap.lexical, LayeredLexicalIndex)
+        assert snap.lexical.ids() == set(snap.chunks)
+        return snap.lexical
+
+    shutil.copy(files[2], corpus / files[2].name)
+    report = Indexer(settings).run([corpus])
+    assert report.ok and len(report.added) == 1
+    added = committed()
+    new = {c.chunk_id for c in records.get_chunks(report.added[0])}
+    assert set(added.delta.ids()) == new
+    assert Indexer(settings).remove(report.added[0])
+    removed = committed()
+    for question in QUESTIONS:
+        for lang in ("da", "en"):
+            hits = removed.search(tokenize(question, lang), lang, 50)
+            assert not new & {h.chunk_id for h in hits}

@@ -16,15 +16,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from ingest.lexical import LEXICAL_VERSION, LexicalHit, LexicalIndex, index_language, tokenize
+from ingest.lexical_delta import LayeredLexicalIndex, commit_folder, load_index, sweep_folders
 from ingest.records import ChunkRecord, DocumentRecord, Records, SectionRecord, UnitRecord
 from ingest.settings import Settings
 from ingest.store.base import (
@@ -201,11 +200,9 @@ class EmbeddedStore:
     def keyword(
         self, query: str, language: str, k: int, allowed: set[str] | None = None
     ) -> list[LexicalHit]:
-        def build() -> LexicalIndex:
+        def build() -> LexicalIndex | LayeredLexicalIndex:
             folder = self.get_meta("bm25_dir")
-            return (
-                LexicalIndex.load(self.settings.bm25_dir / folder) if folder else LexicalIndex({})
-            )
+            return load_index(self.settings.bm25_dir / folder) if folder else LexicalIndex({})
 
         lang = index_language(language)
         return self._cached("lexical", build).search(tokenize(query, lang), lang, k, allowed)
@@ -287,22 +284,32 @@ class EmbeddedRun:
                 for c, doc in new_chunks
             ],
         )
-        texts: dict[str, str] = {}
-        triples = []
-        for c in old_chunks:
-            if c.doc_id in dropped:
-                continue
-            if c.doc_id not in texts:
-                texts[c.doc_id] = records.get_text(c.doc_id) or ""
-            triples.append((c.chunk_id, texts[c.doc_id][c.start : c.end], c.language))
-        triples += [
-            (c.chunk_id, str(doc["text"])[c.start : c.end], c.language) for c, doc in new_chunks
-        ]
-        lexical = LexicalIndex.build(triples)
+
+        def triples(only: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
+            texts: dict[str, str] = {}
+            for c in old_chunks:
+                if c.doc_id in dropped or (only is not None and c.chunk_id not in only):
+                    continue
+                if c.doc_id not in texts:
+                    texts[c.doc_id] = records.get_text(c.doc_id) or ""
+                yield c.chunk_id, texts[c.doc_id][c.start : c.end], c.language
+            for c, doc in new_chunks:
+                if only is None or c.chunk_id in only:
+                    yield c.chunk_id, str(doc["text"])[c.start : c.end], c.language
+
+        current = {c.chunk_id for c in old_chunks if c.doc_id not in dropped}
+        current |= {c.chunk_id for c, _ in new_chunks}
+        # An index of another tokenizer is never extended.
+        same = records.get_meta("lexical_version") == LEXICAL_VERSION
         generation = records.generation() + 1
-        settings.bm25_dir.mkdir(parents=True, exist_ok=True)
-        folder = settings.bm25_dir / f"gen-{generation}-{int(time.time() * 1000)}"
-        lexical.save(folder)
+        folder, lexical = commit_folder(
+            settings.bm25_dir,
+            generation,
+            records.get_meta("bm25_dir") if same else None,
+            current,
+            triples,
+            triples,
+        )
         with records.transaction() as conn:
             for doc_id in sorted(self.deleted):
                 Records.delete_document(conn, doc_id)
@@ -322,14 +329,8 @@ class EmbeddedRun:
         # After the commit nothing references these; a failure here is swept by the next run.
         new_ids = {c.chunk_id for c, _ in new_chunks}
         vectors.delete([c for c in stale if c not in new_ids])
-        _sweep_folders(settings.bm25_dir, keep=folder)
+        sweep_folders(settings.bm25_dir, keep=folder)
         from ingest.check import record_verified
 
         record_verified(settings, generation)
         return generation
-
-
-def _sweep_folders(root: Path, keep: Path) -> None:
-    for folder in root.iterdir():
-        if folder != keep:
-            shutil.rmtree(folder, ignore_errors=True)
