@@ -81,13 +81,18 @@ class ServerVectors:
 def _chunk_texts(
     snap: Snapshot, only: set[str] | None = None
 ) -> Iterator[tuple[str, str, str]]:
-    """(chunk id, text, language) of every chunk (or those in ``only``) in the table's order
-    (the order the embedded store's index has), each document's text read once: its chunks
-    come together."""
+    """(chunk id, text, language) of every chunk in the table's order (the order the
+    embedded store's index has), or of those in ``only`` by document, each document's text
+    read once: its chunks come together."""
+    chunks = snap.chunks.values()
+    if only is not None:
+        # Only these chunks' records are made: making one for each of a million chunks to
+        # pick out twenty took most of a new generation's keyword delta (24 s of 26).
+        chunks = sorted(
+            (snap.chunks[c] for c in only if c in snap.chunks), key=lambda c: (c.doc_id, c.seq)
+        )
     doc_id, text = None, ""
-    for chunk in snap.chunks.values():
-        if only is not None and chunk.chunk_id not in only:
-            continue
+    for chunk in chunks:
         if chunk.doc_id != doc_id:
             doc_id, text = chunk.doc_id, snap.texts[chunk.doc_id]
         yield chunk.chunk_id, text[chunk.start : chunk.end], chunk.language
