@@ -365,7 +365,13 @@ class Records:
 
     def unit_counts(self) -> Iterator[tuple[str, int]]:
         """(chunk id, number of its units) of every chunk that has units."""
-        cursor = self._connect().execute(
+        return self.count_units(self._connect())
+
+    @staticmethod
+    def count_units(conn: sqlite3.Connection) -> Iterator[tuple[str, int]]:
+        """``unit_counts`` as ``conn`` sees them (inside a writing transaction: what it is
+        about to commit)."""
+        cursor = conn.execute(
             "SELECT u.chunk_id, COUNT(*) FROM units u JOIN chunks c ON c.chunk_id = u.chunk_id "
             "GROUP BY u.chunk_id"
         )

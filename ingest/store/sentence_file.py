@@ -51,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.records import Records
 from ingest.store.row_file import RowFile
 
 log = logging.getLogger("kva.store")
@@ -207,16 +208,9 @@ def commit_sentence_file(conn, root: Path, generation: int) -> str:  # noqa: ANN
     it may yet open it)."""
     row = conn.execute("SELECT value FROM meta WHERE key=?", (META_KEY,)).fetchone()
     previous = row[0] if row else None
-
-    def counts() -> Iterable[tuple[str, int]]:
-        return conn.execute(
-            "SELECT u.chunk_id, COUNT(*) FROM units u JOIN chunks c ON c.chunk_id = u.chunk_id "
-            "GROUP BY u.chunk_id"
-        )
-
     row = conn.execute("SELECT value FROM meta WHERE key='embedding_model'").fetchone()
     model = row[0] if row else None
-    delta = plan_delta(root, previous, counts, model)
+    delta = plan_delta(root, previous, lambda: Records.count_units(conn), model)
     if delta is None:
         name = write_sentence_file(root, generation, sqlite_batches(conn), model=model)
     else:
