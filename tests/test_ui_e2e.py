@@ -621,14 +621,28 @@ FIRST_CLICKS = [
 ]
 
 
+# Where the element stands, sampled every 100 ms for a second: (top, inside the viewport).
+STILL_JS = """async (el) => {
+  const seen = [];
+  for (let i = 0; i < 10; i++) {
+    const r = el.getBoundingClientRect();
+    seen.push([Math.round(r.top), r.top >= 0 && r.bottom <= window.innerHeight]);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return seen;
+}"""
+
+
 def stays_in_viewport(page: Any, locator: Any) -> None:
-    """Inside the viewport once the page has settled, and still there a moment later (the first
-    click's scroll used to be undone as the source panel finished drawing)."""
+    """Inside the viewport once the page has settled, and there, unmoved, for a second after
+    (the first click's scroll used to be undone as the source panel finished drawing, and then
+    Streamlit's glide to the bottom and the quote's placing took turns, ten times a second)."""
     eventually_in_viewport(locator)
     wait_idle(page)
     page.wait_for_timeout(1500)
-    box = locator.first.bounding_box()
-    assert locator.first.evaluate(IN_VIEW_JS), f"left the viewport: {box}"
+    seen = locator.first.evaluate(STILL_JS)
+    tops = {top for top, _ in seen}
+    assert all(inside for _, inside in seen) and len(tops) == 1, f"moved or left: {seen}"
 
 
 def test_the_first_click_on_a_source_shows_its_quote(servers: Servers, browser: Any) -> None:

@@ -302,14 +302,26 @@ def meta_line(parts: list[tuple[str, Any]]) -> str:
 # bottom while content grows, so in a fresh session (still stuck there after the first answer)
 # the first scroll was undone as the source panel finished drawing. Any scroll of the reader's
 # own (wheel, touch, keys) ends the watch, so it never fights a person.
+# Streamlit (1.67, a port of react-scroll-to-bottom) lets a page go of its bottom only when a
+# scroll event it processes finds no glide running and the page no taller than at the event
+# before; its scroll handler is throttled to 100 ms and its timer restarts the glide 34 ms after
+# the page leaves the bottom. So a quote placed while the page still grows, or while a glide
+# runs, is glided away again, and placing it again only fights the glide (seen on a phone: the
+# quote moved by up to 500 px ten times a second for the watch's 20 s). When a placed quote is
+# taken out of view, the page is first put at its bottom (where the timer has nothing to do) and
+# told its height (its focus listener records it), and the quote is placed 250 ms later, past
+# the throttle: that scroll then lets the page go.
 SOURCE_SCRIPT = """
 <script>
 (function () {
   if (window.__kvaSources) { return; }
   window.__kvaSources = true;
+  const BOTTOM = '[data-testid="stAppScrollToBottomContainer"]';
   let pending = null;
   let until = 0;
   let calmSince = 0;
+  let placed = 0;
+  let releasing = false;
   function busy() {
     return document.querySelector('[data-testid="stStatusWidget"]')
       || document.querySelector('[data-stale="true"]');
@@ -321,18 +333,42 @@ SOURCE_SCRIPT = """
   function place(mark) {
     // A wheel event on the scrolling container is what ends Streamlit's glide to the bottom
     // (it listens for wheel and pointerdown); the scroll that follows then unsticks the page.
-    const box = mark.closest('[data-testid="stAppScrollToBottomContainer"]');
+    const box = mark.closest(BOTTOM);
     if (box) { box.dispatchEvent(new WheelEvent('wheel', {deltaY: -1, bubbles: true})); }
+    show(mark);
+  }
+  function show(mark) {
     const tall = mark.getBoundingClientRect().height > window.innerHeight * 0.6;
     mark.scrollIntoView({block: tall ? 'start' : 'center', behavior: 'instant'});
   }
+  function release(mark) {
+    const box = mark.closest(BOTTOM);
+    if (!box) { place(mark); return; }
+    releasing = true;
+    box.dispatchEvent(new WheelEvent('wheel', {deltaY: -1, bubbles: true}));
+    box.scrollTop = box.scrollHeight;
+    setTimeout(function () {
+      releasing = false;
+      const now = current();
+      if (now) { box.dispatchEvent(new FocusEvent('focus')); show(now); }
+    }, 250);
+  }
+  function current() {
+    if (!pending) { return null; }
+    const sel = '.kva-passage[data-src="' + pending + '"] mark';
+    return Array.from(document.querySelectorAll(sel))
+      .find((m) => !m.closest('[data-stale="true"]')) || null;
+  }
   function reveal() {
     if (!pending || Date.now() > until) { pending = null; return; }
-    const sel = '.kva-passage[data-src="' + pending + '"] mark';
-    const mark = Array.from(document.querySelectorAll(sel))
-      .find((m) => !m.closest('[data-stale="true"]'));
+    if (releasing) { setTimeout(reveal, 100); return; }
+    const mark = current();
     if (mark) {
-      if (!inView(mark)) { place(mark); calmSince = 0; }
+      if (!inView(mark)) {
+        if (placed) { release(mark); } else { place(mark); }
+        placed += 1;
+        calmSince = 0;
+      }
       if (busy()) { calmSince = 0; }
       else if (!calmSince) { calmSince = Date.now(); }
       else if (Date.now() - calmSince > 2000) { pending = null; return; }
@@ -363,12 +399,13 @@ SOURCE_SCRIPT = """
     if (key) {
       // Unstick the page from its bottom now, before the source panel makes it grow: two
       // pixels up, then Streamlit no longer follows the growth down.
-      const box = document.querySelector('[data-testid="stAppScrollToBottomContainer"]');
+      const box = document.querySelector(BOTTOM);
       if (box && box.scrollHeight - box.scrollTop - box.clientHeight < 2) {
         box.dispatchEvent(new WheelEvent('wheel', {deltaY: -1, bubbles: true}));
         box.scrollTop = Math.max(0, box.scrollTop - 2);
       }
-      pending = key; until = Date.now() + 20000; calmSince = 0; setTimeout(reveal, 150);
+      pending = key; until = Date.now() + 20000; calmSince = 0; placed = 0;
+      setTimeout(reveal, 150);
     }
   }, true);
 })();
