@@ -398,10 +398,17 @@ class Indexer:
 
         report.embedded = self._embed_and_write(prepared, records, store, rebuild)
         dropped = replaced_ids | removed_ids | new_ids
-        stale = [c.chunk_id for c in records.get_chunks() if c.doc_id in dropped]
+        # Read once: at a million chunks each read of every record takes seconds.
+        committed = records.get_chunks()
+        stale = [c.chunk_id for c in committed if c.doc_id in dropped]
         generation = records.generation() + 1
         folder, lexical = self._next_lexical(
-            records, dropped, prepared, generation, whole=rebuild or not lexical_current
+            records,
+            dropped,
+            prepared,
+            generation,
+            whole=rebuild or not lexical_current,
+            committed=committed,
         )
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with records.transaction() as conn:
@@ -673,11 +680,15 @@ class Indexer:
         generation: int,
         *,
         whole: bool = False,
+        committed: list[ChunkRecord] | None = None,
     ) -> tuple[Path, LexicalIndex | LayeredLexicalIndex]:
-        """The keyword index of the next generation: the committed chunks but those of
-        ``dropped`` documents, and ``prepared``'s; written as a delta on the committed one
-        where few chunks changed (``ingest.lexical_delta``), else (and when ``whole``) whole."""
-        chunks = [c for c in records.get_chunks() if c.doc_id not in dropped]
+        """The keyword index of the next generation: the committed chunks (``committed``, or
+        read from ``records``) but those of ``dropped`` documents, and ``prepared``'s; written
+        as a delta on the committed one where few chunks changed (``ingest.lexical_delta``),
+        else (and when ``whole``) whole."""
+        if committed is None:
+            committed = records.get_chunks()
+        chunks = [c for c in committed if c.doc_id not in dropped]
 
         def triples(only: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
             texts: dict[str, str] = {}
