@@ -7,6 +7,10 @@ after ingestion committed a newer generation may hold a replaced text, so every 
 followed by a check that the store is still at the snapshot's generation; when it is not,
 ``SnapshotMoved`` is raised and the question is asked again on the new snapshot (commits are
 whole, so a read with the generation unchanged on both sides of it read the snapshot's text).
+Where the store can say whether one document is as the snapshot has it (``unchanged``: the
+same content hash and ingestion time, read after the text), a read after a commit that left
+that document alone is kept: a replica serving its last generation while it prepares the
+next one answers on.
 
 Example:
     >>> from ingest.records import DocumentRecord
@@ -42,6 +46,7 @@ class DocumentTexts(Mapping[str, str]):
         current: Callable[[], bool],
         budget_chars: int,
         read_leads: Callable[[int], dict[str, str]] | None = None,
+        unchanged: Callable[[str], bool] | None = None,
     ) -> None:
         if budget_chars < 0:
             raise ValueError("budget_chars must be >= 0")
@@ -50,6 +55,7 @@ class DocumentTexts(Mapping[str, str]):
         self._read = read
         self._read_leads = read_leads
         self._current = current
+        self._unchanged = unchanged
         self._budget = budget_chars
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, str] = OrderedDict()
@@ -77,7 +83,9 @@ class DocumentTexts(Mapping[str, str]):
                 self._cache.move_to_end(doc_id)
                 return text
         text = self._read(doc_id)
-        if text is None or not self._current():
+        if text is None or not (
+            self._current() or (self._unchanged is not None and self._unchanged(doc_id))
+        ):
             raise SnapshotMoved(f"document {doc_id!r} changed since this snapshot was loaded")
         with self._lock:
             if doc_id not in self._cache:

@@ -29,7 +29,7 @@ from assistant.models import Answer, Citation, Filters, Language, Passage, Turn
 from assistant.retriever import HybridRetriever, query_terms
 from assistant.sentence_index import SentenceIndexCache
 from assistant.source_cards import SourceCardsCache
-from assistant.store_reader import StoreReader
+from assistant.store_reader import Snapshot, StoreReader
 from ingest.embeddings import make_embeddings
 from ingest.settings import Settings, get_settings
 
@@ -97,7 +97,9 @@ class Assistant:
         self.model = model
         self.k = k
         # Open the store and build the sentence matrix, the source cards and the boilerplate
-        # lines now, not inside the first question.
+        # lines now, not inside the first question; and for each new generation a replica
+        # prepares beside the one it serves.
+        self.reader.warmers.append(self.warm)
         self.refresh()
         # Load the language models now rather than inside the first question's latency.
         question_language("Hvad er kvalitet på botilbud?")
@@ -129,7 +131,11 @@ class Assistant:
         return self.reader.snapshot().chunk_count == 0
 
     def refresh(self) -> None:
-        snap = self.reader.snapshot()
+        self.warm(self.reader.snapshot())
+
+    def warm(self, snap: Snapshot) -> None:
+        """Build what a question on ``snap`` needs: its sentence index, source cards and
+        boilerplate lines (a replica does it for a new generation before serving it)."""
         self.retriever.sentences.get(snap)
         self.retriever.sources.get(snap)
         if isinstance(self.composer, ExtractiveComposer):
@@ -227,6 +233,8 @@ class Assistant:
                 if attempt + 1 == _ATTEMPTS:
                     raise
                 log.info("the store moved on while answering; asking again")
+                # A replica preparing the new generation beside the old one: wait for it.
+                self.reader.settle()
         raise AssertionError("unreachable")
 
     def _ask(

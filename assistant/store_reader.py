@@ -17,6 +17,7 @@ import logging
 import math
 import sqlite3
 import threading
+import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from assistant.chunk_table import ChunkTable
-from assistant.document_texts import DocumentTexts
+from assistant.document_texts import DocumentTexts, SnapshotMoved
 from assistant.language_balance import LanguageStats, spread_of, standardised
 from ingest.check import (
     CheckReport,
@@ -51,6 +52,11 @@ log = logging.getLogger("kva.store")
 # An embedded store with more chunks than this is served before the per-row part of its
 # check is done (minutes at a million chunks; see ``check_store(full=False)``).
 CHECK_LATER_CHUNKS = 200_000
+# A server store's replica of at least this many chunks prepares a new generation beside the
+# one it serves (``StoreReader.snapshot``): at a million chunks the preparation takes about
+# 35 s, which every question arriving meanwhile waited. A smaller one switches at once, as
+# an embedded reader does, so an upload is answered from on the next question.
+PREPARE_BESIDE_MIN_CHUNKS = 40_000
 # Chunks per language whose vectors stand for "an unrelated chunk" (``dense_background``):
 # the spread of 2,000 cosines is known to about 2 %, and pooling them costs one read.
 DENSE_BACKGROUND_CHUNKS = 2_000
@@ -266,18 +272,25 @@ class SnapshotCache(Generic[T]):
     def __init__(self, build: Callable[[Snapshot], T]) -> None:
         self._build = build
         self._lock = threading.Lock()
-        self._cached: tuple[Snapshot, T] | None = None
+        # Two snapshots' values, newest first: a replica prepares the next generation's while
+        # questions are still answered from the one it serves. Held by weak reference, so a
+        # snapshot no longer served or asked about takes its values with it.
+        self._cached: tuple[tuple[weakref.ref[Snapshot], T], ...] = ()
 
     def get(self, snap: Snapshot) -> T:
         # Keyed on the snapshot object itself: a new commit gives a new snapshot, and two
         # stores (an evaluation over two corpora) never share one.
-        cached = self._cached
-        if cached is not None and cached[0] is snap:
-            return cached[1]
+        for held, value in self._cached:
+            if held() is snap:
+                return value
         with self._lock:
-            if self._cached is None or self._cached[0] is not snap:
-                self._cached = (snap, self._build(snap))
-            return self._cached[1]
+            for held, value in self._cached:
+                if held() is snap:
+                    return value
+            value = self._build(snap)
+            alive = [(held, v) for held, v in self._cached if held() is not None]
+            self._cached = ((weakref.ref(snap), value), *alive[:1])
+            return value
 
 
 class StoreReader:
@@ -300,8 +313,18 @@ class StoreReader:
         self._checking = False
         self._waiting: Snapshot | None = None
         self._snapshot: Snapshot | None = None
+        self._preparing: threading.Thread | None = None
+        self._prepare_lock = threading.Lock()
+        self._prepare_error: str | None = None
+        self.warmers: list[Callable[[Snapshot], object]] = []
+        """Called with each new snapshot before it is served (the sentence index, source
+        cards and boilerplate lines a question needs), so that a replica preparing a new
+        generation beside the old one has it whole when it switches."""
 
     def snapshot(self) -> Snapshot:
+        """The snapshot to answer from. A server store's replica of a large store
+        (``PREPARE_BESIDE_MIN_CHUNKS``) keeps serving its snapshot while it prepares the
+        committed generation in a thread, then switches; ``settle`` waits for that."""
         try:
             key = self.records.state() if self.server is None else self.server.state()
         except RecordsMissing:
@@ -309,10 +332,80 @@ class StoreReader:
         current = self._snapshot
         if current is not None and current.key == key:
             return current
+        if current is not None and self._beside(current, key):
+            self._prepare()
+            return current
         with self._lock:
             if self._snapshot is None or self._snapshot.key != key:
                 self._snapshot = self._load(*key)
             return self._snapshot
+
+    def settle(self) -> None:
+        """Wait until a generation being prepared is served (the question that read a
+        document changed since its snapshot is asked again on the new one)."""
+        thread = self._preparing
+        if thread is not None:
+            thread.join()
+
+    def serving(self) -> dict[str, int | bool | str | None]:
+        """The generation answered from, and whether a newer one is being prepared."""
+        current, thread = self._snapshot, self._preparing
+        found: dict[str, int | bool | str | None] = {
+            "generation": None if current is None else current.generation,
+            "preparing": thread is not None and thread.is_alive(),
+        }
+        if self._prepare_error is not None:
+            found["error"] = self._prepare_error
+        return found
+
+    def _beside(self, current: Snapshot, key: tuple[str, int]) -> bool:
+        return (
+            self.server is not None
+            and not current.missing
+            and current.store_id == key[0]
+            and current.generation < key[1]
+            and current.chunk_count >= PREPARE_BESIDE_MIN_CHUNKS
+        )
+
+    def _warm(self, snap: Snapshot) -> None:
+        for warm in self.warmers:
+            warm(snap)
+
+    def _prepare(self) -> None:
+        with self._prepare_lock:
+            if self._preparing is not None and self._preparing.is_alive():
+                return
+            self._preparing = threading.Thread(
+                target=self._prepare_newest, name="kva-prepare-generation", daemon=True
+            )
+            self._preparing.start()
+
+    def _prepare_newest(self) -> None:
+        """Load and warm the committed generation, again while commits keep landing
+        meanwhile, then serve it."""
+        server = self.server
+        assert server is not None
+        try:
+            while True:
+                snap = self._load(*server.state())
+                try:
+                    self._warm(snap)
+                except SnapshotMoved:
+                    continue
+                if server.state() == snap.key:
+                    break
+                log.info("generation %s was replaced while it was prepared", snap.generation)
+            with self._lock:
+                current = self._snapshot
+                if current is None or current.store_id != snap.store_id or (
+                    current.generation < snap.generation
+                ):
+                    self._snapshot = snap
+            self._prepare_error = None
+            log.info("serving generation %s (prepared beside the last)", snap.generation)
+        except Exception as exc:  # noqa: BLE001 - the next question starts another preparation
+            self._prepare_error = f"preparing the committed generation failed: {exc}"
+            log.exception("preparing the committed generation failed; serving the last one")
 
     def problem(self) -> str | None:
         """Why the store on disk fails its check now, or None. Cheap while nothing changed on

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,17 +65,20 @@ def chunk_filter(where: dict[str, Any] | None) -> ChunkFilter | None:
 class ServerVectors:
     """What ``Snapshot.dense`` asks of a vector index, answered by the store's dense search."""
 
-    def __init__(self, store: DocumentStore, count: int) -> None:
+    def __init__(self, store: DocumentStore, chunks: Collection[str]) -> None:
         self.store = store
-        self._count = count
+        self._chunks = chunks
 
     def count(self) -> int:
-        return self._count
+        return len(self._chunks)
 
     def query(
         self, vector: list[float], k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
-        return self.store.dense(vector, k, chunk_filter(where))
+        # The database answers from its committed generation, which is newer than the
+        # snapshot's while a replica prepares the next one: only the snapshot's chunks count.
+        found = self.store.dense(vector, k, chunk_filter(where))
+        return [(c, s) for c, s in found if c in self._chunks]
 
 
 def _chunk_texts(
@@ -172,16 +175,27 @@ def load_server_snapshot(  # noqa: ANN201
             return snap
         snap.documents = {d.doc_id: d for d in store.list_documents()}
         key = (store_id, generation)
+        documents = snap.documents
+
+        def unchanged(doc_id: str) -> bool:
+            now, then = store.get_document(doc_id), documents.get(doc_id)
+            return (
+                now is not None
+                and then is not None
+                and (now.content_hash, now.ingested_at) == (then.content_hash, then.ingested_at)
+            )
+
         snap.texts = DocumentTexts(
             snap.documents,
             read=store.get_text,
             current=lambda: _still_at(store, key),
             budget_chars=text_memory_chars,
             read_leads=store.get_text_leads,
+            unchanged=unchanged,
         )
         snap.chunks = ChunkTable.from_rows(store.iter_chunk_rows())
         # Inside the block: texts not held in memory are read from this same state.
         snap.lexical = _lexical(snap, lexical_cache)
-    snap.vectors = ServerVectors(store, len(snap.chunks))  # type: ignore[assignment]
+    snap.vectors = ServerVectors(store, snap.chunks)  # type: ignore[assignment]
     snap.idf = _idf(snap)
     return snap

@@ -35,6 +35,9 @@ def test_health_and_ready(client: httpx.Client) -> None:
     assert r.status_code == 200 and r.json()["ready"] is True
     # Which dictionaries bridge the languages (an evaluation records it with its figures).
     assert r.json()["lexicon"].endswith(" stems)")
+    # The committed generation it answers from (a replica preparing a newer one says so).
+    store = r.json()["store"]
+    assert store["generation"] >= 1 and store["preparing"] is False
     assert client.get("/docs").status_code == 200
     assert "/api/ask" in client.get("/openapi.json").json()["paths"]
 

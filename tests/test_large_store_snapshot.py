@@ -191,3 +191,31 @@ def test_a_large_store_without_its_vector_index_answers_from_the_other_rankings(
     monkeypatch.setattr(Snapshot, "scan_dense", no_scan)
     answer = assistant.ask("Hvad er kvalitet i bostøtten?")
     assert answer.degraded == ["vector_index"] and answer.citations and not answer.abstained
+
+
+def test_a_snapshot_cache_keeps_two_snapshots_and_forgets_one_no_longer_held() -> None:
+    """A replica builds the next generation's sentence index and source cards while it still
+    answers from the last one: both stay cached; a snapshot nobody holds any more is dropped
+    (a million-chunk one holds hundreds of MB)."""
+    import gc
+    import weakref
+
+    from assistant.store_reader import Snapshot, SnapshotCache
+
+    built: list[int] = []
+
+    def build(snap: Snapshot) -> int:
+        built.append(snap.generation)
+        return snap.generation * 10
+
+    cache = SnapshotCache(build)
+    one, two = Snapshot(generation=1), Snapshot(generation=2)
+    assert (cache.get(one), cache.get(two), cache.get(one), cache.get(two)) == (10, 20, 10, 20)
+    assert built == [1, 2]
+    gone = weakref.ref(one)
+    del one
+    gc.collect()
+    assert gone() is None
+    three = Snapshot(generation=3)
+    assert (cache.get(three), cache.get(two), cache.get(three)) == (30, 20, 30)
+    assert built == [1, 2, 3]

@@ -797,3 +797,86 @@ def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
         assert repair_store(store.settings).ok
         keyword_index(layered=False)
         assert sorted(p.name for p in bm25.iterdir()) == [store.get_meta("bm25_dir")]
+
+
+def test_a_large_stores_replica_answers_on_while_it_prepares_the_next_generation(
+    store: DocumentStore, source: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#24: a replica of a large server store prepares a new generation beside the one it
+    serves (about 35 s at a million chunks, which every question waited), answering meanwhile
+    from its snapshot: an upload leaves every text it has as it was, so they are read on, and
+    the database's newer chunks are not served; then it switches by itself. A document a
+    commit removed is refused, and the question that needs it waits for the new generation."""
+    if isinstance(store, EmbeddedStore):
+        pytest.skip("an embedded reader's files are the commit: it switches at once")
+    from assistant import store_reader
+    from assistant.document_texts import SnapshotMoved
+    from assistant.pipeline import Assistant
+
+    monkeypatch.setattr(store_reader, "PREPARE_BESIDE_MIN_CHUNKS", 1)
+    third = next(d.doc_id for d in source.list_documents() if d.doc_id not in (DA_DOC, EN_DOC))
+
+    def commit(put: list[str], delete: list[str]) -> int:
+        with store.run() as run:
+            for doc_id in delete:
+                run.delete_document(doc_id)
+            for doc_id in put:
+                chunks = source.get_chunks(doc_id)
+                units = source.get_units([c.chunk_id for c in chunks])
+                sections = source.get_sections(doc_id)
+                run.put_document(_doc_row(source, doc_id), sections, chunks, units)
+        return store.generation()
+
+    first = commit([DA_DOC, EN_DOC], [])
+    # No text held in memory: every one is read from the database when a question needs it.
+    assistant = Assistant(store.settings.model_copy(update={"text_memory_chars": 0}))
+    old = assistant.reader.snapshot()
+    assert old.generation == first
+    gate, preparing = threading.Event(), threading.Event()
+
+    def held(_snap: object) -> None:
+        preparing.set()
+        assert gate.wait(120)
+
+    assistant.reader.warmers.insert(0, held)
+    danish = "Hvad er kvalitet på botilbud og i bostøtten?"
+    before = assistant.ask(danish)
+    assert not before.abstained and before.citations
+
+    # An upload: the replica answers from its generation while it prepares the next.
+    second = commit([third], [])
+    assert second == first + 1
+    assert assistant.reader.snapshot() is old
+    assert preparing.wait(120)
+    during = assistant.ask(danish)
+    assert during.answer == before.answer
+    assert [(c.doc_id, c.start, c.end) for c in during.citations] == [
+        (c.doc_id, c.start, c.end) for c in before.citations
+    ]
+    assert assistant.reader.snapshot() is old
+    # The database already holds the third document's chunks; the old snapshot never names them.
+    vector = assistant.embeddings.embed_query(source.get_text(third)[:300])
+    hits = old.dense(vector, 50)
+    assert hits and all(cid in old.chunks for cid, _ in hits)
+    assert not any(c.chunk_id in old.chunks for c in source.get_chunks(third))
+    gate.set()
+    assistant.reader.settle()
+    new = assistant.reader.snapshot()
+    assert new.generation == second and set(new.documents) == {DA_DOC, EN_DOC, third}
+
+    # A removal: the removed document's text is refused to the old snapshot, and a question
+    # that needs it waits for the new generation and is answered from it.
+    gate.clear()
+    preparing.clear()
+    assistant.ask("Which sub-initiatives improve quality in social psychiatry?")
+    third_generation = commit([], [EN_DOC])
+    assert assistant.reader.snapshot() is new
+    assert preparing.wait(120)
+    assert new.texts[DA_DOC] == source.get_text(DA_DOC)
+    with pytest.raises(SnapshotMoved):
+        new.texts[EN_DOC]
+    threading.Timer(1.0, gate.set).start()
+    english = assistant.ask("Which sub-initiatives improve quality in social psychiatry?")
+    now = assistant.reader.snapshot()
+    assert now.generation == third_generation and set(now.documents) == {DA_DOC, third}
+    assert EN_DOC not in {c.doc_id for c in english.citations}

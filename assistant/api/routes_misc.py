@@ -62,6 +62,11 @@ def readyz(request: Request) -> JSONResponse:
     model = getattr(assistant, "model", None)
     if model is not None:
         body["answer_model"] = model_summary(model, settings)
+    # Which committed generation this replica answers from, and whether it is preparing a
+    # newer one beside it (a large store's replica; ``StoreReader.snapshot``).
+    reader = getattr(assistant, "reader", None)
+    if reader is not None and opened:
+        body["store"] = reader.serving()
     if database:  # first: a replica that started while it was down has a load error too
         body["error"] = database
     elif getattr(state, "load_error", None):
