@@ -23,13 +23,20 @@ For each backend and size it prints:
   exhaustive search over all rows also returns (recall of the inverted file);
 - with ``--update``: one more document committed (seconds), and a replica started on that
   generation (what it derives for a new generation: its sentence index as a delta, its
-  keyword index).
+  keyword index);
+- with ``--live-update`` (PostgreSQL): a replica in this process answering one question after
+  another while one more document is committed, once preparing the new generation beside the
+  one it serves and once switching as a small store does (the question that finds the new
+  generation loads it): seconds from the commit until it answers from the new generation, and
+  the asks meanwhile (count, p50, p95, the longest).
 
     nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 100000 [--backend embedded]
     nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 --backend embedded
     nice -n 10 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 --index-only
     nice -n 5 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 \
         --backend postgresql --keep /tmp/pg1m --update   # and then one upload
+    nice -n 5 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 \
+        --backend postgresql --keep /tmp/pg1m --live-update
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import warnings
@@ -166,6 +174,65 @@ def update(settings: Settings, model_id: str, vectors) -> float:  # noqa: ANN001
     took = time.perf_counter() - started
     store.close()
     return took
+
+
+def live_update(settings: Settings, model_id: str, vectors, beside: bool) -> dict[str, float]:  # noqa: ANN001
+    """A replica answering question after question while one document is committed."""
+    from assistant import store_reader
+    from assistant.pipeline import Assistant
+
+    threshold = store_reader.PREPARE_BESIDE_MIN_CHUNKS
+    if not beside:
+        store_reader.PREPARE_BESIDE_MIN_CHUNKS = sys.maxsize
+    try:
+        assistant = Assistant(settings)
+        qs = questions()
+        for q in qs[:3]:
+            assistant.ask(q)
+        before = assistant.reader.snapshot().generation
+        rss_before = proc_memory(os.getpid()).get("VmRSS", 0)
+        done = threading.Event()
+        asked: list[tuple[float, float]] = []
+
+        def ask_on() -> None:
+            i = 0
+            while not done.is_set():
+                started = time.perf_counter()
+                assistant.ask(qs[i % len(qs)])
+                asked.append((started, (time.perf_counter() - started) * 1000))
+                i += 1
+
+        asker = threading.Thread(target=ask_on)
+        asker.start()
+        time.sleep(3)
+        committed = time.perf_counter()
+        commit_s = update(settings, model_id, vectors)
+        while assistant.reader.snapshot().generation == before:
+            if time.perf_counter() - committed > 1800:
+                raise RuntimeError("the new generation was not served in 30 minutes")
+            time.sleep(0.2)
+        switched = time.perf_counter() - committed
+        done.set()
+        asker.join()
+        rss_after = proc_memory(os.getpid()).get("VmRSS", 0)
+    finally:
+        store_reader.PREPARE_BESIDE_MIN_CHUNKS = threshold
+    # Every ask that overlapped the time between the commit and the switch.
+    meanwhile = sorted(
+        ms for t, ms in asked if t + ms / 1000 >= committed and t <= committed + switched
+    )
+    return {
+        "commit_s": commit_s,
+        "switched_s": switched,
+        "asked": len(meanwhile),
+        "p50": float(np.percentile(meanwhile, 50)) if meanwhile else float("nan"),
+        "p95": float(np.percentile(meanwhile, 95)) if meanwhile else float("nan"),
+        "longest": meanwhile[-1] if meanwhile else float("nan"),
+        "rss_before_mb": rss_before,
+        "rss_after_mb": rss_after,
+        # The process's peak so far (both modes run in one process: the first one's counts).
+        "peak_mb": proc_memory(os.getpid()).get("VmHWM", 0),
+    }
 
 
 def du(path: Path) -> int:
@@ -385,6 +452,12 @@ def main() -> None:
         action="store_true",
         help="then commit one more document and start a replica on that generation",
     )
+    parser.add_argument(
+        "--live-update",
+        action="store_true",
+        help="PostgreSQL: a replica answering while one more document is committed, with the "
+        "new generation prepared beside the old one and without",
+    )
     parser.add_argument("--url", help="an empty PostgreSQL database (default: start pgserver)")
     parser.add_argument(
         "--keep", type=Path, help="build here and keep it; a store already there is measured again"
@@ -442,6 +515,20 @@ def main() -> None:
             if backend == "postgresql":
                 size = du(tmp / "pg")
             print(f"[{backend}] build {took:.0f} s, {size / 1e9:.2f} GB on disk", flush=True)
+            if args.live_update and backend == "postgresql":
+                for beside in (True, False):
+                    r = live_update(settings, emb.model_id, vectors, beside)
+                    how = "prepared beside" if beside else "loaded by the question that finds it"
+                    print(
+                        f"[{backend}] live update, the new generation {how}: committed in "
+                        f"{r['commit_s']:.1f} s, served {r['switched_s']:.1f} s after the commit; "
+                        f"{r['asked']} asks meanwhile, p50 {r['p50']:.0f} ms, p95 "
+                        f"{r['p95']:.0f} ms, longest {r['longest']:.0f} ms; RSS "
+                        f"{r['rss_before_mb']} -> {r['rss_after_mb']} MB, process peak "
+                        f"{r['peak_mb']} MB",
+                        flush=True,
+                    )
+                continue
             mem = replica(settings, env)
             served = mem["served"]
             print(
