@@ -880,3 +880,23 @@ def test_a_large_stores_replica_answers_on_while_it_prepares_the_next_generation
     now = assistant.reader.snapshot()
     assert now.generation == third_generation and set(now.documents) == {DA_DOC, third}
     assert EN_DOC not in {c.doc_id for c in english.citations}
+
+    # A preparation that fails: the replica answers on from its generation, says why (what
+    # /readyz shows), and the next question tries again.
+    def broken(_snap: object) -> None:
+        raise RuntimeError("no space left on device")
+
+    assistant.reader.warmers.insert(0, broken)
+    fourth = commit([EN_DOC], [])
+    assert assistant.reader.snapshot() is now
+    assistant.reader.settle()
+    serving = assistant.reader.serving()
+    assert serving["generation"] == third_generation and serving["preparing"] is False
+    assert str(serving["error"]).endswith("no space left on device")
+    assert not assistant.ask(danish).abstained
+    assistant.reader.warmers.remove(broken)
+    assistant.reader.settle()
+    assistant.reader.snapshot()
+    assistant.reader.settle()
+    assert assistant.reader.snapshot().generation == fourth
+    assert "error" not in assistant.reader.serving()
