@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import doctest
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +89,22 @@ def _doc_row(store: DocumentStore, doc_id: str) -> dict[str, object]:
     row = doc.model_dump(exclude={"chunk_count", "char_count", "translations"})
     row["text"] = store.get_text(doc_id)
     return row
+
+
+def _commit(
+    store: DocumentStore, source: EmbeddedStore, put: list[str], delete: Sequence[str] = ()
+) -> int:
+    """One run: ``delete``'s documents removed, ``put``'s copied whole from ``source``; the new
+    generation."""
+    with store.run() as run:
+        for doc_id in delete:
+            run.delete_document(doc_id)
+        for doc_id in put:
+            chunks = source.get_chunks(doc_id)
+            units = source.get_units([c.chunk_id for c in chunks])
+            sections = source.get_sections(doc_id)
+            run.put_document(_doc_row(source, doc_id), sections, chunks, units)
+    return store.generation()
 
 
 def _pooled(store: DocumentStore, chunk_id: str) -> list[float]:
@@ -682,14 +698,6 @@ def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
     docs = sorted(d.doc_id for d in source.list_documents())
     assert len(docs) == 3
 
-    def put(*doc_ids: str) -> None:
-        with store.run() as run:
-            for doc_id in doc_ids:
-                chunks = source.get_chunks(doc_id)
-                units = source.get_units([c.chunk_id for c in chunks])
-                sections = source.get_sections(doc_id)
-                run.put_document(_doc_row(source, doc_id), sections, chunks, units)
-
     reader = StoreReader(store.settings)
     emb = make_embeddings(store.settings)
     questions = [
@@ -739,13 +747,13 @@ def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
             assert check_store(store.settings).ok
         return lexical
 
-    put(docs[0], docs[1])
+    _commit(store, source, [docs[0], docs[1]])
     full, _ = indexed()
     assert type(full) is MappedSentenceIndex
     keyword_index(layered=False)
     base = full.folder.name
 
-    put(docs[2])  # one document added
+    _commit(store, source, [docs[2]])  # one document added
     added, _ = indexed()
     assert isinstance(added, LayeredSentenceIndex) and added.base.folder.name == base
     assert set(added.delta._rows) == {c.chunk_id for c in source.get_chunks(docs[2])}
@@ -775,7 +783,7 @@ def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
     assert base in kept  # the sweep kept what the delta is on
 
     monkeypatch.setattr(sentence_file, "DELTA_MAX_ROWS", 0)  # too large a change
-    put(docs[0])
+    _commit(store, source, [docs[0]])
     whole, _ = indexed()
     assert type(whole) is MappedSentenceIndex and whole.folder.name != base
     # A replica's cache keeps its own generation's folder; a commit keeps the one before
@@ -816,18 +824,7 @@ def test_a_large_stores_replica_answers_on_while_it_prepares_the_next_generation
     monkeypatch.setattr(store_reader, "PREPARE_BESIDE_MIN_CHUNKS", 1)
     third = next(d.doc_id for d in source.list_documents() if d.doc_id not in (DA_DOC, EN_DOC))
 
-    def commit(put: list[str], delete: list[str]) -> int:
-        with store.run() as run:
-            for doc_id in delete:
-                run.delete_document(doc_id)
-            for doc_id in put:
-                chunks = source.get_chunks(doc_id)
-                units = source.get_units([c.chunk_id for c in chunks])
-                sections = source.get_sections(doc_id)
-                run.put_document(_doc_row(source, doc_id), sections, chunks, units)
-        return store.generation()
-
-    first = commit([DA_DOC, EN_DOC], [])
+    first = _commit(store, source, [DA_DOC, EN_DOC])
     # No text held in memory: every one is read from the database when a question needs it.
     assistant = Assistant(store.settings.model_copy(update={"text_memory_chars": 0}))
     old = assistant.reader.snapshot()
@@ -844,7 +841,7 @@ def test_a_large_stores_replica_answers_on_while_it_prepares_the_next_generation
     assert not before.abstained and before.citations
 
     # An upload: the replica answers from its generation while it prepares the next.
-    second = commit([third], [])
+    second = _commit(store, source, [third])
     assert second == first + 1
     assert assistant.reader.snapshot() is old
     assert preparing.wait(120)
@@ -869,7 +866,7 @@ def test_a_large_stores_replica_answers_on_while_it_prepares_the_next_generation
     gate.clear()
     preparing.clear()
     assistant.ask("Which sub-initiatives improve quality in social psychiatry?")
-    third_generation = commit([], [EN_DOC])
+    third_generation = _commit(store, source, [], delete=[EN_DOC])
     assert assistant.reader.snapshot() is new
     assert preparing.wait(120)
     assert new.texts[DA_DOC] == source.get_text(DA_DOC)
@@ -887,7 +884,7 @@ def test_a_large_stores_replica_answers_on_while_it_prepares_the_next_generation
         raise RuntimeError("no space left on device")
 
     assistant.reader.warmers.insert(0, broken)
-    fourth = commit([EN_DOC], [])
+    fourth = _commit(store, source, [EN_DOC])
     assert assistant.reader.snapshot() is now
     assistant.reader.settle()
     serving = assistant.reader.serving()
