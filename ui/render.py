@@ -330,11 +330,14 @@ SOURCE_SCRIPT = """
     const r = el.getBoundingClientRect();
     return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
   }
+  // A wheel event on the scrolling container is what ends Streamlit's glide to the bottom
+  // (it listens for wheel and pointerdown); the scroll that follows then unsticks the page.
+  function stopGlide(box) {
+    box.dispatchEvent(new WheelEvent('wheel', {deltaY: -1, bubbles: true}));
+  }
   function place(mark) {
-    // A wheel event on the scrolling container is what ends Streamlit's glide to the bottom
-    // (it listens for wheel and pointerdown); the scroll that follows then unsticks the page.
     const box = mark.closest(BOTTOM);
-    if (box) { box.dispatchEvent(new WheelEvent('wheel', {deltaY: -1, bubbles: true})); }
+    if (box) { stopGlide(box); }
     show(mark);
   }
   function show(mark) {
@@ -345,7 +348,7 @@ SOURCE_SCRIPT = """
     const box = mark.closest(BOTTOM);
     if (!box) { place(mark); return; }
     releasing = true;
-    box.dispatchEvent(new WheelEvent('wheel', {deltaY: -1, bubbles: true}));
+    stopGlide(box);
     box.scrollTop = box.scrollHeight;
     setTimeout(function () {
       releasing = false;
@@ -401,7 +404,7 @@ SOURCE_SCRIPT = """
       // pixels up, then Streamlit no longer follows the growth down.
       const box = document.querySelector(BOTTOM);
       if (box && box.scrollHeight - box.scrollTop - box.clientHeight < 2) {
-        box.dispatchEvent(new WheelEvent('wheel', {deltaY: -1, bubbles: true}));
+        stopGlide(box);
         box.scrollTop = Math.max(0, box.scrollTop - 2);
       }
       pending = key; until = Date.now() + 20000; calmSince = 0; placed = 0;
