@@ -175,6 +175,8 @@ def load_server_snapshot(  # noqa: ANN201
             return snap
         snap.documents = {d.doc_id: d for d in store.list_documents()}
         key = (store_id, generation)
+        # Not ``snap.documents`` inside the closure: the snapshot would hold itself through its
+        # texts, and a million-chunk one would wait for the cycle collector to be freed.
         documents = snap.documents
 
         def unchanged(doc_id: str) -> bool:
