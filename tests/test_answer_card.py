@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import doctest
 from dataclasses import replace
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import assistant.answer_card
+from assistant.answer_card import NEAR_DUPLICATE, _repeats
 from assistant.answer_model import AnswerModel, AnswerModelError, CardShape
 from assistant.composer import ExtractiveComposer
 from assistant.pipeline import Assistant
+from ingest.embeddings import make_embeddings
 
 QUESTIONS = [
     ("Hvad er pejlemærkerne for bostøtten?", "da"),
@@ -68,6 +72,37 @@ def test_answer_opens_with_one_lead_excerpt_then_supports_from_other_documents(
         assert c.doc_id != lead.doc_id or c.end <= lead.start or c.start >= lead.end
     # The answer text opens with the lead excerpt, cited [1].
     assert answer.answer.split("\n\n")[0].endswith("[1]")
+
+
+def test_a_different_sentence_on_the_same_subject_is_no_repeat(corpus_settings) -> None:  # noqa: ANN001
+    # e5 scores these two sentences of one page 0.97 although the second says what the first
+    # does not; the same sentence again with one word changed (another page's copy) repeats.
+    welcomed = (
+        "Regeringen hilser Kommissionens initiativ om en samlet tilgang til mental sundhed "
+        "velkommen."
+    )
+    prevention = (
+        "Regeringen ser desuden positivt på, at Kommissionens initiativ lægger op til en "
+        "forebyggende tilgang til mental sundhed."
+    )
+    again = welcomed.replace("hilser", "byder")
+    texts = [welcomed, prevention, again]
+    vectors = make_embeddings(corpus_settings).embed_documents(texts)
+    quotes = [
+        SimpleNamespace(
+            passage=SimpleNamespace(doc_id=f"page-{i}"),
+            start=0,
+            end=len(text),
+            text=text,
+            vector=np.asarray(vector, dtype=np.float32),
+        )
+        for i, (text, vector) in enumerate(zip(texts, vectors, strict=True))
+    ]
+    lead, other, repeated = quotes
+    assert 0.95 <= float(lead.vector @ other.vector) < NEAR_DUPLICATE
+    assert not _repeats(other, lead)
+    assert float(lead.vector @ repeated.vector) >= NEAR_DUPLICATE
+    assert _repeats(repeated, lead)
 
 
 @pytest.mark.parametrize(
