@@ -501,15 +501,19 @@ def fit_model(
     fitted_by: str = "benchmarks/fit_answer_model.py",
     provenance: dict[str, Any] | None = None,
     keep: AnswerModel | None = None,
+    refit: str = "answerable",
 ) -> AnswerModel:
     """Fit every weight of the answer engine on ``tuning``; ``fusion`` given is kept.
 
-    ``keep``: refit the answerability model only, on the out-of-fold scores of ``keep``'s
-    sentence model (its C), keeping its fusion, sentence model and card. The sentence fit's
-    grid ties (out-of-fold top-1 counts questions) can flip with the last digit of a cosine
-    and take the card with them; this changes one model at a time."""
+    ``keep``: refit one part only, ``refit`` (``"answerable"`` or ``"card"``), on the
+    out-of-fold scores of ``keep``'s sentence model (its C), keeping its fusion, sentence model
+    and the other part. The sentence fit's grid ties (out-of-fold top-1 counts questions) can
+    flip with the last digit of a cosine and take the card with them; this changes one model
+    at a time."""
     if not tuning:
         raise ValueError("fit_model needs at least one tuning suite")
+    if refit not in ("answerable", "card"):
+        raise ValueError(f"refit must be 'answerable' or 'card', not {refit!r}")
     if len({t.suite.name for t in tuning}) != len(tuning):
         raise ValueError("tuning suites must have distinct names")
     started = time.perf_counter()
@@ -539,10 +543,14 @@ def fit_model(
         _, oof, refit_cv = fit_sentence(examples, grid)
         sentence = keep.sentence
         sentence_cv["top1_out_of_fold_now"] = refit_cv["top1_out_of_fold"]
-        kept = {"kept_from": keep.provenance.get("fitted_at"), "kept": "fusion sentence card"}
+        other = "card" if refit == "answerable" else "answerable"
+        kept = {"kept_from": keep.provenance.get("fitted_at"), "kept": f"fusion sentence {other}"}
     composer = ExtractiveComposer(_zero_model(fusion))
-    answerable, answerable_cv = fit_answerable(examples, composer, oof)
-    if keep is None:
+    if keep is not None and refit == "card":
+        answerable, answerable_cv = keep.answerable, keep.provenance.get("answerable", {})
+    else:
+        answerable, answerable_cv = fit_answerable(examples, composer, oof)
+    if keep is None or refit == "card":
         card, card_cv = fit_card(examples, oof)
     else:
         card, card_cv = keep.card, keep.provenance.get("card", {})
