@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from functools import lru_cache
 
+from assistant.document_texts import DocumentTexts
 from assistant.store_reader import SnapshotCache
 from ingest.loaders.chrome import is_chrome_line
 
@@ -70,8 +71,10 @@ class Boilerplate:
             raise ValueError("max_documents must be at least min_documents")
         ids = sorted(texts)
         step = max(1, -(-len(ids) // max_documents))
+        sample = ids[::step]
+        read = texts.many(sample) if isinstance(texts, DocumentTexts) else texts
         counts: Counter[str] = Counter()
-        for text in map(texts.__getitem__, ids[::step]):
+        for text in map(read.__getitem__, sample):
             lines = {_normal(line) for line in text.splitlines()}
             counts.update(line for line in lines if line and len(line.split()) <= self.MAX_WORDS)
         self._lines = {line for line, n in counts.items() if n >= min_documents}

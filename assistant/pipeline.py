@@ -134,8 +134,10 @@ class Assistant:
         self.warm(self.reader.snapshot())
 
     def warm(self, snap: Snapshot) -> None:
-        """Build what a question on ``snap`` needs: its sentence index, source cards and
-        boilerplate lines (a replica does it for a new generation before serving it)."""
+        """Build what a question on ``snap`` needs: its sentence index, source cards,
+        boilerplate lines and the dense ranking's language background (a replica does it for
+        a new generation before serving it)."""
+        snap.background_vectors()
         self.retriever.sentences.get(snap)
         self.retriever.sources.get(snap)
         if isinstance(self.composer, ExtractiveComposer):

@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+import sys
 import threading
 import weakref
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -184,19 +186,25 @@ class Snapshot:
         """Per chunk language, the mean and spread of ``vector``'s cosine to an even sample
         of that language's chunks (``DENSE_BACKGROUND_CHUNKS``, pooled once per snapshot):
         what an unrelated chunk scores. A language with fewer than 2 chunks has none."""
+        query = np.asarray(vector, dtype=np.float32)
+        stats: LanguageStats = {}
+        for lang, matrix in self.background_vectors().items():
+            found = spread_of(matrix @ query)
+            if found is not None:
+                stats[lang] = found
+        return stats
+
+    def background_vectors(self) -> dict[str, np.ndarray]:
+        """Per chunk language, the pooled vectors of ``dense_background``'s sample, read once
+        (about 3 s from PostgreSQL at a million chunks: a replica reads them while it prepares
+        the snapshot, not inside its first question)."""
         with self._vector_lock:
             if self._background is None:
                 self._background = {
                     lang: self._pooled(self.chunks.sample(lang, DENSE_BACKGROUND_CHUNKS))[1]
                     for lang in self.chunks.languages()
                 }
-        query = np.asarray(vector, dtype=np.float32)
-        stats: LanguageStats = {}
-        for lang, matrix in self._background.items():
-            found = spread_of(matrix @ query)
-            if found is not None:
-                stats[lang] = found
-        return stats
+            return self._background
 
     def _pooled(self, chunk_ids: list[str]) -> tuple[list[str], np.ndarray]:
         """The chunks that have answer units, and their vectors pooled from those units'
@@ -258,6 +266,33 @@ class Snapshot:
 
 
 T = TypeVar("T")
+
+# While a replica prepares a generation, its questions share the interpreter with the
+# preparation: a question gives the lock up at every database wait and numpy call and, with
+# the preparation tokenizing, got it back only after the default 5 ms switch interval each
+# time (single questions took 4-5 s). A shorter interval while preparing hands it back sooner.
+_PREPARING_SWITCH_INTERVAL = 0.0005
+_preparing_count = 0
+_preparing_lock = threading.Lock()
+_usual_switch_interval = sys.getswitchinterval()
+
+
+@contextmanager
+def _questions_first() -> Iterator[None]:
+    """The interpreter's switch interval shortened while any preparation runs."""
+    global _preparing_count, _usual_switch_interval
+    with _preparing_lock:
+        if _preparing_count == 0:
+            _usual_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(_usual_switch_interval, _PREPARING_SWITCH_INTERVAL))
+        _preparing_count += 1
+    try:
+        yield
+    finally:
+        with _preparing_lock:
+            _preparing_count -= 1
+            if _preparing_count == 0:
+                sys.setswitchinterval(_usual_switch_interval)
 
 
 class SnapshotCache(Generic[T]):
@@ -387,11 +422,12 @@ class StoreReader:
         assert server is not None
         try:
             while True:
-                snap = self._load(*server.state())
-                try:
-                    self._warm(snap)
-                except SnapshotMoved:
-                    continue
+                with _questions_first():
+                    snap = self._load(*server.state())
+                    try:
+                        self._warm(snap)
+                    except SnapshotMoved:
+                        continue
                 if server.state() == snap.key:
                     break
                 log.info("generation %s was replaced while it was prepared", snap.generation)
@@ -517,6 +553,7 @@ class StoreReader:
             current=lambda: _still_at(records, (store_id, generation)),
             budget_chars=self.settings.text_memory_chars,
             read_leads=records.get_text_leads,
+            read_many=records.get_texts,
         )
         snap.chunks = ChunkTable.from_rows(records.iter_chunk_rows())
         sentences = records.get_meta(SENTENCE_META)

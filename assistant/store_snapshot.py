@@ -194,6 +194,7 @@ def load_server_snapshot(  # noqa: ANN201
             budget_chars=text_memory_chars,
             read_leads=store.get_text_leads,
             unchanged=unchanged,
+            read_many=store.get_texts,
         )
         snap.chunks = ChunkTable.from_rows(store.iter_chunk_rows())
         # Inside the block: texts not held in memory are read from this same state.

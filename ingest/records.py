@@ -280,6 +280,19 @@ class Records:
         )
         return row["text"] if row else None
 
+    def get_texts(self, doc_ids: list[str]) -> dict[str, str]:
+        """doc id -> text for those of ``doc_ids`` that are stored, 500 to a read."""
+        conn = self._connect()
+        found: dict[str, str] = {}
+        for i in range(0, len(doc_ids), 500):
+            batch = doc_ids[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            rows = conn.execute(
+                f"SELECT doc_id, text FROM documents WHERE doc_id IN ({marks})", batch
+            ).fetchall()
+            found.update((r["doc_id"], r["text"]) for r in rows)
+        return found
+
     def get_text_leads(self, chars: int) -> dict[str, str]:
         """doc id -> the first ``chars`` characters of its text, every document in one read."""
         rows = self._connect().execute("SELECT doc_id, substr(text, 1, ?) FROM documents", (chars,))

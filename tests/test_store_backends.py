@@ -10,6 +10,7 @@ copied into each store with ``copy_store`` (what ``python -m ingest migrate`` wi
 from __future__ import annotations
 
 import doctest
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ import ingest.store.base
 import ingest.store.copy
 import ingest.store.embedded
 import ingest.store.postgres
+from assistant.document_texts import SnapshotMoved
 from ingest.records import UnitRecord
 from ingest.settings import PROJECT_ROOT, Settings
 from ingest.store import ChunkFilter, DocumentStore, StoreError, open_store
@@ -218,6 +220,27 @@ def test_replace_and_delete_a_document(seeded: DocumentStore, source: EmbeddedSt
     assert first.chunk_id not in dict(seeded.dense(_pooled(source, first.chunk_id), 10))
     assert all(h.chunk_id != first.chunk_id for h in seeded.keyword("initiatives", "en", 10))
     assert len(seeded.list_documents()) == 2
+
+
+def test_texts_are_read_many_at_a_time_and_checked_against_the_snapshot(
+    seeded: DocumentStore, source: EmbeddedStore
+) -> None:
+    ids = sorted(d.doc_id for d in seeded.list_documents())
+    each = {doc_id: seeded.get_text(doc_id) for doc_id in ids}
+    assert seeded.get_texts([*ids, "no-such-document"]) == each
+    assert seeded.get_texts([]) == {}
+    # A snapshot that reads its texts on demand reads a sample two to a read, as its own.
+    snap = assistant.store_snapshot.load_server_snapshot(seeded, *seeded.state(), 0)
+    assert not snap.texts.preloaded
+    assert snap.texts.many(ids, batch=2) == each
+    with pytest.raises(KeyError):
+        snap.texts.many(["no-such-document"])
+    # After a commit that removed a document, the others are still this snapshot's texts and
+    # the removed one is refused.
+    _commit(seeded, source, [], delete=[EN_DOC])
+    assert snap.texts.many([DA_DOC]) == {DA_DOC: each[DA_DOC]}
+    with pytest.raises(SnapshotMoved):
+        snap.texts.many(ids)
 
 
 def test_dense_search_finds_the_right_chunk_and_sentence(
@@ -824,14 +847,17 @@ def test_a_large_stores_replica_answers_on_while_it_prepares_the_next_generation
     monkeypatch.setattr(store_reader, "PREPARE_BESIDE_MIN_CHUNKS", 1)
     third = next(d.doc_id for d in source.list_documents() if d.doc_id not in (DA_DOC, EN_DOC))
 
+    usual = sys.getswitchinterval()
     first = _commit(store, source, [DA_DOC, EN_DOC])
     # No text held in memory: every one is read from the database when a question needs it.
     assistant = Assistant(store.settings.model_copy(update={"text_memory_chars": 0}))
     old = assistant.reader.snapshot()
     assert old.generation == first
     gate, preparing = threading.Event(), threading.Event()
+    intervals: list[float] = []
 
     def held(_snap: object) -> None:
+        intervals.append(sys.getswitchinterval())
         preparing.set()
         assert gate.wait(120)
 
@@ -860,6 +886,12 @@ def test_a_large_stores_replica_answers_on_while_it_prepares_the_next_generation
     assistant.reader.settle()
     new = assistant.reader.snapshot()
     assert new.generation == second and set(new.documents) == {DA_DOC, EN_DOC, third}
+    # While it prepared, the interpreter handed its lock back to questions sooner; after, as
+    # before.
+    assert intervals[0] < usual and sys.getswitchinterval() == usual
+    # Prepared before it was served: its first question reads nothing more for the dense
+    # ranking's language background.
+    assert new._background is not None and set(new._background) == {"da", "en"}
 
     # A removal: the removed document's text is refused to the old snapshot, and a question
     # that needs it waits for the new generation and is answered from it.

@@ -113,6 +113,9 @@ class DocumentStore(Protocol):
 
     def get_text(self, doc_id: str) -> str | None: ...
 
+    def get_texts(self, doc_ids: list[str]) -> dict[str, str]:
+        """doc id -> text for those of ``doc_ids`` that are stored, in one read or a few."""
+
     def get_text_leads(self, chars: int) -> dict[str, str]:
         """doc id -> the first ``chars`` characters of its text, every document at once."""
 

@@ -108,6 +108,9 @@ class EmbeddedStore:
     def get_text(self, doc_id: str) -> str | None:
         return self.records.get_text(doc_id)
 
+    def get_texts(self, doc_ids: list[str]) -> dict[str, str]:
+        return self.records.get_texts(doc_ids)
+
     def get_sections(self, doc_id: str) -> list[SectionRecord]:
         return self.records.get_sections(doc_id)
 

@@ -236,6 +236,12 @@ class PostgresStore:
         rows = self._rows("SELECT text FROM store_documents WHERE doc_id = :id", id=doc_id)
         return rows[0]["text"] if rows else None
 
+    def get_texts(self, doc_ids: list[str]) -> dict[str, str]:
+        rows = self._rows(
+            "SELECT doc_id, text FROM store_documents WHERE doc_id = ANY(:ids)", ids=doc_ids
+        )
+        return {r["doc_id"]: r["text"] for r in rows}
+
     def get_text_leads(self, chars: int) -> dict[str, str]:
         sql = "SELECT doc_id, substr(text, 1, :n) AS lead FROM store_documents"
         rows = self._rows(sql, n=chars)
