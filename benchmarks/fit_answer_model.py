@@ -328,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tune", type=Path, nargs="+", default=TUNE, help="tuning suite files")
     p.add_argument("--held-out", type=Path, nargs="*", default=HELD_OUT, help="held-out suites")
     args = p.parse_args(argv)
+    if args.refit != "answerable" and args.keep is None:
+        print("--refit needs --keep MODEL (the model whose other parts are kept)", file=sys.stderr)
+        return 2
     tune_paths, held_out = list(args.tune), list(args.held_out)
     missing = [s for s in tune_paths + held_out if not s.is_file()]
     if missing:
