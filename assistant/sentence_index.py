@@ -559,7 +559,12 @@ def _folder(snap: Snapshot) -> Path | None:
         chunk_ids = sorted(snap.chunks) if delta is None else delta.changed
         batches = store_batches(store, chunk_ids, languages)
         name = write_sentence_file(root, snap.generation, batches, delta=delta, model=model)
-    sweep(root, keep=in_use(root, [name]), spare_writing=True)
+    # Every complete folder of this generation and the one before is kept, with what each is
+    # a delta on: a replica may still serve the previous one (this one while it prepares the
+    # next, another that shares the folder), and two replicas may have written this one.
+    since = max(earlier) if earlier else snap.generation
+    recent = [f.name for g, f in _complete_folders(root) if g >= since]
+    sweep(root, keep=in_use(root, [name, *recent]), spare_writing=True)
     return root / name
 
 
@@ -569,14 +574,19 @@ class StaleSnapshot(Exception):
 
 def _complete(root: Path) -> dict[int, Path]:
     """generation -> its complete folder under a replica's cache (the newest if several)."""
-    found: dict[int, Path] = {}
+    return dict(_complete_folders(root))
+
+
+def _complete_folders(root: Path) -> list[tuple[int, Path]]:
+    """(generation, folder) for every complete folder under a replica's cache, oldest first."""
+    found: list[tuple[int, Path]] = []
     for folder in sorted(root.glob("gen-*")) if root.is_dir() else []:
         try:
             generation = int(folder.name.split("-")[1])
         except (IndexError, ValueError):
             continue
         if (folder / "meta.json").exists():
-            found[generation] = folder
+            found.append((generation, folder))
     return found
 
 

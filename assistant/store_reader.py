@@ -502,7 +502,7 @@ class StoreReader:
         if self.server is not None:
             from assistant.store_snapshot import load_server_snapshot
 
-            cache = self.settings.data_dir / "cache"
+            cache = self.settings.index_dir
             snap = load_server_snapshot(
                 self.server,
                 store_id,

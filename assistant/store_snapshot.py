@@ -135,9 +135,26 @@ def _lexical(snap: Snapshot, cache: Path | None) -> LexicalIndex | LayeredLexica
         mine.rename(root / name)
     except OSError:
         shutil.rmtree(mine, ignore_errors=True)
-    # The winner's folder, and the full index it is a delta on, if it is one.
-    sweep(root, keep={name, base_of(root / name) or name}, spare_writing=True)
+    # The winner's folder and the previous generation's (a replica may still serve it: this
+    # one while it prepares the next, another that shares the folder), with what each is a
+    # delta on.
+    previous = _previous(root, snap.generation)
+    keep = {name, *([previous] if previous else [])}
+    sweep(root, keep=keep | {base for k in keep if (base := base_of(root / k))}, spare_writing=True)
     return load_index(root / name)
+
+
+def _previous(root: Path, generation: int) -> str | None:
+    """The folder of the latest earlier generation in the cache, or None."""
+    best: tuple[int, str] | None = None
+    for folder in root.glob(f"gen-*-v{LEXICAL_VERSION}") if root.is_dir() else []:
+        try:
+            found = int(folder.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if found < generation and (best is None or found > best[0]):
+            best = (found, folder.name)
+    return best[1] if best is not None else None
 
 
 def _last_full(root: Path, generation: int) -> str | None:

@@ -24,6 +24,8 @@ For each backend and size it prints:
 - with ``--update``: one more document committed (seconds), and a replica started on that
   generation (what it derives for a new generation: its sentence index as a delta, its
   keyword index);
+- with ``--joining`` (PostgreSQL): a second replica started with an empty data dir and the
+  first one's index folder shared (``KVA_INDEX_FOLDER``): ready, RSS, what it wrote locally;
 - with ``--live-update`` (PostgreSQL): a replica in this process answering one question after
   another while one more document is committed, once preparing the new generation beside the
   one it serves and once switching as a small store does (the question that finds the new
@@ -37,6 +39,8 @@ For each backend and size it prints:
         --backend postgresql --keep /tmp/pg1m --update   # and then one upload
     nice -n 5 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 \
         --backend postgresql --keep /tmp/pg1m --live-update
+    nice -n 5 .venv/bin/python benchmarks/million_chunks.py --chunks 1000000 \
+        --backend postgresql --keep /tmp/pg1m --joining
 """
 
 from __future__ import annotations
@@ -458,6 +462,12 @@ def main() -> None:
         help="PostgreSQL: a replica answering while one more document is committed, with the "
         "new generation prepared beside the old one and without",
     )
+    parser.add_argument(
+        "--joining",
+        action="store_true",
+        help="PostgreSQL: then a second replica with an empty data dir, sharing the first "
+        "one's index folder (KVA_INDEX_FOLDER)",
+    )
     parser.add_argument("--url", help="an empty PostgreSQL database (default: start pgserver)")
     parser.add_argument(
         "--keep", type=Path, help="build here and keep it; a store already there is measured again"
@@ -541,6 +551,17 @@ def main() -> None:
             )
             files = ", ".join(f"{name} {mb} MB" for name, mb in mem["files"])
             print(f"[{backend}] resident file pages after serving, largest: {files}", flush=True)
+            if args.joining and backend == "postgresql":
+                joining = settings.model_copy(update={"data_dir": tmp / "pg-joining"})
+                shutil.rmtree(joining.data_dir, ignore_errors=True)
+                mem = replica(joining, {**env, "KVA_INDEX_FOLDER": str(settings.index_dir)})
+                print(
+                    f"[{backend}] a replica joining with an empty data dir and the first "
+                    f"one's index folder shared: ready {mem['ready_s']} s; RSS "
+                    f"{mem.get('VmRSS')} MB; peak {mem['peak_mb']} MB; wrote "
+                    f"{du(joining.data_dir) / 1e6:.1f} MB into its data dir",
+                    flush=True,
+                )
             if args.update:
                 took = update(settings, emb.model_id, vectors)
                 print(f"[{backend}] one document (20 chunks) committed in {took:.1f} s", flush=True)

@@ -80,6 +80,14 @@ class Settings(BaseSettings):
         "folder path (or run on machines with the same data dir path) record the same source "
         "path, so a replacement ingested by another replica keeps the document's id.",
     )
+    index_folder: Path | None = Field(
+        None,
+        description="Where a replica of a large PostgreSQL store keeps the sentence and keyword "
+        "indexes it builds from the database, once per generation; unset = cache/ under the "
+        "data dir. Point every replica at one shared folder and a replica that joins maps the "
+        "indexes another already built instead of building its own (at a million chunks, "
+        "minutes).",
+    )
     job_lease_s: float = Field(
         30.0,
         ge=1,
@@ -182,6 +190,17 @@ class Settings(BaseSettings):
     def installed_model_path(self) -> Path:
         """Where ``python -m evals refit`` installs an answer model fitted with labels."""
         return self.data_dir / "answer_model.json"
+
+    @property
+    def index_dir(self) -> Path:
+        """``KVA_INDEX_FOLDER``, else ``cache/`` under the data dir.
+
+        >>> Settings(data_dir="/srv/kva").index_dir.as_posix()
+        '/srv/kva/cache'
+        """
+        if self.index_folder is not None:
+            return self.index_folder.expanduser().resolve()
+        return self.data_dir / "cache"
 
     @property
     def uploads_dir(self) -> Path:

@@ -52,7 +52,13 @@ BALANCER_SERVICE = "balancer"
 # holds only working copies (the originals are in the database), but its path becomes a
 # document's source path, so all replicas name the same one (in compose: the same path in each
 # container; here: one folder for the replicas on this machine).
-REPLICA_SETTINGS = ("KVA_DATABASE_URL", "KVA_DATA_DIR", "KVA_UPLOADS_FOLDER", "KVA_API_KEY")
+REPLICA_SETTINGS = (
+    "KVA_DATABASE_URL",
+    "KVA_DATA_DIR",
+    "KVA_UPLOADS_FOLDER",
+    "KVA_INDEX_FOLDER",
+    "KVA_API_KEY",
+)
 # nginx's passive health check: one failed attempt marks a replica down for this long.
 FAIL_TIMEOUT_S = 5
 READY_TIMEOUT_S = 300
@@ -239,6 +245,7 @@ class Cluster:
             "KVA_DATABASE_URL": self.url,
             "KVA_DATA_DIR": str(data_dir),
             "KVA_UPLOADS_FOLDER": str(self.root / "uploads"),
+            "KVA_INDEX_FOLDER": str(self.root / "indexes"),
         }
         if self.api_key:
             settings["KVA_API_KEY"] = self.api_key

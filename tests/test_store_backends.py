@@ -482,11 +482,16 @@ def test_ingest_and_answers_on_postgresql_match_the_embedded_store(
     assert Indexer(replica).remove(EN_DOC)
     assert EN_DOC not in on_pg.reader.snapshot().documents
     assert on_pg.reader.snapshot().generation == 2
-    # The next generation's index replaces the cached one.
+    # The next generation's index joins the cached one, which is kept while a replica may
+    # still serve it; the one after replaces the older.
+    version = store_snapshot.LEXICAL_VERSION
     with monkeypatch.context() as patch:
         patch.setattr(store_snapshot, "LEXICAL_CACHE_MIN_CHUNKS", 1)
         assert lazy.ask("What is a botilbud?").answer == on_pg.ask("What is a botilbud?").answer
-    assert [p.name for p in cache.iterdir()] == ["gen-2-v" + store_snapshot.LEXICAL_VERSION]
+        assert sorted(p.name for p in cache.iterdir()) == [f"gen-1-v{version}", f"gen-2-v{version}"]
+        assert Indexer(replica).remove(DA_DOC)
+        lazy.ask("What is a botilbud?")
+    assert sorted(p.name for p in cache.iterdir()) == [f"gen-2-v{version}", f"gen-3-v{version}"]
     # A replica keeps nothing on its local disk.
     assert not [p for p in replica.data_dir.rglob("*") if p.is_file()]
 
@@ -809,12 +814,12 @@ def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
     _commit(store, source, [docs[0]])
     whole, _ = indexed()
     assert type(whole) is MappedSentenceIndex and whole.folder.name != base
-    # A replica's cache keeps its own generation's folder; a commit keeps the one before
-    # too (readers may still be on it), with the folder that one is written on.
+    # A commit, and a replica's cache, keep the one before too (readers may still be on it:
+    # a replica preparing this one, another replica sharing the folder), with the folder that
+    # one is written on.
     left = {p.name for p in root.iterdir()}
     before = {name for name in kept if name.startswith("gen-3-")}
-    expected = {whole.folder.name} | (set() if store.kind == "postgresql" else before | {base})
-    assert len(before) == 1 and left == expected
+    assert len(before) == 1 and left == {whole.folder.name} | before | {base}
     keyword_index(layered=True)
     if store.kind == "embedded":
         # A keyword delta whose base is gone fails the store check; the repair writes the
@@ -828,6 +833,44 @@ def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
         assert repair_store(store.settings).ok
         keyword_index(layered=False)
         assert sorted(p.name for p in bm25.iterdir()) == [store.get_meta("bm25_dir")]
+
+
+def test_replicas_sharing_an_index_folder_build_each_generation_once(
+    store: DocumentStore, source: EmbeddedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#24: a replica that joins maps the sentence and keyword indexes another replica built
+    into the shared ``KVA_INDEX_FOLDER`` (at a million chunks, 861 s to build from the
+    database) instead of building its own; its own data dir gets none."""
+    if isinstance(store, EmbeddedStore):
+        pytest.skip("an embedded store's indexes are written at commit, under its data dir")
+    from assistant import store_snapshot
+    from assistant.sentence_index import SentenceIndex
+    from assistant.store_reader import StoreReader
+    from ingest.store import sentence_file
+
+    monkeypatch.setattr(sentence_file, "IVF_MIN_ROWS", 0)
+    monkeypatch.setattr(store_snapshot, "LEXICAL_CACHE_MIN_CHUNKS", 1)
+    shared = tmp_path / "shared-indexes"
+    _commit(store, source, [DA_DOC, EN_DOC])
+
+    def replica(name: str) -> tuple[SentenceIndex, object]:
+        settings = store.settings.model_copy(
+            update={"data_dir": tmp_path / name, "index_folder": shared}
+        )
+        snap = StoreReader(settings).snapshot()
+        return SentenceIndex.from_snapshot(snap), snap.lexical
+
+    def written() -> dict[str, float]:
+        return {str(p): p.stat().st_mtime for p in shared.rglob("*") if p.is_dir()}
+
+    first, _ = replica("a")
+    built = written()
+    assert any("/sentences/" in p for p in built) and any("/bm25/" in p for p in built)
+    joined, lexical = replica("b")
+    assert written() == built  # nothing written again
+    assert joined.folder == first.folder
+    assert lexical.ids() == {c.chunk_id for c in store.get_chunks()}
+    assert not (tmp_path / "b" / "cache").exists()
 
 
 def test_a_large_stores_replica_answers_on_while_it_prepares_the_next_generation(
