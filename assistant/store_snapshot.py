@@ -139,36 +139,29 @@ def _lexical(snap: Snapshot, cache: Path | None) -> LexicalIndex | LayeredLexica
     # one while it prepares the next, another that shares the folder), with what each is a
     # delta on.
     previous = _previous(root, snap.generation)
-    keep = {name, *([previous] if previous else [])}
+    keep = {name, *([previous.name] if previous else [])}
     sweep(root, keep=keep | {base for k in keep if (base := base_of(root / k))}, spare_writing=True)
     return load_index(root / name)
 
 
-def _previous(root: Path, generation: int) -> str | None:
-    """The folder of the latest earlier generation in the cache, or None."""
-    best: tuple[int, str] | None = None
+def _previous(root: Path, generation: int) -> Path | None:
+    """The keyword index folder of the latest earlier generation in the cache, or None."""
+    best: tuple[int, Path] | None = None
     for folder in root.glob(f"gen-*-v{LEXICAL_VERSION}") if root.is_dir() else []:
         try:
             found = int(folder.name.split("-")[1])
         except (IndexError, ValueError):
             continue
         if found < generation and (best is None or found > best[0]):
-            best = (found, folder.name)
+            best = (found, folder)
     return best[1] if best is not None else None
 
 
 def _last_full(root: Path, generation: int) -> str | None:
     """The full keyword index of the latest earlier generation in the cache (a delta's base
     counts), or None."""
-    best: tuple[int, str] | None = None
-    for folder in root.glob(f"gen-*-v{LEXICAL_VERSION}") if root.is_dir() else []:
-        try:
-            found = int(folder.name.split("-")[1])
-        except (IndexError, ValueError):
-            continue
-        if found < generation and (best is None or found > best[0]):
-            best = (found, base_of(folder) or folder.name)
-    return best[1] if best is not None else None
+    previous = _previous(root, generation)
+    return None if previous is None else base_of(previous) or previous.name
 
 
 def load_server_snapshot(  # noqa: ANN201

@@ -51,7 +51,8 @@ BALANCER_SERVICE = "balancer"
 # What a replica is given; compose.yaml's api services set exactly these. The uploads folder
 # holds only working copies (the originals are in the database), but its path becomes a
 # document's source path, so all replicas name the same one (in compose: the same path in each
-# container; here: one folder for the replicas on this machine).
+# container; here: one folder for the replicas on this machine). The index folder is shared so
+# that the indexes of a large store are built by one replica and mapped by the others.
 REPLICA_SETTINGS = (
     "KVA_DATABASE_URL",
     "KVA_DATA_DIR",
