@@ -33,7 +33,7 @@ from assistant.retriever import Retrieval
 
 # A quote whose vector is this close to one already chosen says the same thing again (the
 # same paragraph on two near-identical pages, a sentence repeated in a neighbouring chunk).
-# e5's cosines are compressed: on the social-dev corpus, 40-80 % of the sentence pairs at
+# e5's cosines are compressed: on the social-dev corpus, 44-81 % of the sentence pairs at
 # 0.93-0.97 are different sentences (difflib ratio < 0.5) and none is at 0.98 or above, where
 # the texts are nearly the same (benchmarks/near_duplicates.py). At 0.95 the card dropped
 # the sentence beside the lead that held the fact ("Vejledningen afløser vejledning nr. …").
