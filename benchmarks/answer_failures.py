@@ -46,7 +46,7 @@ from assistant.composer import ExtractiveComposer, plain_text  # noqa: E402
 from assistant.pipeline import Assistant, Prepared  # noqa: E402
 from evals.runner import case_filters, case_history  # noqa: E402
 from evals.stores import suite_settings  # noqa: E402
-from evals.suite import Case, SuiteError, load_suite  # noqa: E402
+from evals.suite import Case, SuiteError, load_runnable_suite  # noqa: E402
 from evals.textutil import fact_share  # noqa: E402
 
 CLASSES = (
@@ -142,12 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     for path in args.suites:
         try:
-            suite = load_suite(path)
+            suite = load_runnable_suite(path)
         except SuiteError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if suite.corpus_dir is not None and not suite.corpus_dir.is_dir():
-            print(f"suite {suite.name} needs its corpus at {suite.corpus_dir}", file=sys.stderr)
             return 2
         assistant = Assistant(suite_settings(suite))
         counts: Counter[str] = Counter()

@@ -39,7 +39,7 @@ from assistant.models import Filters  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from evals.runner import case_history  # noqa: E402
 from evals.stores import suite_settings  # noqa: E402
-from evals.suite import SuiteError, load_suite  # noqa: E402
+from evals.suite import SuiteError, load_runnable_suite  # noqa: E402
 from evals.textutil import fact_share  # noqa: E402
 
 ROWS = (
@@ -60,12 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- | --- | --- | --- |")
     for path in args.suites:
         try:
-            suite = load_suite(path)
+            suite = load_runnable_suite(path)
         except SuiteError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if suite.corpus_dir is not None and not suite.corpus_dir.is_dir():
-            print(f"suite {suite.name} needs its corpus at {suite.corpus_dir}", file=sys.stderr)
             return 2
         assistant = Assistant(suite_settings(suite))
         documents = assistant.reader.snapshot().documents

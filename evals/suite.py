@@ -296,6 +296,15 @@ def load_suite(path: str | Path) -> Suite:
     return suite
 
 
+def load_runnable_suite(path: str | Path) -> Suite:
+    """``load_suite``, and a ``SuiteError`` too when the corpus the suite names is not here
+    (the social-dev suites need ``../shared/corpora/social-dev``)."""
+    suite = load_suite(path)
+    if suite.corpus_dir is not None and not suite.corpus_dir.is_dir():
+        raise SuiteError(f"suite {suite.name} needs its corpus at {suite.corpus_dir}")
+    return suite
+
+
 def expand_paths(paths: list[str | Path]) -> list[Path]:
     """Suite paths with directories expanded to the suite files inside them, sorted."""
     out: list[Path] = []
