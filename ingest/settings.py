@@ -160,6 +160,17 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    @field_validator("index_folder", mode="before")
+    @classmethod
+    def _a_folder(cls, value: object) -> object:
+        # An empty KVA_INDEX_FOLDER= means unset, not the working directory.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        path = Path(str(value)).expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"KVA_INDEX_FOLDER {path} is a file, not a folder")
+        return path
+
     @property
     def store_dir(self) -> Path:
         return self.data_dir / "store"
@@ -198,9 +209,7 @@ class Settings(BaseSettings):
         >>> Settings(data_dir="/srv/kva").index_dir.as_posix()
         '/srv/kva/cache'
         """
-        if self.index_folder is not None:
-            return self.index_folder.expanduser().resolve()
-        return self.data_dir / "cache"
+        return self.index_folder or self.data_dir / "cache"
 
     @property
     def uploads_dir(self) -> Path:

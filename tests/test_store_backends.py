@@ -835,6 +835,20 @@ def test_a_small_change_is_indexed_as_a_delta_on_the_last_full_index(
         assert sorted(p.name for p in bm25.iterdir()) == [store.get_meta("bm25_dir")]
 
 
+def test_an_index_folder_that_is_a_file_is_refused_and_an_empty_one_is_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    afile = tmp_path / "a-file"
+    afile.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("KVA_INDEX_FOLDER", str(afile))
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        Settings(data_dir=tmp_path)
+    monkeypatch.setenv("KVA_INDEX_FOLDER", "")
+    assert Settings(data_dir=tmp_path).index_dir == tmp_path.resolve() / "cache"
+    monkeypatch.setenv("KVA_INDEX_FOLDER", str(tmp_path / "shared"))
+    assert Settings(data_dir=tmp_path).index_dir == tmp_path.resolve() / "shared"
+
+
 def test_replicas_sharing_an_index_folder_build_each_generation_once(
     store: DocumentStore, source: EmbeddedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
