@@ -19,6 +19,10 @@ the figures. Four suites are never fitted on: the held-out half (unseen document
     .venv/bin/python benchmarks/fit_answer_model.py --keep assistant/answer_model.json \
         --refit card                     # the card only, on the committed models
 
+A fit keeps the card shape of the model in use (``--incumbent``, default the model at ``--out``
+or else the bundled one) unless the grid finds one better beyond noise; ``--no-incumbent``
+takes the grid's best as it is (``evals.fitting`` says how each stage chooses).
+
 Needs ../shared/corpora/social-dev (the suites name it); exits 2 with a message without it.
 """
 
@@ -32,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.answer_model import MODEL_PATH, AnswerModel  # noqa: E402
+from assistant.answer_model import MODEL_PATH, AnswerModel, AnswerModelError  # noqa: E402
 from assistant.retriever import FusionWeights  # noqa: E402
 from evals.fitting import HELD_OUT, TUNE, TuningSet, fit_model, run_suite  # noqa: E402
 from evals.stores import suite_settings  # noqa: E402
@@ -302,6 +306,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-only", action="store_true", help="only run the suites")
     p.add_argument("--out", type=Path, default=MODEL_PATH)
     p.add_argument(
+        "--incumbent",
+        type=Path,
+        help="the model in use, whose card shape a fit keeps unless it finds one better beyond "
+        "noise (default: the model at --out, when there is one, else the bundled one)",
+    )
+    p.add_argument(
+        "--no-incumbent", action="store_true", help="take the grid's best card shape as it is"
+    )
+    p.add_argument(
         "--fusion",
         type=float,
         nargs=4,
@@ -346,6 +359,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"suite {s.name} needs its corpus at {s.corpus_dir} (absent)", file=sys.stderr)
             return 2
     if not args.report_only:
+        incumbent_path = args.incumbent or (args.out if args.out.is_file() else MODEL_PATH)
+        try:
+            incumbent = None if args.no_incumbent else AnswerModel.load(incumbent_path)
+        except AnswerModelError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         tuning = [TuningSet(suites[p], suite_settings(suites[p])) for p in tune_paths]
         model = fit_model(
             tuning,
@@ -353,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             fusion=FusionWeights(*args.fusion) if args.fusion else None,
             keep=AnswerModel.load(args.keep) if args.keep else None,
             refit=args.refit,
+            incumbent=incumbent,
         )
         sentence, answerable = model.sentence, model.answerable
         print("\nfitted weights (standardised features):")

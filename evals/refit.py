@@ -113,7 +113,7 @@ def refit(
 ) -> RefitOutcome:
     """Fit on ``tune`` plus ``labels``, compare with the model in use on ``held_out``, and
     install the new model under ``settings.data_dir`` unless it is worse beyond noise."""
-    from assistant.answer_model import model_path
+    from assistant.answer_model import AnswerModel, model_path
     from evals.fitting import TuningSet, fit_model, run_suite
     from evals.stores import suite_settings
 
@@ -141,6 +141,7 @@ def refit(
         tuning,
         fitted_by="python -m evals refit",
         provenance={"labels": n_labels, "refit_from": str(current)},
+        incumbent=AnswerModel.load(current),
     )
     work = Path(tempfile.mkdtemp(prefix="kva-refit-"))
     candidate = work / "answer_model.json"

@@ -168,6 +168,18 @@ def test_ten_labels_through_the_api_then_refit(api: Server, tmp_path: Path) -> N
     assert model["provenance"]["fitted_by"] == "python -m evals refit"
     assert model["provenance"]["labels"] == labels_used
     assert "organisation-labels" in model["provenance"]["tuning_suites"]
+    # The fit's choices among what the tuning data cannot tell apart: the card in use stays
+    # unless the grid's is better beyond noise, the decline threshold is the lowest within a
+    # standard error of the best F1, the sentence fit the simplest within one of the best.
+    bundled = json.loads((PROJECT_ROOT / "assistant" / "answer_model.json").read_text("utf-8"))
+    card_fit = model["provenance"]["card"]
+    assert isinstance(card_fit["kept_incumbent"], bool)
+    assert (model["card"] == bundled["card"]) or not card_fit["kept_incumbent"]
+    answerable_fit = model["provenance"]["answerable"]
+    assert answerable_fit["threshold"] <= answerable_fit["threshold_best_f1"]
+    sentence_fit = model["provenance"]["sentence"]
+    assert sentence_fit["selection"] == "one standard error"
+    assert sentence_fit["top1_out_of_fold"] <= sentence_fit["top1_best_out_of_fold"]
     # A server started on that data dir answers with the installed model and names it.
     fresh = start_server(api.settings, api.logs)
     try:
