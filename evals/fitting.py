@@ -55,6 +55,7 @@ from assistant.retriever import FusionWeights, passage, rrf
 from evals.runner import case_filters, case_history
 from evals.suite import Case, Suite
 from evals.textutil import fact_share, facts_found
+from evals.uncertainty import paired_interval
 from ingest.settings import Settings
 
 SENTENCE_FEATURES = ALL_SENTENCE_FEATURES
@@ -565,8 +566,9 @@ def fit_card(
 
 
 def better_beyond_noise(new: list[float], old: list[float]) -> bool:
-    """Whether per-case scores ``new`` beat ``old`` (the same cases) beyond noise: the 95 %
-    interval of the mean paired difference lies above zero.
+    """Whether per-case scores ``new`` beat ``old`` (the same cases) beyond noise: the paired
+    95 % interval of the change (``evals.uncertainty.paired_interval``, as ``evals compare``
+    and the refit's guard read it) lies above zero.
 
     The card's grid has thousands of shapes and 130 answerable tuning questions; its best
     moved with every refit (on a store built afresh, the same code with its sentence fit
@@ -576,11 +578,10 @@ def better_beyond_noise(new: list[float], old: list[float]) -> bool:
     >>> better_beyond_noise([1.0] * 30, [0.0] * 30), better_beyond_noise([1, 0] * 15, [0, 1] * 15)
     (True, False)
     """
-    diff = np.asarray(new, dtype=float) - np.asarray(old, dtype=float)
-    if len(diff) < 2:
-        return bool(diff.sum() > 0)
-    se = float(np.std(diff, ddof=1)) / len(diff) ** 0.5
-    return float(diff.mean()) - 1.96 * se > 0
+    bounds = paired_interval(old, new)
+    if bounds is None:  # fewer than two cases
+        return sum(new) > sum(old)
+    return bounds[0] > 0
 
 
 @dataclass
