@@ -127,6 +127,10 @@ def refit(
         return RefitOutcome(
             False, None, n_labels, refused=["no held-out suite can run here to compare on"]
         )
+    current = model_path(settings)
+    # Read before the tuning stores are brought up to date: a broken model in use is an error
+    # at once, not after minutes of ingestion.
+    incumbent = AnswerModel.load(current)
     tuning_suites, skipped = _available(tune)
     for line in skipped:
         print(f"tuning suite left out: {line}", file=sys.stderr)
@@ -136,12 +140,11 @@ def refit(
     if not tuning:
         raise ValueError("nothing to fit on: no tuning suite is here and there are no labels")
 
-    current = model_path(settings)
     model = fit_model(
         tuning,
         fitted_by="python -m evals refit",
         provenance={"labels": n_labels, "refit_from": str(current)},
-        incumbent=AnswerModel.load(current),
+        incumbent=incumbent,
     )
     work = Path(tempfile.mkdtemp(prefix="kva-refit-"))
     candidate = work / "answer_model.json"

@@ -240,6 +240,28 @@ def test_refit_refuses_without_a_held_out_suite_it_can_run(tmp_path: Path) -> No
     assert not (tmp_path / "typo").exists()
 
 
+def test_refit_names_a_broken_model_in_use_before_it_fits(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KVA_")}
+    data = tmp_path / "data"
+    data.mkdir()
+    broken = data / "answer_model.json"
+    broken.write_text("{not json", encoding="utf-8")
+    held_out = tmp_path / "held-out.yaml"
+    held_out.write_text(HELD_OUT, encoding="utf-8")
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "evals", "refit", "--data-dir", str(data),
+            "--tune", "evals/suites/core.yaml", "--held-out", str(held_out),
+        ],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "cannot read the answer model" in run.stderr
+    # Nothing was fitted or written: the broken file is as it was, no store was built for it.
+    assert broken.read_text(encoding="utf-8") == "{not json"
+    assert "is in step with" not in run.stderr
+
+
 def test_each_label_becomes_a_case_and_a_malformed_one_is_left_out(capsys) -> None:  # noqa: ANN001
     from assistant.db.labels import Label
     from evals.refit import labels_suite
