@@ -19,9 +19,11 @@ Then how well the answerability model's probability separates the questions to d
 the answerable ones, at any threshold: the area under the ROC curve (1.0: every question to
 decline scores below every answerable one; 0.5: chance), for in-domain absent questions and
 for off-domain ones apart. Abstention precision and recall depend on the fitted threshold;
-this does not, so it says whether a better threshold could help at all. ``--features`` adds
-the same figure for each of the model's features alone, read in the direction the model
-weighs it: below 0.5, the feature points the wrong way on that suite.
+this does not, so it says whether a better threshold could help at all; so does the last
+figure, the most of the questions to decline that any threshold, even one chosen on the suite
+itself, declines at the issue's precision (0.85) with at most 5 % of the answerable ones.
+``--features`` adds the AUC for each of the model's features alone, read in the direction the
+model weighs it: below 0.5, the feature points the wrong way on that suite.
 
     .venv/bin/python benchmarks/answer_failures.py evals/suites/social-dev-heldout.yaml [-v]
     .venv/bin/python benchmarks/answer_failures.py evals/suites/social-dev-fresh.yaml --features
@@ -130,6 +132,35 @@ def separation(answerable: list[float], decline: list[float]) -> float | None:
     return float(roc_auc_score(labels, [-p for p in answerable + decline]))
 
 
+def reachable_recall(
+    answerable: list[float],
+    decline: list[float],
+    precision: float = 0.85,
+    wrongly_declined: float = 0.05,
+) -> float | None:
+    """The largest share of the questions to decline that any threshold on the probability
+    declines while keeping ``precision`` and declining at most ``wrongly_declined`` of the
+    answerable questions: the issue's decline target, with the threshold chosen on the suite
+    itself (no fit may do that, so no fitted threshold does better). None when either group is
+    empty.
+
+        >>> reachable_recall([0.9, 0.8, 0.7], [0.1, 0.75], precision=0.85, wrongly_declined=0.0)
+        0.5
+        >>> reachable_recall([0.9, 0.2], [0.3, 0.8], precision=0.85, wrongly_declined=0.5)
+        0.0
+    """
+    if not answerable or not decline:
+        return None
+    best = 0.0
+    for threshold in sorted(set(answerable) | set(decline)):
+        hits = sum(p <= threshold for p in decline)
+        misses = sum(p <= threshold for p in answerable)
+        if misses > wrongly_declined * len(answerable) or hits < precision * (hits + misses):
+            continue
+        best = max(best, hits / len(decline))
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("suites", type=Path, nargs="+", help="suite files")
@@ -180,6 +211,15 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"separation (ROC AUC, 0.5 = chance), {group} vs answerable: {shown} "
                 f"({len(scores[group])} vs {n_ok})"
+            )
+        reachable = reachable_recall(
+            scores["answerable"], scores["absent"] + scores["off-domain"]
+        )
+        if reachable is not None:
+            print(
+                "best any threshold could do (chosen on this suite): "
+                f"{reachable:.3f} of the questions to decline declined at precision >= 0.85 "
+                "with <= 5 % of the answerable ones"
             )
         if args.features and features["absent"] and features["answerable"]:
             model = assistant.composer.model.answerable

@@ -6,10 +6,12 @@ tuning half of the development suite over real pages plus the seed suite, and wr
 ``assistant/answer_model.json``.
 
 Then it runs the evaluation suites with the fitted model and prints, per suite and category,
-the figures. Four suites are never fitted on: the held-out half (unseen documents),
+the figures. Five suites are never fitted on: the held-out half (unseen documents),
 ``social-dev-fresh`` (a second author's questions about the tuning half's documents),
-``social-dev-unseen`` (a third author's questions about the held-out half's documents) and
-``social-dev-not-questions`` (case advice, greetings and unknown terms, all to decline).
+``social-dev-unseen`` (a third author's questions about the held-out half's documents),
+``social-dev-not-questions`` (case advice, greetings and unknown terms, all to decline) and
+``social-dev-near-miss`` (a fourth author's questions for a detail the material lacks, all to
+decline).
 
     .venv/bin/python benchmarks/fit_answer_model.py            # fit, save, report
     .venv/bin/python benchmarks/fit_answer_model.py --no-save  # fit only, keep the model

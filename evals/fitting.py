@@ -67,6 +67,7 @@ HELD_OUT = [
     SUITES / "social-dev-fresh.yaml",
     SUITES / "social-dev-unseen.yaml",
     SUITES / "social-dev-not-questions.yaml",
+    SUITES / "social-dev-near-miss.yaml",
 ]
 FUSION_GRID = (0.5, 1.0, 2.0)
 SOURCE_GRID = (0.0, 0.5, 1.0, 2.0)  # 0: the documents a question names are not a ranking

@@ -6,6 +6,7 @@ from __future__ import annotations
 import doctest
 import importlib.util
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from assistant.retriever import query_terms
 from assistant.sentence_index import SentenceIndex
 from assistant.source_cards import SourceCards, question_names
 from assistant.store_reader import Snapshot
+from evals.fitting import HELD_OUT, TUNE
 from evals.suite import load_suite
 from evals.textutil import contains_fact
 from ingest.records import ChunkRecord
@@ -48,6 +50,7 @@ SUITES = PROJECT_ROOT / "evals" / "suites"
 DEV_SUITES = [SUITES / "social-dev-tune.yaml", SUITES / "social-dev-heldout.yaml"]
 FRESH_SUITE = SUITES / "social-dev-fresh.yaml"
 UNSEEN_SUITE = SUITES / "social-dev-unseen.yaml"
+NEAR_MISS_SUITE = SUITES / "social-dev-near-miss.yaml"
 
 
 @pytest.mark.parametrize(
@@ -86,6 +89,7 @@ def test_committed_model_is_complete_and_says_where_it_came_from() -> None:
     assert "social-dev-heldout" not in provenance["tuning_suites"]
     assert "social-dev-fresh" not in provenance["tuning_suites"]
     assert "social-dev-unseen" not in provenance["tuning_suites"]
+    assert "social-dev-near-miss" not in provenance["tuning_suites"]
 
 
 def test_model_file_errors_name_the_problem(tmp_path: Path) -> None:
@@ -461,6 +465,15 @@ def test_failure_classes_account_for_every_case_and_every_lost_fact(assistant) -
     assert failures.separation([0.5, 0.9], [0.5]) == 0.75
     assert failures.separation([0.9], []) is None
 
+    # The best any threshold could do: all of them when the groups are apart, none when every
+    # question to decline scores above the answerable ones, and the bounds hold at the edges.
+    assert failures.reachable_recall([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert failures.reachable_recall([0.1, 0.2], [0.9, 0.8]) == 0.0
+    assert failures.reachable_recall([0.5] * 20, [0.1, 0.6]) == 0.5
+    assert failures.reachable_recall([0.5] * 20, [0.1, 0.6], wrongly_declined=1.0) == 0.5
+    assert failures.reachable_recall([0.5] * 20, [0.1, 0.6], 0.05, 1.0) == 1.0
+    assert failures.reachable_recall([], [0.1]) is None
+
 
 # --- the development suite over real pages ----------------------------------------------------
 def test_dev_suite_is_split_by_document_and_big_enough() -> None:
@@ -516,6 +529,28 @@ def test_unseen_suite_asks_about_held_out_documents_only() -> None:
     assert answerable and all(c.expected_facts and c.expected_sources for c in answerable)
     assert not _main_sources(answerable) & _main_sources(tune.cases)
     _assert_every_category(unseen, at_least=4)
+
+
+def _words(question: str) -> str:
+    return " ".join(re.findall(r"\w+", question.lower()))
+
+
+def test_near_miss_suite_is_new_questions_to_decline() -> None:
+    """The fourth author's near-miss questions are all to decline, in both languages, and none
+    repeats a question of another suite (they measure what the other suites' authors did not
+    ask, and are never fitted on)."""
+    near = load_suite(NEAR_MISS_SUITE)
+    others = [load_suite(p) for p in sorted(SUITES.glob("*.yaml")) if p != NEAR_MISS_SUITE]
+    assert near.corpus_dir == load_suite(DEV_SUITES[0]).corpus_dir
+    assert near.cases and all(c.must_abstain and not c.expected_facts for c in near.cases)
+    assert all("absent" in c.tags for c in near.cases)
+    assert {c.language for c in near.cases} == {"da", "en"}
+    assert {c.language for c in near.cases if "cross-lingual" in c.tags} == {"da", "en"}
+    seen_ids = {c.id for s in others for c in s.cases}
+    seen_questions = {_words(c.question) for s in others for c in s.cases}
+    assert not {c.id for c in near.cases} & seen_ids
+    assert not {_words(c.question) for c in near.cases} & seen_questions
+    assert NEAR_MISS_SUITE in HELD_OUT and NEAR_MISS_SUITE not in TUNE
 
 
 def test_dev_suite_facts_are_in_their_sources() -> None:
