@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import METRICS, case_recall
+from evals.metrics import METRICS, case_declined, case_recall
 from evals.uncertainty import paired_interval, within_noise
 
 # The per-case score behind each overall metric that gets a paired interval.
@@ -31,6 +31,11 @@ _PAIRED = {
         c.get("expected_facts"), bool(c.get("must_abstain")), c["score"].get("fact_recall")
     ),
     "pass_rate": lambda c: float(bool(c["score"]["passed"])),
+    # A question to decline counts 1 when declined, so that a change which stops declining case
+    # advice or near-miss questions is judged beyond noise or not, as a loss of facts is.
+    "abstention_recall": lambda c: case_declined(
+        bool(c.get("must_abstain")), c["score"].get("abstained"), c["score"].get("error")
+    ),
 }
 
 

@@ -282,6 +282,20 @@ def case_recall(
     return fact_recall or 0.0
 
 
+def case_declined(must_abstain: bool, abstained: bool | None, error: str | None) -> float | None:
+    """A case's share in abstention_recall: None for a question to answer, 1.0 for a question
+    to decline that was declined; an errored one counts as 0, as in ``case_recall``.
+
+    >>> case_declined(True, True, None), case_declined(True, False, None)
+    (1.0, 0.0)
+    >>> case_declined(False, True, None) is None, case_declined(True, None, "timeout")
+    (True, 0.0)
+    """
+    if not must_abstain:
+        return None
+    return 0.0 if error else float(bool(abstained))
+
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 

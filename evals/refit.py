@@ -6,9 +6,9 @@ weight again (``evals.fitting``) on the bundled tuning suites whose corpora are 
 case per label, asked of the organisation's own store. It runs the held-out suites with the
 model in use and with the new one, and installs the new one (under the data dir, where the
 assistant finds it: ``assistant.answer_model.model_path``) only when no held-out suite's fact
-recall falls beyond noise (the paired 95 % interval of ``evals.compare``); ``--force``
-installs it all the same. The installed model names the labels it learnt from in its
-provenance, and ``/readyz`` shows it.
+recall, nor its share of the questions to decline that are declined, falls beyond noise (the
+paired 95 % interval of ``evals.compare``); ``--force`` installs it all the same. The
+installed model names the labels it learnt from in its provenance, and ``/readyz`` shows it.
 
 Example::
 
@@ -40,7 +40,8 @@ class RefitOutcome:
     installed: bool
     model_path: Path | None
     labels: int
-    comparisons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    comparisons: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    """per held-out suite, ``evals.compare``'s overall comparison of each ``GUARDED`` figure"""
     refused: list[str] = field(default_factory=list)
     """why it did not install (a held-out suite worse beyond noise, or none to compare on)"""
 
@@ -163,14 +164,9 @@ def refit(
                 store.model_copy(update={"answer_model": candidate}),
                 out / f"after-{suite.name}" if out else None,
             )
-            diff = compare_runs(before, after)["overall"]["fact_recall"]
-            outcome.comparisons[suite.name] = diff
-            bounds = diff.get("ci95")
-            if bounds is not None and bounds[1] < 0:
-                outcome.refused.append(
-                    f"{suite.name}: fact recall {diff['a']:.3f} -> {diff['b']:.3f}, "
-                    f"worse beyond noise (95 % {bounds[0]:+.3f} to {bounds[1]:+.3f})"
-                )
+            overall = compare_runs(before, after)["overall"]
+            outcome.comparisons[suite.name] = {m: overall[m] for m in GUARDED}
+            outcome.refused += worse_beyond_noise(suite.name, overall)
         if dry_run or (outcome.refused and not force):
             return outcome
         target = settings.installed_model_path
@@ -185,15 +181,49 @@ def refit(
         shutil.rmtree(work, ignore_errors=True)
 
 
+# What a refit must not make worse beyond noise on any held-out suite: the facts its answers
+# hold (an answerable question declined loses its facts too) and the questions to decline it
+# declines (case advice, near-miss and off-domain questions), each with its name in the report.
+GUARDED = {"fact_recall": "fact recall", "abstention_recall": "questions to decline declined"}
+
+
+def worse_beyond_noise(suite: str, overall: dict[str, Any]) -> list[str]:
+    """Why a suite refuses the new model: each ``GUARDED`` figure of ``evals.compare``'s
+    overall comparison whose paired 95 % interval lies wholly below zero.
+
+    >>> worse_beyond_noise("s", {"fact_recall": {"a": 0.8, "b": 0.6, "ci95": [-0.3, -0.1]},
+    ...                          "abstention_recall": {"a": 0.5, "b": 0.5, "ci95": None}})
+    ['s: fact recall 0.800 -> 0.600, worse beyond noise (95 % -0.300 to -0.100)']
+    >>> worse_beyond_noise("s", {"abstention_recall": {"a": 0.9, "b": 0.2, "ci95": [-1, -0.4]}})
+    ['s: questions to decline declined 0.900 -> 0.200, worse beyond noise (95 % -1.000 to -0.400)']
+    """
+    reasons = []
+    for metric, name in GUARDED.items():
+        diff = overall.get(metric) or {}
+        bounds = diff.get("ci95")
+        if bounds is not None and bounds[1] < 0:
+            reasons.append(
+                f"{suite}: {name} {_figures(diff)}, "
+                f"worse beyond noise (95 % {bounds[0]:+.3f} to {bounds[1]:+.3f})"
+            )
+    return reasons
+
+
+def _figures(diff: dict[str, Any]) -> str:
+    a, b = diff.get("a"), diff.get("b")
+    return "n/a" if a is None or b is None else f"{a:.3f} -> {b:.3f}"
+
+
 def format_outcome(outcome: RefitOutcome) -> str:
     lines = [f"labels used: {outcome.labels}"]
-    for name, diff in outcome.comparisons.items():
-        bounds = diff.get("ci95")
-        noise = " (within noise)" if diff.get("within_noise") else ""
-        interval = f", 95 % {bounds[0]:+.3f} to {bounds[1]:+.3f}" if bounds else ""
-        a, b = diff.get("a"), diff.get("b")
-        figures = "n/a" if a is None or b is None else f"{a:.3f} -> {b:.3f}"
-        lines.append(f"{name}: fact recall {figures}{interval}{noise}")
+    for suite, diffs in outcome.comparisons.items():
+        for metric, diff in diffs.items():
+            if diff.get("a") is None and diff.get("b") is None:
+                continue  # nothing of the kind in this suite
+            bounds = diff.get("ci95")
+            noise = " (within noise)" if diff.get("within_noise") else ""
+            interval = f", 95 % {bounds[0]:+.3f} to {bounds[1]:+.3f}" if bounds else ""
+            lines.append(f"{suite}: {GUARDED[metric]} {_figures(diff)}{interval}{noise}")
     lines += [f"refused: {why}" for why in outcome.refused]
     if outcome.installed:
         lines.append(f"installed: {outcome.model_path}")

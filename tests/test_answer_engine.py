@@ -24,6 +24,7 @@ import assistant.source_cards
 import assistant.store_reader
 import evals.compare
 import evals.metrics
+import evals.refit
 import evals.stores
 import evals.uncertainty
 import ingest.store.row_file
@@ -68,6 +69,7 @@ NEAR_MISS_SUITE = SUITES / "social-dev-near-miss.yaml"
         assistant.store_reader,
         evals.compare,
         evals.metrics,
+        evals.refit,
         evals.stores,
         evals.uncertainty,
     ],

@@ -377,6 +377,15 @@ def test_compare(results: dict, tmp_path: Path) -> None:
     assert recall["n_paired"] == sum(
         1 for r in results["cases"] if r["expected_facts"] and not r["must_abstain"]
     )
+    # Questions to decline are paired too: one declined, one not, and no change between runs.
+    declines = diff["overall"]["abstention_recall"]
+    assert declines["n_paired"] == sum(1 for r in results["cases"] if r["must_abstain"]) == 2
+    assert declines["a"] == declines["b"] == 0.5 and declines["ci95"] == [0.0, 0.0]
+    stopped = json.loads(json.dumps(results))
+    for r in stopped["cases"]:
+        if r["must_abstain"]:
+            r["score"]["abstained"] = False
+    assert compare_runs(results, stopped)["overall"]["abstention_recall"]["ci95"][1] <= 0
 
     code = main(["compare", str(tmp_path / "a"), str(tmp_path / "b" / "results.json")])
     assert code == 0

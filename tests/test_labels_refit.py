@@ -150,6 +150,7 @@ def test_ten_labels_through_the_api_then_refit(api: Server, tmp_path: Path) -> N
     assert run.returncode in (0, 1), run.stderr[-2000:]
     assert f"labels used: {labels_used}" in out, out
     assert "refit-check: fact recall" in out, out
+    assert "refit-check: questions to decline declined" in out, out
     installed = api.settings.installed_model_path
     if run.returncode == 1:
         # Refused: it says why, and nothing is installed; --force installs all the same.
