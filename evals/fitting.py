@@ -260,8 +260,7 @@ def one_standard_error(options: list[tuple[Any, list[int]]]) -> Any:
     flipped between a pointwise and a pairwise fit with the last digit of a cosine (the same
     code on a store built afresh took the pairwise one, 0.632 against 0.621 out of fold), and
     the decline threshold and the card fitted on its scores followed: held-out fact recall
-    0.799 -> 0.714. Among fits the
-    tuning data cannot tell apart, the simplest is taken.
+    0.799 -> 0.714. Among fits the tuning data cannot tell apart, the simplest is taken.
 
     >>> one_standard_error([("simple", [1] * 15 + [0] * 5), ("complex", [1] * 16 + [0] * 4)])
     'simple'

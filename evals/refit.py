@@ -32,6 +32,11 @@ from evals.compare import compare_runs
 from evals.suite import Case, Suite, load_suite
 from ingest.settings import Settings
 
+# What a refit must not make worse beyond noise on any held-out suite: the facts its answers
+# hold (an answerable question declined loses its facts too) and the questions to decline it
+# declines (case advice, near-miss and off-domain questions), each with its name in the report.
+GUARDED = {"fact_recall": "fact recall", "abstention_recall": "questions to decline declined"}
+
 
 @dataclass
 class RefitOutcome:
@@ -179,12 +184,6 @@ def refit(
         return outcome
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-# What a refit must not make worse beyond noise on any held-out suite: the facts its answers
-# hold (an answerable question declined loses its facts too) and the questions to decline it
-# declines (case advice, near-miss and off-domain questions), each with its name in the report.
-GUARDED = {"fact_recall": "fact recall", "abstention_recall": "questions to decline declined"}
 
 
 def worse_beyond_noise(suite: str, overall: dict[str, Any]) -> list[str]:
